@@ -1,0 +1,1 @@
+"""papertrend: what is happening in your research field."""

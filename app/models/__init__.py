@@ -1,0 +1,27 @@
+"""SQLAlchemy tables, one module per domain; importing this package registers them all."""
+
+from app.models.digest import Delivery, Digest, DigestItem
+from app.models.embedding import Embedding
+from app.models.job import JobRun, JobSlot, SourceState
+from app.models.paper import Paper
+from app.models.subscriber import Feedback, Subscriber, SubscriberTopic, Suppression
+from app.models.topic import PaperScore, PaperTopic, Topic, TopicDailyCount
+
+__all__ = [
+    "Delivery",
+    "Digest",
+    "DigestItem",
+    "Embedding",
+    "Feedback",
+    "JobRun",
+    "JobSlot",
+    "Paper",
+    "PaperScore",
+    "PaperTopic",
+    "SourceState",
+    "Subscriber",
+    "SubscriberTopic",
+    "Suppression",
+    "Topic",
+    "TopicDailyCount",
+]

@@ -1,0 +1,84 @@
+"""Topics (areas and techniques), paper-topic assignments, daily counts and trending scores."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, JSONType
+from app.models._common import UTCDateTime, utcnow
+
+
+class Topic(Base):
+    """A named topic. Ids and slugs are never reused; operator edits live in the `*_locked`/flag columns."""
+
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    label: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(16), default="area")  # area | technique
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | emerging | dormant | merged
+    keywords: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    centroid: Mapped[bytes | None] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    momentum: Mapped[float] = mapped_column(Float, default=0.0)
+    trend_state: Mapped[str] = mapped_column(String(16), default="steady")  # rising | falling | steady | bursting
+    # Operator edits that survive rebuilds.
+    label_locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    manual: Mapped[bool] = mapped_column(Boolean, default=False)  # added by name + keywords
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id"))
+    description: Mapped[str | None] = mapped_column(Text)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_built: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PaperTopic(Base):
+    """A paper carries several topics, each with a score in [0, 1]."""
+
+    __tablename__ = "paper_topics"
+    __table_args__ = (Index("ix_paper_topics_topic_score", "topic_id", "score"),)
+
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+
+
+class TopicDailyCount(Base):
+    """Papers per topic per announcement day, and the topic's share of that day's papers."""
+
+    __tablename__ = "topic_daily_counts"
+
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    share: Mapped[float] = mapped_column(Float)
+
+
+class PaperScore(Base):
+    """Trending score of a paper for a window (day/week/month) with its named parts."""
+
+    __tablename__ = "paper_scores"
+    __table_args__ = (Index("ix_paper_scores_window_score", "window", "score"),)
+
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    window: Mapped[str] = mapped_column(String(8), primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+    components: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
