@@ -65,6 +65,48 @@ class Settings(BaseSettings):
     digest_max_papers: int = Field(10, ge=1, le=100, description="Default papers per digest.")
     arxiv_categories: str = Field("cs.LG cs.CL cs.CV cs.AI stat.ML", description="Categories to ingest.")
 
+    # Ingest ----------------------------------------------------------------------------
+    arxiv_api_url: str = Field("https://export.arxiv.org/api/query", description="arXiv API endpoint.")
+    arxiv_oai_url: str = Field("https://oaipmh.arxiv.org/oai", description="arXiv OAI-PMH endpoint.")
+    arxiv_rss_url: str = Field("https://rss.arxiv.org/rss", description="arXiv RSS base URL.")
+    hf_api_url: str = Field("https://huggingface.co/api", description="Hugging Face API base URL.")
+    http_timeout: float = Field(30.0, gt=0, description="Seconds before an upstream request times out.")
+    http_max_retries: int = Field(5, ge=0, le=20, description="Retries of a transient upstream failure.")
+    arxiv_min_interval: float = Field(3.0, ge=0, description="Seconds between two arXiv requests (any API).")
+    arxiv_page_size: int = Field(500, ge=1, le=2000, description="Entries per arXiv API call.")
+    oai_set: str = Field("cs", description="OAI-PMH set to harvest.")
+    hf_refresh_days: int = Field(7, ge=0, description="Refresh HF upvotes of papers this many days old.")
+    schedule_arxiv: str = Field("0 1 * * 1-5", description="Cron (UTC) of the arXiv API/RSS ingest.")
+    schedule_oai: str = Field("30 1 * * 1-5", description="Cron (UTC) of the OAI-PMH harvest.")
+    schedule_hf: str = Field("0 */6 * * *", description="Cron (UTC) of the Hugging Face ingest.")
+
+    # Search and index --------------------------------------------------------------------
+    index_exact_threshold: int = Field(50_000, ge=0, description="Below this many vectors search is exact.")
+    search_nprobe: int = Field(16, ge=1, description="IVF lists probed per approximate query.")
+
+    # Trends ------------------------------------------------------------------------------
+    trend_baseline_weeks: int = Field(8, ge=1, description="Weeks of trailing baseline for momentum.")
+    trend_min_count: int = Field(5, ge=0, description="Minimum papers in a week before a topic can trend.")
+
+    # Mail delivery and subscriptions -----------------------------------------------------
+    smtp_concurrency: int = Field(2, ge=1, le=64, description="Parallel SMTP connections.")
+    smtp_rate_per_second: float = Field(20.0, gt=0, description="Most messages sent per second.")
+    smtp_daily_limit: int = Field(50_000, ge=1, description="Most messages sent per day.")
+    mail_error_threshold: float = Field(0.2, gt=0, le=1, description="Error share that pauses sending.")
+    mail_stale_hours: int = Field(24, ge=1, description="A deferred email expires after this many hours.")
+    dkim_domain: str = Field("", description="DKIM signing domain; empty disables DKIM.")
+    dkim_selector: str = Field("", description="DKIM selector.")
+    dkim_private_key_path: str = Field("", description="PEM file with the DKIM private key.")
+    bounce_webhook_secret: str = Field("", description="Shared secret of the bounce webhook; empty: off.")
+    subscribe_cooldown_minutes: int = Field(10, ge=0, description="Minutes between two mails to one address.")
+    subscribe_ip_limit: int = Field(10, ge=1, description="Subscriptions per IP address per hour.")
+    subscribe_global_limit: int = Field(500, ge=1, description="Confirmation emails per hour, all addresses.")
+    quiet_day_note: bool = Field(False, description="Send a short note when a digest has no papers.")
+    schedule_deliver: str = Field("*/5 * * * *", description="Cron (UTC) of the outbox delivery run.")
+
+    # Web -----------------------------------------------------------------------------------
+    cache_seconds: int = Field(300, ge=0, description="Max-age of cached pages and API reads.")
+
     scheduler_enabled: bool = Field(True, description="Run the scheduler inside `papertrend run`.")
     schedule_pipeline: str = Field("15 1 * * *", description="Cron (UTC) of the full pipeline run.")
     schedule_digest: str = Field("0 * * * *", description="Cron (UTC) of digest build + send.")
@@ -94,6 +136,14 @@ class Settings(BaseSettings):
                 raise ValueError("has a port that is not a number") from exc
         return value
 
+    @field_validator("arxiv_api_url", "arxiv_oai_url", "arxiv_rss_url", "hf_api_url")
+    @classmethod
+    def _check_source_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("must be an absolute http(s) URL")
+        return value.rstrip("/")
+
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
@@ -102,7 +152,9 @@ class Settings(BaseSettings):
             raise ValueError("must be an absolute http(s) URL such as https://papers.example.org")
         return value.rstrip("/")
 
-    @field_validator("schedule_pipeline", "schedule_digest")
+    @field_validator(
+        "schedule_pipeline", "schedule_digest", "schedule_arxiv", "schedule_oai", "schedule_hf", "schedule_deliver"
+    )
     @classmethod
     def _check_cron(cls, value: str) -> str:
         try:

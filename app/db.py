@@ -75,3 +75,13 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
 def dialect_name(session: Session) -> str:
     bind = session.get_bind()
     return bind.dialect.name
+
+
+def request_session(request: Any) -> Iterator[Session]:
+    """FastAPI dependency: one transaction per request, committed when the handler succeeds.
+
+    `request.app.state.session_factory` is set by `app.main.create_app`.
+    """
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    with session_scope(factory) as session:
+        yield session

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 14:18:54.303946
+Create Date: 2026-11-27 14:19:36.912170
 """
 
 from collections.abc import Sequence
