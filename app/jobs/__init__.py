@@ -1,0 +1,1 @@
+"""Orchestration: the pipeline's steps, the scheduler, slot claims. No business logic lives here."""

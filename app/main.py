@@ -1,0 +1,96 @@
+"""The web application factory: settings, database, mail sender, routers, scheduler.
+
+`create_app()` is what `papertrend web` and `papertrend run` serve (uvicorn factory mode),
+and what tests build with their own settings, session factory and sender.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings, get_settings
+from app.db import make_engine, make_session_factory
+from app.mail.senders import make_sender
+
+log = logging.getLogger("papertrend")
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    session_factory: sessionmaker[Session] | None = None,
+    sender: Any | None = None,
+    run_scheduler: bool = False,
+    load_search: bool = True,
+) -> FastAPI:
+    """Build the app. `run_scheduler=True` is embedded mode: the pipeline runs in this process."""
+    settings = settings or get_settings()
+    if session_factory is None:
+        session_factory = make_session_factory(make_engine(settings.effective_database_url))
+    factory = session_factory
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        scheduler = None
+        if load_search:
+            from app.jobs.search_state import load_search_state
+
+            load_search_state(app, settings, factory)
+        if run_scheduler and settings.scheduler_enabled:
+            from app.jobs.scheduler import start_scheduler
+
+            scheduler = start_scheduler(settings, factory, on_pipeline_done=lambda: _refresh(app))
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+
+    def _refresh(app: FastAPI) -> None:
+        # After a pipeline run the index on disk has new vectors; reload it for search.
+        if load_search:
+            from app.jobs.search_state import load_search_state
+
+            load_search_state(app, settings, factory)
+
+    app = FastAPI(
+        title="papertrend",
+        version="0.1.0",
+        summary="What is happening in your research field: trending papers, topics and digests.",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.session_factory = session_factory
+    app.state.sender = sender if sender is not None else make_sender(settings)
+    app.state.encoder = None
+    app.state.index = None
+
+    from app.api import install_error_handlers
+    from app.api import router as api_router
+    from app.web import router as web_router
+    from app.web.security import install_security_headers
+
+    install_security_headers(app)
+    install_error_handlers(app)
+    app.include_router(api_router, prefix="/api/v1")
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for `uvicorn --factory app.main:app_factory` (web only, no scheduler)."""
+    return create_app()
