@@ -5,7 +5,7 @@ from app.models.embedding import Embedding
 from app.models.job import JobRun, JobSlot, SourceState
 from app.models.paper import Paper
 from app.models.subscriber import Feedback, Subscriber, SubscriberTopic, Suppression
-from app.models.topic import PaperScore, PaperTopic, Topic, TopicDailyCount
+from app.models.topic import PaperScore, PaperTopic, PaperTopicState, Topic, TopicBuild, TopicDailyCount
 
 __all__ = [
     "Delivery",
@@ -18,10 +18,12 @@ __all__ = [
     "Paper",
     "PaperScore",
     "PaperTopic",
+    "PaperTopicState",
     "SourceState",
     "Subscriber",
     "SubscriberTopic",
     "Suppression",
     "Topic",
+    "TopicBuild",
     "TopicDailyCount",
 ]

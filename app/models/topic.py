@@ -31,12 +31,17 @@ class Topic(Base):
     slug: Mapped[str] = mapped_column(String(120), unique=True)
     label: Mapped[str] = mapped_column(String(120))
     kind: Mapped[str] = mapped_column(String(16), default="area")  # area | technique
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active | emerging | dormant | merged
+    # active | emerging (new at the last rebuild) | dormant (vanished; id kept) | merged (see merged_into_id)
+    status: Mapped[str] = mapped_column(String(16), default="active")
     keywords: Mapped[list[str]] = mapped_column(JSONType, default=list)
     centroid: Mapped[bytes | None] = mapped_column(LargeBinary)
     size: Mapped[int] = mapped_column(Integer, default=0)
     momentum: Mapped[float] = mapped_column(Float, default=0.0)
-    trend_state: Mapped[str] = mapped_column(String(16), default="steady")  # rising | falling | steady | bursting
+    # emerging | bursting | rising | falling | steady (see app.topics.trending)
+    trend_state: Mapped[str] = mapped_column(String(16), default="steady")
+    # The figures behind momentum/trend_state (week count, share, baseline, z, burst) for the site.
+    trend: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    trend_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Operator edits that survive rebuilds.
     label_locked: Mapped[bool] = mapped_column(Boolean, default=False)
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -44,9 +49,42 @@ class Topic(Base):
     manual: Mapped[bool] = mapped_column(Boolean, default=False)  # added by name + keywords
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id"))
     description: Mapped[str | None] = mapped_column(Text)
+    build_id: Mapped[int | None] = mapped_column(ForeignKey("topic_builds.id", ondelete="SET NULL"))
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_built: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TopicBuild(Base):
+    """One topic rebuild: what went in, how the new topics matched the old ones, how long it took."""
+
+    __tablename__ = "topic_builds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model: Mapped[str] = mapped_column(String(200))
+    seed: Mapped[int] = mapped_column(Integer)
+    n_papers: Mapped[int] = mapped_column(Integer)
+    n_topics: Mapped[int] = mapped_column(Integer)
+    matched: Mapped[int] = mapped_column(Integer, default=0)
+    emerging: Mapped[int] = mapped_column(Integer, default=0)
+    dormant: Mapped[int] = mapped_column(Integer, default=0)
+    stats: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PaperTopicState(Base):
+    """Marks a paper as placed in topics (by a rebuild or by assignment), even when it got none."""
+
+    __tablename__ = "paper_topic_states"
+
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200))
+    method: Mapped[str] = mapped_column(String(8))  # build | assign
+    build_id: Mapped[int | None] = mapped_column(
+        ForeignKey("topic_builds.id", ondelete="SET NULL"), index=True
+    )
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class PaperTopic(Base):

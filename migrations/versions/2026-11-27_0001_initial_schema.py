@@ -140,35 +140,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("email", name=op.f("pk_suppressions")),
     )
     op.create_table(
-        "topics",
+        "topic_builds",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("slug", sa.String(length=120), nullable=False),
-        sa.Column("label", sa.String(length=120), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("model", sa.String(length=200), nullable=False),
+        sa.Column("seed", sa.Integer(), nullable=False),
+        sa.Column("n_papers", sa.Integer(), nullable=False),
+        sa.Column("n_topics", sa.Integer(), nullable=False),
+        sa.Column("matched", sa.Integer(), nullable=False),
+        sa.Column("emerging", sa.Integer(), nullable=False),
+        sa.Column("dormant", sa.Integer(), nullable=False),
         sa.Column(
-            "keywords",
+            "stats",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column("centroid", sa.LargeBinary(), nullable=True),
-        sa.Column("size", sa.Integer(), nullable=False),
-        sa.Column("momentum", sa.Float(), nullable=False),
-        sa.Column("trend_state", sa.String(length=16), nullable=False),
-        sa.Column("label_locked", sa.Boolean(), nullable=False),
-        sa.Column("hidden", sa.Boolean(), nullable=False),
-        sa.Column("pinned", sa.Boolean(), nullable=False),
-        sa.Column("manual", sa.Boolean(), nullable=False),
-        sa.Column("merged_into_id", sa.Integer(), nullable=True),
-        sa.Column("description", sa.Text(), nullable=True),
-        sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("last_built", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["merged_into_id"], ["topics.id"], name=op.f("fk_topics_merged_into_id_topics")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_topics")),
-        sa.UniqueConstraint("slug", name=op.f("uq_topics_slug")),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_topic_builds")),
     )
     op.create_table(
         "digests",
@@ -204,29 +192,6 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_embeddings_paper_id"), "embeddings", ["paper_id"], unique=False)
     op.create_table(
-        "feedback",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("subscriber_id", sa.Integer(), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("paper_id", sa.Integer(), nullable=True),
-        sa.Column("topic_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["paper_id"], ["papers.id"], name=op.f("fk_feedback_paper_id_papers"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["subscriber_id"],
-            ["subscribers.id"],
-            name=op.f("fk_feedback_subscriber_id_subscribers"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["topic_id"], ["topics.id"], name=op.f("fk_feedback_topic_id_topics"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_feedback")),
-    )
-    op.create_index("ix_feedback_subscriber", "feedback", ["subscriber_id", "kind"], unique=False)
-    op.create_table(
         "paper_scores",
         sa.Column("paper_id", sa.Integer(), nullable=False),
         sa.Column("window", sa.String(length=8), nullable=False),
@@ -244,47 +209,70 @@ def upgrade() -> None:
     )
     op.create_index("ix_paper_scores_window_score", "paper_scores", ["window", "score"], unique=False)
     op.create_table(
-        "paper_topics",
+        "paper_topic_states",
         sa.Column("paper_id", sa.Integer(), nullable=False),
-        sa.Column("topic_id", sa.Integer(), nullable=False),
-        sa.Column("score", sa.Float(), nullable=False),
+        sa.Column("model", sa.String(length=200), nullable=False),
+        sa.Column("method", sa.String(length=8), nullable=False),
+        sa.Column("build_id", sa.Integer(), nullable=True),
+        sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["paper_id"], ["papers.id"], name=op.f("fk_paper_topics_paper_id_papers"), ondelete="CASCADE"
+            ["build_id"],
+            ["topic_builds.id"],
+            name=op.f("fk_paper_topic_states_build_id_topic_builds"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
-            ["topic_id"], ["topics.id"], name=op.f("fk_paper_topics_topic_id_topics"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("paper_id", "topic_id", name=op.f("pk_paper_topics")),
-    )
-    op.create_index("ix_paper_topics_topic_score", "paper_topics", ["topic_id", "score"], unique=False)
-    op.create_table(
-        "subscriber_topics",
-        sa.Column("subscriber_id", sa.Integer(), nullable=False),
-        sa.Column("topic_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["subscriber_id"],
-            ["subscribers.id"],
-            name=op.f("fk_subscriber_topics_subscriber_id_subscribers"),
+            ["paper_id"],
+            ["papers.id"],
+            name=op.f("fk_paper_topic_states_paper_id_papers"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["topic_id"], ["topics.id"], name=op.f("fk_subscriber_topics_topic_id_topics"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("subscriber_id", "topic_id", name=op.f("pk_subscriber_topics")),
+        sa.PrimaryKeyConstraint("paper_id", name=op.f("pk_paper_topic_states")),
     )
+    op.create_index(op.f("ix_paper_topic_states_build_id"), "paper_topic_states", ["build_id"], unique=False)
     op.create_table(
-        "topic_daily_counts",
-        sa.Column("topic_id", sa.Integer(), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("count", sa.Integer(), nullable=False),
-        sa.Column("share", sa.Float(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["topic_id"],
-            ["topics.id"],
-            name=op.f("fk_topic_daily_counts_topic_id_topics"),
-            ondelete="CASCADE",
+        "topics",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("slug", sa.String(length=120), nullable=False),
+        sa.Column("label", sa.String(length=120), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column(
+            "keywords",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
         ),
-        sa.PrimaryKeyConstraint("topic_id", "day", name=op.f("pk_topic_daily_counts")),
+        sa.Column("centroid", sa.LargeBinary(), nullable=True),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("momentum", sa.Float(), nullable=False),
+        sa.Column("trend_state", sa.String(length=16), nullable=False),
+        sa.Column(
+            "trend",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("trend_updated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("label_locked", sa.Boolean(), nullable=False),
+        sa.Column("hidden", sa.Boolean(), nullable=False),
+        sa.Column("pinned", sa.Boolean(), nullable=False),
+        sa.Column("manual", sa.Boolean(), nullable=False),
+        sa.Column("merged_into_id", sa.Integer(), nullable=True),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("build_id", sa.Integer(), nullable=True),
+        sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_built", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["build_id"],
+            ["topic_builds.id"],
+            name=op.f("fk_topics_build_id_topic_builds"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["merged_into_id"], ["topics.id"], name=op.f("fk_topics_merged_into_id_topics")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_topics")),
+        sa.UniqueConstraint("slug", name=op.f("uq_topics_slug")),
     )
     op.create_table(
         "deliveries",
@@ -338,25 +326,94 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("digest_id", "paper_id", name=op.f("pk_digest_items")),
     )
     op.create_index("ix_digest_items_paper", "digest_items", ["paper_id"], unique=False)
+    op.create_table(
+        "feedback",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("subscriber_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("paper_id", sa.Integer(), nullable=True),
+        sa.Column("topic_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["paper_id"], ["papers.id"], name=op.f("fk_feedback_paper_id_papers"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["subscriber_id"],
+            ["subscribers.id"],
+            name=op.f("fk_feedback_subscriber_id_subscribers"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["topic_id"], ["topics.id"], name=op.f("fk_feedback_topic_id_topics"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_feedback")),
+    )
+    op.create_index("ix_feedback_subscriber", "feedback", ["subscriber_id", "kind"], unique=False)
+    op.create_table(
+        "paper_topics",
+        sa.Column("paper_id", sa.Integer(), nullable=False),
+        sa.Column("topic_id", sa.Integer(), nullable=False),
+        sa.Column("score", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["paper_id"], ["papers.id"], name=op.f("fk_paper_topics_paper_id_papers"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["topic_id"], ["topics.id"], name=op.f("fk_paper_topics_topic_id_topics"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("paper_id", "topic_id", name=op.f("pk_paper_topics")),
+    )
+    op.create_index("ix_paper_topics_topic_score", "paper_topics", ["topic_id", "score"], unique=False)
+    op.create_table(
+        "subscriber_topics",
+        sa.Column("subscriber_id", sa.Integer(), nullable=False),
+        sa.Column("topic_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["subscriber_id"],
+            ["subscribers.id"],
+            name=op.f("fk_subscriber_topics_subscriber_id_subscribers"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["topic_id"], ["topics.id"], name=op.f("fk_subscriber_topics_topic_id_topics"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("subscriber_id", "topic_id", name=op.f("pk_subscriber_topics")),
+    )
+    op.create_table(
+        "topic_daily_counts",
+        sa.Column("topic_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("share", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["topic_id"],
+            ["topics.id"],
+            name=op.f("fk_topic_daily_counts_topic_id_topics"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("topic_id", "day", name=op.f("pk_topic_daily_counts")),
+    )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_digest_items_paper", table_name="digest_items")
-    op.drop_table("digest_items")
-    op.drop_index("ix_deliveries_status_next", table_name="deliveries")
-    op.drop_table("deliveries")
     op.drop_table("topic_daily_counts")
     op.drop_table("subscriber_topics")
     op.drop_index("ix_paper_topics_topic_score", table_name="paper_topics")
     op.drop_table("paper_topics")
-    op.drop_index("ix_paper_scores_window_score", table_name="paper_scores")
-    op.drop_table("paper_scores")
     op.drop_index("ix_feedback_subscriber", table_name="feedback")
     op.drop_table("feedback")
+    op.drop_index("ix_digest_items_paper", table_name="digest_items")
+    op.drop_table("digest_items")
+    op.drop_index("ix_deliveries_status_next", table_name="deliveries")
+    op.drop_table("deliveries")
+    op.drop_table("topics")
+    op.drop_index(op.f("ix_paper_topic_states_build_id"), table_name="paper_topic_states")
+    op.drop_table("paper_topic_states")
+    op.drop_index("ix_paper_scores_window_score", table_name="paper_scores")
+    op.drop_table("paper_scores")
     op.drop_index(op.f("ix_embeddings_paper_id"), table_name="embeddings")
     op.drop_table("embeddings")
     op.drop_table("digests")
-    op.drop_table("topics")
+    op.drop_table("topic_builds")
     op.drop_table("suppressions")
     op.drop_table("subscribers")
     op.drop_table("source_states")
