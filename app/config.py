@@ -102,6 +102,8 @@ class Settings(BaseSettings):
     subscribe_ip_limit: int = Field(10, ge=1, description="Subscriptions per IP address per hour.")
     subscribe_global_limit: int = Field(500, ge=1, description="Confirmation emails per hour, all addresses.")
     quiet_day_note: bool = Field(False, description="Send a short note when a digest has no papers.")
+    subscribe_min_seconds: float = Field(2.0, ge=0, description="Faster form submissions count as bots.")
+    digest_first_days: int = Field(3, ge=1, le=60, description="Days of papers a first digest looks back.")
     schedule_deliver: str = Field("*/5 * * * *", description="Cron (UTC) of the outbox delivery run.")
 
     # Web -----------------------------------------------------------------------------------
