@@ -1,0 +1,125 @@
+"""Read models: the plain, frozen shapes that pages, the JSON API and feeds all render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+WINDOWS = ("day", "week", "month")
+WINDOW_DAYS = {"day": 1, "week": 7, "month": 30}
+
+
+@dataclass(frozen=True)
+class TopicChip:
+    """A topic as it appears on a card or a list: enough to link to it and say how it moves."""
+
+    id: int
+    slug: str
+    label: str
+    kind: str
+    status: str = "active"
+    momentum: float = 0.0
+    trend_state: str = "steady"
+    score: float | None = None  # the paper's membership score when shown on a paper
+
+
+@dataclass(frozen=True)
+class PaperCard:
+    """A paper with what a card, an API item or a feed entry shows."""
+
+    id: int
+    public_id: str
+    arxiv_id: str | None
+    arxiv_version: int | None
+    title: str
+    authors: tuple[str, ...]
+    abstract: str
+    summary: str | None  # a source's short summary (e.g. Hugging Face's), when one exists
+    primary_category: str | None
+    categories: tuple[str, ...]
+    published_at: datetime | None
+    updated_at: datetime | None
+    announced_date: date | None
+    abs_url: str | None
+    pdf_url: str | None
+    code_url: str | None
+    project_url: str | None
+    hf_url: str | None
+    upvotes: int | None
+    comments_count: int | None
+    github_stars: int | None
+    comment: str | None = None
+    topics: tuple[TopicChip, ...] = ()
+    score: float | None = None
+    components: dict[str, Any] = field(default_factory=dict)
+    rank: int | None = None
+
+    @property
+    def day(self) -> date | None:
+        if self.announced_date:
+            return self.announced_date
+        return self.published_at.date() if self.published_at else None
+
+
+@dataclass(frozen=True)
+class TopicMomentum:
+    """A topic in the list: size, momentum and its recent weekly counts for a sparkline."""
+
+    topic: TopicChip
+    size: int
+    week_count: int
+    weekly: tuple[int, ...]
+    keywords: tuple[str, ...] = ()
+    pinned: bool = False
+
+
+@dataclass(frozen=True)
+class TrendingResult:
+    window: str
+    day: date | None  # the last day of the window (None: no papers at all)
+    start: date | None
+    cards: list[PaperCard]
+    total: int
+    page: int
+    per_page: int
+    ranked: bool  # True when trending scores exist for the window; False: newest first
+    topic: TopicChip | None = None
+    prev_day: date | None = None
+    next_day: date | None = None
+    latest_day: date | None = None
+    chips: list[tuple[TopicChip, int]] = field(default_factory=list)  # topics in the window + counts
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+@dataclass(frozen=True)
+class WeekPoint:
+    start: date
+    end: date
+    count: int
+    baseline: float | None  # mean of the trailing weeks before this one (None: too early)
+
+
+@dataclass(frozen=True)
+class TopicDetail:
+    topic: TopicChip
+    size: int
+    keywords: tuple[str, ...]
+    description: str | None
+    first_seen: datetime | None
+    weeks: list[WeekPoint]
+    top_papers: list[PaperCard]
+    newest_papers: list[PaperCard]
+    related: list[tuple[TopicChip, int]]  # topic and number of shared papers
+    trend: dict[str, Any] = field(default_factory=dict)
+    merged_into: TopicChip | None = None
+
+
+@dataclass(frozen=True)
+class PaperDetail:
+    card: PaperCard
+    all_topics: list[TopicChip]
+    raw_sources: tuple[str, ...]

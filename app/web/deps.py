@@ -1,0 +1,40 @@
+"""Small request helpers shared by the page and feed routes: the clock, search state, settings values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request
+
+from app.models._common import utcnow
+
+
+def now() -> datetime:
+    return utcnow()
+
+
+def encoder_of(request: Request) -> Any:
+    return getattr(request.app.state, "encoder", None)
+
+
+def index_of(request: Request) -> Any:
+    return getattr(request.app.state, "index", None)
+
+
+def model_name_of(request: Request) -> str | None:
+    """Name of the embedding model the loaded index was built with (None: no index)."""
+    index, encoder = index_of(request), encoder_of(request)
+    name = getattr(index, "model_name", None) or getattr(encoder, "model_name", None)
+    return str(name) if name else None
+
+
+def setting(request: Request, name: str, default: Any) -> Any:
+    settings = getattr(request.app.state, "settings", None)
+    return getattr(settings, name, default)
+
+
+def base_url(request: Request) -> str:
+    """Public URL for absolute links in feeds: BASE_URL when configured, else this request's origin."""
+    configured = setting(request, "base_url", None)
+    return str(configured or str(request.base_url)).rstrip("/")

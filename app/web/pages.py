@@ -1,0 +1,125 @@
+"""The browsing pages: trending, a paper, the topic list and a topic. Served through the cache."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.browse.cache import CachedResponse, cached, make_etag
+from app.browse.cards import find_paper
+from app.browse.papers import paper_detail
+from app.browse.search import similar
+from app.browse.topics import topic_detail, topic_list, trending_topics
+from app.browse.trending import trending
+from app.models import Topic
+from app.web.deps import index_of, model_name_of, now, setting
+from app.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+Window = Literal["day", "week", "month"]
+
+
+@router.get("/")
+async def trending_page(
+    request: Request,
+    window: Window = "day",
+    day: date | None = Query(None, alias="date"),
+    topic: str | None = Query(None, max_length=120),
+    page: int = Query(1, ge=1, le=10_000),
+) -> Response:
+    current = now()
+
+    def build(session: Session) -> tuple[str, str]:
+        try:
+            result = trending(
+                session, window=window, day=day, topic_slug=topic or None, page=page, today=current.date()
+            )
+        except LookupError:
+            raise HTTPException(404, f"There is no topic called “{topic}”.") from None
+        return render(
+            "pages/trending.html",
+            section="trending",
+            result=result,
+            strip=trending_topics(session),
+            now=current,
+            is_latest=day is None or day == result.latest_day,
+            window_param=window if window != "day" else None,
+            date_param=day.isoformat() if day else None,
+            topic_param=topic or None,
+        ), "text/html"
+
+    return await cached(request, ("trending", window, day, topic or None, page, current.date()), build)
+
+
+@router.get("/papers/{paper_id:path}")
+async def paper_page(request: Request, paper_id: str = Path(max_length=220)) -> Response:
+    current = now()
+    index, model_name = index_of(request), model_name_of(request)
+
+    def build(session: Session) -> tuple[str, str]:
+        detail = paper_detail(session, paper_id)
+        if detail is None:
+            raise HTTPException(404, f"No paper with the id “{paper_id}” is known here.")
+        paper = find_paper(session, paper_id)
+        return render(
+            "pages/paper.html",
+            section="paper",
+            detail=detail,
+            similar=similar(session, detail.card.id, index=index, model_name=model_name),
+            withdrawn=bool(paper and paper.withdrawn),
+            now=current,
+        ), "text/html"
+
+    return await cached(request, ("paper", paper_id), build)
+
+
+@router.get("/topics")
+async def topics_page(
+    request: Request,
+    sort: Literal["momentum", "size", "name", "new"] = "momentum",
+    kind: Literal["area", "technique"] | None = None,
+) -> Response:
+    baseline_weeks = int(setting(request, "trend_baseline_weeks", 8))
+
+    def build(session: Session) -> tuple[str, str]:
+        return render(
+            "pages/topics.html",
+            section="topics",
+            topics=topic_list(session, sort=sort, kind=kind),
+            sort=sort,
+            kind=kind,
+            baseline_weeks=baseline_weeks,
+        ), "text/html"
+
+    return await cached(request, ("topics", sort, kind), build)
+
+
+@router.get("/topics/{slug}")
+async def topic_page(request: Request, slug: str = Path(max_length=120)) -> Response:
+    baseline_weeks = int(setting(request, "trend_baseline_weeks", 8))
+    current = now()
+
+    def build(session: Session) -> tuple[str, str] | CachedResponse:
+        target = _merged_target(session, slug)
+        if target is not None:
+            return CachedResponse(b"", "text/plain", make_etag(target.encode()), 301, {"Location": target})
+        detail = topic_detail(session, slug, baseline_weeks=baseline_weeks)
+        if detail is None:
+            raise HTTPException(404, f"There is no topic called “{slug}”.")
+        return render("pages/topic.html", section="topics", detail=detail, now=current), "text/html"
+
+    return await cached(request, ("topic", slug), build)
+
+
+def _merged_target(session: Session, slug: str) -> str | None:
+    """A merged topic's old URL moves permanently to the topic it was merged into."""
+    topic = session.scalar(select(Topic).where(Topic.slug == slug))
+    if topic is None or topic.status != "merged" or topic.merged_into_id is None:
+        return None
+    target = session.get(Topic, topic.merged_into_id)
+    return f"/topics/{target.slug}" if target is not None and not target.hidden else None

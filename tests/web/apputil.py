@@ -1,0 +1,27 @@
+"""Build the real application for the site, API and feed tests (no scheduler, no search index)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import load_settings
+from app.main import create_app
+from app.web import install_error_pages
+
+
+def build_app(session_factory: sessionmaker[Session], var_dir: Path, **overrides: Any) -> FastAPI:
+    settings = load_settings(
+        environment="test",
+        var_dir=var_dir,
+        secret_key="test-secret-key-" + "x" * 32,
+        base_url="https://papers.example.org",
+        **overrides,
+    )
+    app = create_app(settings, session_factory=session_factory, load_search=False)
+    if not hasattr(app.state, "html_error_renderer"):
+        install_error_pages(app)
+    return app
