@@ -12,10 +12,14 @@ from app.models._common import UTCDateTime, utcnow
 
 
 class Embedding(Base):
-    """A float32 vector stored as bytes. A new text hash replaces the row (the old text is gone)."""
+    """A float32 vector stored as bytes. A new text hash replaces the row (the old text is gone).
+
+    Ids only ever grow (AUTOINCREMENT on SQLite, a sequence on PostgreSQL): a replaced vector gets
+    a new id, so the saved vector index finds every change since it was written by its largest id.
+    """
 
     __tablename__ = "embeddings"
-    __table_args__ = (UniqueConstraint("paper_id", "model"),)
+    __table_args__ = (UniqueConstraint("paper_id", "model"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), index=True)

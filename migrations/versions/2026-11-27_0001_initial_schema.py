@@ -45,6 +45,21 @@ def upgrade() -> None:
         sa.UniqueConstraint("job", "slot", name=op.f("uq_job_slots_job_slot")),
     )
     op.create_table(
+        "mail_alerts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column(
+            "details",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_mail_alerts")),
+    )
+    op.create_index("ix_mail_alerts_open", "mail_alerts", ["kind", "resolved_at"], unique=False)
+    op.create_table(
         "papers",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("source", sa.String(length=32), nullable=False),
@@ -97,6 +112,7 @@ def upgrade() -> None:
     op.create_index("ix_papers_announced_date", "papers", ["announced_date"], unique=False)
     op.create_index("ix_papers_primary_category", "papers", ["primary_category"], unique=False)
     op.create_index("ix_papers_published_at", "papers", ["published_at"], unique=False)
+    op.create_index("ix_papers_source_id", "papers", ["source_id"], unique=False)
     op.create_table(
         "source_states",
         sa.Column("source", sa.String(length=64), nullable=False),
@@ -105,6 +121,17 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("source", name=op.f("pk_source_states")),
     )
+    op.create_table(
+        "subscribe_attempts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("ip_hash", sa.String(length=64), nullable=False),
+        sa.Column("email_hash", sa.String(length=64), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_subscribe_attempts")),
+    )
+    op.create_index("ix_subscribe_attempts_created", "subscribe_attempts", ["created_at"], unique=False)
+    op.create_index("ix_subscribe_attempts_ip", "subscribe_attempts", ["ip_hash", "created_at"], unique=False)
     op.create_table(
         "subscribers",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -122,12 +149,16 @@ def upgrade() -> None:
         ),
         sa.Column("interest_text", sa.Text(), nullable=True),
         sa.Column("interest_vector", sa.LargeBinary(), nullable=True),
+        sa.Column("interest_model", sa.String(length=200), nullable=True),
         sa.Column("token_version", sa.Integer(), nullable=False),
+        sa.Column("link_key", sa.String(length=24), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("confirm_sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("unsubscribed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_digest_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_subscribers")),
         sa.UniqueConstraint("email", name=op.f("uq_subscribers_email")),
     )
@@ -136,6 +167,7 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("email", name=op.f("pk_suppressions")),
     )
@@ -164,7 +196,9 @@ def upgrade() -> None:
         sa.Column("subscriber_id", sa.Integer(), nullable=False),
         sa.Column("period", sa.String(length=32), nullable=False),
         sa.Column("frequency", sa.String(length=16), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("subject", sa.String(length=300), nullable=False),
+        sa.Column("item_count", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["subscriber_id"],
@@ -189,6 +223,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_embeddings")),
         sa.UniqueConstraint("paper_id", "model", name=op.f("uq_embeddings_paper_id_model")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_embeddings_paper_id"), "embeddings", ["paper_id"], unique=False)
     op.create_table(
@@ -208,6 +243,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("paper_id", "window", name=op.f("pk_paper_scores")),
     )
     op.create_index("ix_paper_scores_window_score", "paper_scores", ["window", "score"], unique=False)
+    op.create_table(
+        "paper_sources",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("paper_id", sa.Integer(), nullable=False),
+        sa.Column("source", sa.String(length=32), nullable=False),
+        sa.Column("source_id", sa.String(length=200), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["paper_id"], ["papers.id"], name=op.f("fk_paper_sources_paper_id_papers"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_paper_sources")),
+        sa.UniqueConstraint("paper_id", "source", name=op.f("uq_paper_sources_paper_id_source")),
+    )
+    op.create_index("ix_paper_sources_fingerprint", "paper_sources", ["fingerprint"], unique=False)
     op.create_table(
         "paper_topic_states",
         sa.Column("paper_id", sa.Integer(), nullable=False),
@@ -230,6 +280,28 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("paper_id", name=op.f("pk_paper_topic_states")),
     )
     op.create_index(op.f("ix_paper_topic_states_build_id"), "paper_topic_states", ["build_id"], unique=False)
+    op.create_table(
+        "subscriber_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("subscriber_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=24), nullable=False),
+        sa.Column(
+            "detail",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["subscriber_id"],
+            ["subscribers.id"],
+            name=op.f("fk_subscriber_events_subscriber_id_subscribers"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_subscriber_events")),
+    )
+    op.create_index(
+        "ix_subscriber_events_subscriber", "subscriber_events", ["subscriber_id", "kind"], unique=False
+    )
     op.create_table(
         "topics",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -285,6 +357,11 @@ def upgrade() -> None:
         sa.Column("subject", sa.String(length=300), nullable=False),
         sa.Column("body_text", sa.Text(), nullable=False),
         sa.Column("body_html", sa.Text(), nullable=False),
+        sa.Column(
+            "headers",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
@@ -293,6 +370,7 @@ def upgrade() -> None:
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("smtp_code", sa.Integer(), nullable=True),
         sa.Column("smtp_reply", sa.Text(), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -406,8 +484,12 @@ def downgrade() -> None:
     op.drop_index("ix_deliveries_status_next", table_name="deliveries")
     op.drop_table("deliveries")
     op.drop_table("topics")
+    op.drop_index("ix_subscriber_events_subscriber", table_name="subscriber_events")
+    op.drop_table("subscriber_events")
     op.drop_index(op.f("ix_paper_topic_states_build_id"), table_name="paper_topic_states")
     op.drop_table("paper_topic_states")
+    op.drop_index("ix_paper_sources_fingerprint", table_name="paper_sources")
+    op.drop_table("paper_sources")
     op.drop_index("ix_paper_scores_window_score", table_name="paper_scores")
     op.drop_table("paper_scores")
     op.drop_index(op.f("ix_embeddings_paper_id"), table_name="embeddings")
@@ -416,11 +498,17 @@ def downgrade() -> None:
     op.drop_table("topic_builds")
     op.drop_table("suppressions")
     op.drop_table("subscribers")
+    op.drop_index("ix_subscribe_attempts_ip", table_name="subscribe_attempts")
+    op.drop_index("ix_subscribe_attempts_created", table_name="subscribe_attempts")
+    op.drop_table("subscribe_attempts")
     op.drop_table("source_states")
+    op.drop_index("ix_papers_source_id", table_name="papers")
     op.drop_index("ix_papers_published_at", table_name="papers")
     op.drop_index("ix_papers_primary_category", table_name="papers")
     op.drop_index("ix_papers_announced_date", table_name="papers")
     op.drop_table("papers")
+    op.drop_index("ix_mail_alerts_open", table_name="mail_alerts")
+    op.drop_table("mail_alerts")
     op.drop_table("job_slots")
     op.drop_index("ix_job_runs_job_started", table_name="job_runs")
     op.drop_table("job_runs")

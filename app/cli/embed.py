@@ -1,0 +1,216 @@
+"""Commands of the embedding stage: `embed` (+ `export`, `import`) and `index rebuild|status`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from app.cli.common import fail, progress_bar, session_factory, settings, unit_of_work
+from app.db import session_scope
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from app.config import Settings
+    from app.embed.encoder import SentenceTransformerEncoder
+
+
+def register(root: typer.Typer) -> None:
+    embed_app = typer.Typer(
+        help="Compute paper vectors (runs with no sub-command), or move them between machines.",
+        invoke_without_command=True,
+    )
+    embed_app.callback(invoke_without_command=True)(embed)
+    embed_app.command("export")(export)
+    embed_app.command("import")(import_vectors)
+    root.add_typer(embed_app, name="embed")
+
+    index_app = typer.Typer(help="The vector index used by search and similar papers.", no_args_is_help=True)
+    index_app.command("rebuild")(rebuild)
+    index_app.command("status")(status)
+    root.add_typer(index_app, name="index")
+
+
+def _encoder(cfg: Settings, device: str | None = None) -> SentenceTransformerEncoder:
+    from app.embed.encoder import SentenceTransformerEncoder
+
+    return SentenceTransformerEncoder.from_settings(cfg, device=device)
+
+
+def _update_index(cfg: Settings, factory: sessionmaker[Session], model_name: str) -> str:
+    from app.embed.index import IndexReport, ensure_index
+
+    report = IndexReport(action="loaded")
+    with session_scope(factory) as session:
+        index = ensure_index(
+            session, cfg.index_dir, model_name, exact_threshold=cfg.index_exact_threshold, report=report
+        )
+    if report.action == "rebuilt":
+        return f"index rebuilt: {index.ntotal} vectors ({index.kind}; {report.reason})"
+    return f"index: {index.ntotal} vectors (+{report.added}, -{report.removed})"
+
+
+def embed(
+    ctx: typer.Context,
+    device: Annotated[str, typer.Option("--device", help="cpu or cuda (default: EMBEDDING_DEVICE).")] = "",
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Texts per batch.")] = 0,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be embedded; load no model.")
+    ] = False,
+    no_index: Annotated[bool, typer.Option("--no-index", help="Do not update the vector index.")] = False,
+) -> None:
+    """Embed every paper that has no vector yet or whose text changed, then update the vector index."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from app.embed.encoder import EncoderError
+    from app.embed.service import EmbedError, count_pending, embed_pending
+
+    cfg = settings()
+    if device and device not in {"cpu", "cuda"} and not device.startswith("cuda:"):
+        fail(f"--device must be cpu or cuda, not {device!r}")
+    encoder = _encoder(cfg, device or None)
+    size = batch_size or cfg.embedding_batch_size
+    factory = session_factory(cfg)
+    with unit_of_work(cfg, dry_run=True) as session:
+        pending = count_pending(session, encoder.model_name)
+    if dry_run:
+        typer.echo(
+            f"dry run: {pending} paper(s) would be embedded with {encoder.model_name}; nothing written"
+        )
+        return
+    started = time.perf_counter()
+    encoded = new = replaced = 0
+    # One transaction per chunk: an interrupted backfill keeps everything already embedded.
+    chunk = max(1024, size * 16)
+    try:
+        with progress_bar(f"embedding ({encoder.model_name}, {encoder.device})", pending) as advance:
+            while True:
+                with session_scope(factory) as session:
+                    report = embed_pending(session, encoder, batch_size=size, progress=advance, limit=chunk)
+                encoded, new, replaced = (
+                    encoded + report.encoded,
+                    new + report.new,
+                    replaced + report.replaced,
+                )
+                if report.encoded < chunk:
+                    break
+    except (EncoderError, EmbedError) as exc:
+        fail(f"embed: {exc}" + (f" ({encoded} papers embedded and kept before the error)" if encoded else ""))
+    seconds = time.perf_counter() - started
+    rate = f", {encoded / seconds:.1f} texts/s" if encoded else ""
+    typer.echo(
+        f"embedded {encoded} paper(s) with {encoder.model_name} ({new} new, {replaced} changed text) "
+        f"in {seconds:.1f}s{rate}"
+    )
+    if not no_index:
+        typer.echo(_update_index(cfg, factory, encoder.model_name))
+
+
+def export(
+    out: Annotated[Path, typer.Option("--out", help="Vectors file to write (.npy).")],
+    ids: Annotated[Path, typer.Option("--ids", help="Ids file to write, one public id per row.")],
+    model: Annotated[str, typer.Option("--model", help="Model name (default: the configured model).")] = "",
+    dtype: Annotated[
+        str, typer.Option("--dtype", help="float32 (exact) or float16 (half the size).")
+    ] = "float32",
+) -> None:
+    """Write every stored vector of a model to FILE.npy + ids file (+ FILE.npy.json with model and dim)."""
+    from app.embed.service import TransferError, export_vectors
+
+    cfg = settings()
+    model_name = model or _encoder(cfg).model_name
+    started = time.perf_counter()
+    try:
+        with unit_of_work(cfg, dry_run=True) as session:
+            report = export_vectors(session, model_name, out, ids, dtype=dtype)
+    except (TransferError, OSError) as exc:
+        fail(f"export: {exc}")
+    typer.echo(
+        f"exported {report.count} vector(s) of {report.model} ({report.dim}-d, {dtype}) to {out} and {ids} "
+        f"in {time.perf_counter() - started:.1f}s"
+    )
+
+
+def import_vectors(
+    file: Annotated[Path, typer.Argument(help="Vectors file (.npy, float16 or float32, one row per id).")],
+    ids: Annotated[Path, typer.Option("--ids", help="Ids file: arXiv ids or source:source_id, one per row.")],
+    model: Annotated[
+        str, typer.Option("--model", help="Model that made the vectors (default: configured).")
+    ] = "",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the files and count matches only.")
+    ] = False,
+    no_index: Annotated[bool, typer.Option("--no-index", help="Do not update the vector index.")] = False,
+) -> None:
+    """Load vectors computed elsewhere; refuses a file of another model or dimension."""
+    from app.embed.service import TransferError
+    from app.embed.service import import_vectors as do_import
+
+    cfg = settings()
+    encoder = _encoder(cfg)
+    model_name = model or encoder.model_name
+    expected_dim = encoder.dim if model_name == encoder.model_name else None
+    started = time.perf_counter()
+    try:
+        with unit_of_work(cfg, dry_run=dry_run) as session:
+            report = do_import(session, file, ids, model_name=model_name, expected_dim=expected_dim)
+    except (TransferError, OSError) as exc:
+        fail(f"import: {exc}")
+    prefix = "dry run: would have " if dry_run else ""
+    typer.echo(f"{prefix}{report.summary()} in {time.perf_counter() - started:.1f}s")
+    if not dry_run and not no_index and report.imported:
+        typer.echo(_update_index(cfg, session_factory(cfg), model_name))
+
+
+def rebuild(
+    model: Annotated[str, typer.Option("--model", help="Model name (default: the configured model).")] = "",
+) -> None:
+    """Rebuild the vector index from the database (exact or IVF-SQ8 by size) and save it atomically."""
+    from app.embed.index import index_path, rebuild_index
+
+    cfg = settings()
+    model_name = model or _encoder(cfg).model_name
+    started = time.perf_counter()
+    with unit_of_work(cfg, dry_run=True) as session:
+        index = rebuild_index(session, cfg.index_dir, model_name, exact_threshold=cfg.index_exact_threshold)
+    tuning = (
+        f", nprobe {index.nprobe}, recall@10 {index.info.recall_at_10:.3f}" if index.kind != "exact" else ""
+    )
+    typer.echo(
+        f"index rebuilt: {index.ntotal} vectors of {model_name} ({index.kind}{tuning}) "
+        f"in {time.perf_counter() - started:.1f}s -> {index_path(cfg.index_dir, model_name)}"
+    )
+
+
+def status(
+    model: Annotated[str, typer.Option("--model", help="Model name (default: the configured model).")] = "",
+) -> None:
+    """Show the saved index and how far it is behind the database."""
+    from app.embed import queries
+    from app.embed.index import IndexFormatError, VectorIndex, index_path
+
+    cfg = settings()
+    model_name = model or _encoder(cfg).model_name
+    path = index_path(cfg.index_dir, model_name)
+    with unit_of_work(cfg, dry_run=True) as session:
+        stored = queries.count_embeddings(session, model_name)
+        newest = queries.max_embedding_id(session, model_name)
+    typer.echo(f"database: {stored} vector(s) of {model_name}")
+    if not path.exists():
+        typer.echo(f"index: none at {path} (built by `papertrend embed` or `papertrend index rebuild`)")
+        return
+    try:
+        header = VectorIndex.read_header(path)
+    except (IndexFormatError, OSError) as exc:
+        typer.echo(f"index: unusable ({exc}); `papertrend index rebuild` replaces it")
+        return
+    behind = (
+        "up to date" if header.get("watermark", 0) >= newest else "behind: new vectors since it was saved"
+    )
+    typer.echo(
+        f"index: {header['ntotal']} vector(s), {header['kind']}, {header['dim']}-d, "
+        f"nprobe {header.get('nprobe') or '-'}, {behind} ({path})"
+    )

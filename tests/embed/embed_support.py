@@ -1,0 +1,78 @@
+"""Papers for the embedding and search tests, written through the models."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from app.ingest.records import paper_text_hash
+from app.models import Paper
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def add_paper(
+    session: Session,
+    title: str,
+    abstract: str,
+    *,
+    arxiv_id: str | None = None,
+    source_id: str | None = None,
+    categories: list[str] | None = None,
+    day: date | None = None,
+    authors: list[str] | None = None,
+) -> Paper:
+    paper = Paper(
+        source="arxiv_api" if arxiv_id else "file",
+        source_id=arxiv_id or source_id or paper_text_hash(title, abstract)[:16],
+        arxiv_id=arxiv_id,
+        title=title,
+        abstract=abstract,
+        authors=authors or [],
+        categories=categories or [],
+        primary_category=(categories or [None])[0],
+        announced_date=day,
+        text_hash=paper_text_hash(title, abstract),
+    )
+    session.add(paper)
+    session.flush()
+    return paper
+
+
+def set_abstract(session: Session, paper: Paper, abstract: str) -> None:
+    """What an ingest of a new arXiv version does: new text, new hash."""
+    paper.abstract = abstract
+    paper.text_hash = paper_text_hash(paper.title, abstract)
+    session.flush()
+
+
+def seed_papers() -> list[dict[str, str]]:
+    return json.loads((FIXTURES / "seed_papers.json").read_text())
+
+
+def add_seed_papers(session: Session) -> dict[str, int]:
+    """The 73 seed papers; returns title -> paper id."""
+    ids = {}
+    for i, item in enumerate(seed_papers()):
+        paper = add_paper(session, item["title"], item["abstract"], source_id=f"seed-{i:03d}")
+        ids[item["title"]] = paper.id
+    return ids
+
+
+SMALL_CORPUS = [
+    ("ZeroQuant for low-bit weights", "We quantize the weights of large language models to four bits.", ["cs.LG"]),
+    ("INT8 inference of transformers", "Integer quantization of transformer weights and activations.", ["cs.LG"]),
+    ("Diffusion models for images", "Denoising diffusion generates images from noise.", ["cs.CV"]),
+    ("Contrastive representation learning", "Self-supervised contrastive learning of image features.", ["cs.CV"]),
+    ("Speech recognition with transformers", "Acoustic models transcribe spoken audio.", ["eess.AS", "cs.CL"]),
+]
+
+
+def add_small_corpus(session: Session) -> list[Paper]:
+    return [
+        add_paper(session, title, abstract, arxiv_id=f"2601.{10001 + i:05d}", categories=cats, day=date(2026, 1, 5 + i))
+        for i, (title, abstract, cats) in enumerate(SMALL_CORPUS)
+    ]
