@@ -63,16 +63,39 @@ def add_seed_papers(session: Session) -> dict[str, int]:
 
 
 SMALL_CORPUS = [
-    ("ZeroQuant for low-bit weights", "We quantize the weights of large language models to four bits.", ["cs.LG"]),
-    ("INT8 inference of transformers", "Integer quantization of transformer weights and activations.", ["cs.LG"]),
+    (
+        "ZeroQuant for low-bit weights",
+        "We quantize the weights of large language models to four bits.",
+        ["cs.LG"],
+    ),
+    (
+        "INT8 inference of transformers",
+        "Integer quantization of transformer weights and activations.",
+        ["cs.LG"],
+    ),
     ("Diffusion models for images", "Denoising diffusion generates images from noise.", ["cs.CV"]),
-    ("Contrastive representation learning", "Self-supervised contrastive learning of image features.", ["cs.CV"]),
-    ("Speech recognition with transformers", "Acoustic models transcribe spoken audio.", ["eess.AS", "cs.CL"]),
+    (
+        "Contrastive representation learning",
+        "Self-supervised contrastive learning of image features.",
+        ["cs.CV"],
+    ),
+    (
+        "Speech recognition with transformers",
+        "Acoustic models transcribe spoken audio.",
+        ["eess.AS", "cs.CL"],
+    ),
 ]
 
 
 def add_small_corpus(session: Session) -> list[Paper]:
     return [
-        add_paper(session, title, abstract, arxiv_id=f"2601.{10001 + i:05d}", categories=cats, day=date(2026, 1, 5 + i))
+        add_paper(
+            session,
+            title,
+            abstract,
+            arxiv_id=f"2601.{10001 + i:05d}",
+            categories=cats,
+            day=date(2026, 1, 5 + i),
+        )
         for i, (title, abstract, cats) in enumerate(SMALL_CORPUS)
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from embed_support import add_paper, add_small_corpus, set_abstract
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -11,7 +12,6 @@ from app.embed.encoder import HashingEncoder
 from app.embed.service import EmbedError, count_pending, embed_pending, load_vectors
 from app.ingest.records import embedding_text
 from app.models import Embedding
-from embed_support import add_paper, add_small_corpus, set_abstract
 
 
 def test_embeds_each_paper_once_and_a_second_run_encodes_nothing(db: Session) -> None:
@@ -45,8 +45,9 @@ def test_changed_abstract_is_re_embedded_and_nothing_else(db: Session) -> None:
     set_abstract(db, papers[2], "A new version: diffusion transformers for video generation.")
     report = embed_pending(db, enc, batch_size=8)
     assert (report.encoded, report.replaced, report.new) == (1, 1, 0)
-    new = db.execute(select(Embedding.id, Embedding.vector, Embedding.text_hash).where(
-        Embedding.paper_id == papers[2].id)).one()
+    new = db.execute(
+        select(Embedding.id, Embedding.vector, Embedding.text_hash).where(Embedding.paper_id == papers[2].id)
+    ).one()
     assert new.id > old.id  # a replaced vector gets a newer row id (the index watermark relies on it)
     assert new.vector != old.vector and new.text_hash == papers[2].text_hash
     assert embed_pending(db, enc, batch_size=8).encoded == 0

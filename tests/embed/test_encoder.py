@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from embed_support import seed_papers
 
 from app.embed.encoder import (
     BUNDLED_MODEL_NAME,
@@ -17,13 +18,16 @@ from app.embed.encoder import (
     bundled_model_path,
     stable_model_name,
 )
-from embed_support import seed_papers
 from app.ingest.records import embedding_text
 
 
 def test_hashing_encoder_is_deterministic_normalised_and_word_sensitive() -> None:
     enc = HashingEncoder(dim=64)
-    texts = ["low-bit quantization of LLM weights", "quantization of weights to low bit", "a recipe for bread"]
+    texts = [
+        "low-bit quantization of LLM weights",
+        "quantization of weights to low bit",
+        "a recipe for bread",
+    ]
     a = enc.encode(texts)
     b = HashingEncoder(dim=64).encode(texts)
     assert a.dtype == np.float32 and a.shape == (3, 64)

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from embed_support import add_paper, add_small_corpus
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.embed.encoder import HashingEncoder
 from app.embed.service import TransferError, embed_pending, export_vectors, import_vectors, load_vectors
 from app.models import Embedding
-from embed_support import add_paper, add_small_corpus
 
 
 def _embedded(db: Session) -> HashingEncoder:
@@ -54,7 +54,7 @@ def test_wrong_dimension_is_refused_and_nothing_is_written(db: Session, tmp_path
     out, ids_file = tmp_path / "wide.npy", tmp_path / "wide.ids.txt"
     np.save(out, np.eye(2, 48, dtype=np.float32))
     ids_file.write_text("2601.10001\n2601.10002\n")
-    with pytest.raises(TransferError, match="dimension 48.*has 24"):
+    with pytest.raises(TransferError, match=r"dimension 48.*has 24"):
         import_vectors(db, out, ids_file, model_name=enc.model_name, expected_dim=24)
     # Without an expected dimension, the vectors already stored for the model decide.
     with pytest.raises(TransferError, match="dimension 48"):
@@ -66,7 +66,7 @@ def test_other_model_in_metadata_is_refused(db: Session, tmp_path: Path) -> None
     enc = _embedded(db)
     out, ids_file = tmp_path / "v.npy", tmp_path / "v.ids.txt"
     export_vectors(db, enc.model_name, out, ids_file)
-    with pytest.raises(TransferError, match="holds vectors of model 'hashing-test'.*--model hashing-test"):
+    with pytest.raises(TransferError, match=r"holds vectors of model 'hashing-test'.*--model hashing-test"):
         import_vectors(db, out, ids_file, model_name="all-MiniLM-L6-v2", expected_dim=24)
 
 
@@ -109,5 +109,5 @@ def test_bad_files_are_refused(
 def test_missing_files_and_empty_export(db: Session, tmp_path: Path) -> None:
     with pytest.raises(TransferError, match="no vectors stored"):
         export_vectors(db, "nothing", tmp_path / "a.npy", tmp_path / "a.txt")
-    with pytest.raises(TransferError, match="not a readable .npy"):
+    with pytest.raises(TransferError, match=r"not a readable \.npy"):
         import_vectors(db, tmp_path / "missing.npy", tmp_path / "a.txt", model_name="m", expected_dim=None)
