@@ -1,0 +1,41 @@
+"""The `papertrend` command line: one root Typer app; each stage registers its commands."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import typer
+
+# Nothing may download a model at run time: the bundled weights are loaded from disk.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from app.cli import core, digest, embed, ingest, mail, topics  # noqa: E402
+from app.cli.common import fail  # noqa: E402
+from app.config import ConfigError  # noqa: E402
+
+root = typer.Typer(
+    name="papertrend",
+    help="papertrend: ingest papers, embed them, build topics and trends, serve the site, send digests.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+for module in (core, ingest, embed, topics, digest, mail):
+    module.register(root)
+
+
+def main() -> None:
+    """Console-script entry point: configuration errors end in one readable line."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        root()
+    except ConfigError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        raise SystemExit(130) from None

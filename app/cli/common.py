@@ -1,0 +1,63 @@
+"""Helpers shared by the CLI modules: settings, database sessions, one-line failures, progress."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import ConfigError, Settings, get_settings
+from app.db import make_engine, make_session_factory, session_scope
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print one clear line to stderr and exit non-zero."""
+    print(f"papertrend: error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def settings() -> Settings:
+    try:
+        return get_settings()
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+def session_factory(cfg: Settings | None = None) -> sessionmaker[Session]:
+    cfg = cfg or settings()
+    return make_session_factory(make_engine(cfg.effective_database_url))
+
+
+@contextmanager
+def unit_of_work(cfg: Settings | None = None, *, dry_run: bool = False) -> Iterator[Session]:
+    """A session committed at the end, or rolled back when `dry_run` is set."""
+    factory = session_factory(cfg)
+    if dry_run:
+        session = factory()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+        return
+    with session_scope(factory) as session:
+        yield session
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A terminal progress bar; yields `advance(n)`. Quiet when stdout is not a terminal."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=False,
+        disable=not sys.stderr.isatty(),
+    ) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n: progress.advance(task, n)

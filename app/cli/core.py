@@ -1,0 +1,166 @@
+"""Core commands: init (migrate), demo, pipeline, run (embedded), web, worker, papers export."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.cli.common import fail, progress_bar, session_factory, settings
+from app.config import Settings
+
+log = logging.getLogger("papertrend")
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
+
+
+def migrate(cfg: Settings, revision: str = "head") -> None:
+    """Bring the database to `revision` with Alembic (creates the SQLite file if needed)."""
+    from alembic import command
+    from alembic.config import Config
+
+    if not MIGRATIONS_DIR.is_dir():
+        fail(f"migrations folder not found at {MIGRATIONS_DIR}")
+    alembic_cfg = Config()
+    alembic_cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    alembic_cfg.set_main_option("sqlalchemy.url", cfg.effective_database_url)
+    alembic_cfg.attributes["configure_logger"] = False
+    if cfg.is_sqlite:
+        cfg.var_dir.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_cfg, revision)
+
+
+def init(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the target database only.")] = False,
+) -> None:
+    """Create or upgrade the database schema (idempotent)."""
+    cfg = settings()
+    target = cfg.effective_database_url.split("@")[-1]
+    if dry_run:
+        typer.echo(f"would migrate {target} to the latest schema")
+        return
+    started = time.perf_counter()
+    try:
+        migrate(cfg)
+    except Exception as exc:
+        fail(f"could not migrate {target}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+    typer.echo(f"database ready: {target} ({time.perf_counter() - started:.1f}s)")
+
+
+def pipeline(
+    no_ingest: Annotated[bool, typer.Option("--no-ingest", help="Skip the live sources.")] = False,
+    no_digests: Annotated[bool, typer.Option("--no-digests", help="Skip digest build and delivery.")] = False,
+) -> None:
+    """Run every stage once, in order: ingest, embed, index, topics, trends, digests, delivery."""
+    from app.jobs.pipeline import run_pipeline
+
+    cfg = settings()
+    factory = session_factory(cfg)
+    with progress_bar("embedding", None) as advance:
+        report = run_pipeline(cfg, factory, ingest=not no_ingest, digests=not no_digests, embed_progress=advance)
+    for line in report.lines():
+        typer.echo(line)
+    if not report.ok:
+        raise SystemExit(1)
+
+
+def demo(
+    force: Annotated[bool, typer.Option("--force", help="Load even if the database has papers.")] = False,
+) -> None:
+    """Load the bundled demo papers when the database is empty, then embed and build topics."""
+    from app.jobs.demo import load_demo
+
+    cfg = settings()
+    factory = session_factory(cfg)
+    for line in load_demo(cfg, factory, force=force, echo=typer.echo):
+        typer.echo(line)
+
+
+def _serve(cfg: Settings, host: str, port: int, *, embedded: bool) -> None:
+    import uvicorn
+
+    from app.main import create_app
+
+    mode = "web app + scheduler" if embedded and cfg.scheduler_enabled else "web app"
+    typer.echo(f"papertrend {mode} on {cfg.effective_database_url.split('@')[-1]}")
+    if cfg.uses_file_outbox:
+        typer.echo(f"mail goes to the outbox folder {cfg.outbox_dir} (browse it at /outbox)")
+    typer.echo(f"open http://{host}:{port}/ in your browser (Ctrl+C stops)")
+    app = create_app(cfg, run_scheduler=embedded)
+    uvicorn.run(app, host=host, port=port, log_level=cfg.log_level.lower(), proxy_headers=True)
+
+
+def run(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Embedded mode: the web app and the scheduler in one process."""
+    _serve(settings(), host, port, embedded=True)
+
+
+def web(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """The web app only (no scheduler): run any number of these behind a load balancer."""
+    _serve(settings(), host, port, embedded=False)
+
+
+def worker() -> None:
+    """The scheduler only (no web app): scheduled slots are claimed once across all workers."""
+    from app.jobs.scheduler import start_scheduler
+
+    cfg = settings()
+    scheduler = start_scheduler(cfg, session_factory(cfg))
+    typer.echo("worker running; Ctrl+C stops")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        scheduler.shutdown(wait=False)
+
+
+papers_app = typer.Typer(help="Papers in the database.", no_args_is_help=True)
+
+
+@papers_app.command("export")
+def papers_export(
+    fmt: Annotated[str, typer.Option("--format", help="Only jsonl is supported.")] = "jsonl",
+    out: Annotated[Path | None, typer.Option("--out", help="File to write; default stdout.")] = None,
+) -> None:
+    """Every paper with its fields, one JSON object per line: a backup a person can read."""
+    from app.jobs.export import iter_paper_dicts
+
+    if fmt != "jsonl":
+        fail(f"unsupported format {fmt!r}; use --format jsonl")
+    cfg = settings()
+    factory = session_factory(cfg)
+    tmp = out.with_suffix(out.suffix + ".tmp") if out else None
+    handle = tmp.open("w", encoding="utf-8") if tmp else sys.stdout
+    count = 0
+    try:
+        with factory() as session:
+            for record in iter_paper_dicts(session):
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                count += 1
+    finally:
+        if tmp:
+            handle.close()
+    if out and tmp:
+        tmp.replace(out)  # a half-written backup never replaces a good one
+        typer.echo(f"exported {count} papers to {out}", err=True)
+
+
+def register(root: typer.Typer) -> None:
+    root.command()(init)
+    root.command()(demo)
+    root.command()(pipeline)
+    root.command()(run)
+    root.command()(web)
+    root.command()(worker)
+    root.add_typer(papers_app, name="papers")

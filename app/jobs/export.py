@@ -1,0 +1,44 @@
+"""Readable exports of the database (papers as JSON objects) for backups and other tools."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Paper
+
+EXPORT_FIELDS = (
+    "source", "source_id", "arxiv_id", "arxiv_version", "title", "abstract", "authors", "categories",
+    "primary_category", "comment", "published_at", "updated_at_source", "announced_date", "abs_url",
+    "pdf_url", "code_url", "project_url", "upvotes", "comments_count", "github_stars", "hf_date",
+    "keywords", "withdrawn", "raw",
+)  # fmt: skip
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def paper_dict(paper: Paper) -> dict[str, Any]:
+    record = {"id": paper.public_id}
+    record.update({name: _plain(getattr(paper, name)) for name in EXPORT_FIELDS})
+    return record
+
+
+def iter_paper_dicts(session: Session, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
+    """Every paper in id order, streamed in batches so memory stays flat at any size."""
+    last_id = 0
+    while True:
+        rows = session.scalars(select(Paper).where(Paper.id > last_id).order_by(Paper.id).limit(batch)).all()
+        if not rows:
+            return
+        for paper in rows:
+            yield paper_dict(paper)
+        last_id = rows[-1].id
+        session.expunge_all()

@@ -1,0 +1,171 @@
+"""The pipeline: every stage once, in order, each in its own transaction with a JobRun.
+
+ingest → embed → index → topics → trends → digest build → deliver. A failing stage is
+logged and recorded and the next stage still runs on what the database already holds,
+so a dead upstream never stops the site from serving what it has.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.db import session_scope
+from app.embed.encoder import Encoder
+from app.jobs.runs import StepResult, run_step
+from app.models._common import utcnow
+
+log = logging.getLogger("papertrend.jobs")
+
+Progress = Callable[[str, int, int | None], None]
+
+
+@dataclass
+class PipelineReport:
+    steps: list[StepResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(step.ok for step in self.steps)
+
+    def lines(self) -> list[str]:
+        return [
+            f"{'ok ' if s.ok else 'ERR'} {s.job:<14} {s.summary or s.error or ''} ({s.duration_s:.1f}s)"
+            for s in self.steps
+        ]
+
+
+def make_encoder(settings: Settings) -> Encoder:
+    from app.embed.encoder import SentenceTransformerEncoder
+
+    return SentenceTransformerEncoder.from_settings(settings)
+
+
+def step_ingest(settings: Settings, factory: sessionmaker[Session]) -> StepResult:
+    from app.ingest.service import run_all_sources
+
+    def work(result: StepResult) -> None:
+        reports = run_all_sources(factory, settings)
+        failed = [r.source for r in reports if r.errors]
+        result.stats = {r.source: {"new": r.new, "updated": r.updated, "errors": len(r.errors)} for r in reports}
+        result.summary = (
+            f"{sum(r.new for r in reports)} new, {sum(r.updated for r in reports)} updated"
+            + (f"; unreachable or failing: {', '.join(failed)}" if failed else "")
+        )
+
+    return run_step(factory, "pipeline:ingest", work)
+
+
+def step_embed(
+    settings: Settings,
+    factory: sessionmaker[Session],
+    encoder: Encoder,
+    *,
+    progress: Callable[[int], None] | None = None,
+    chunk: int = 512,
+) -> StepResult:
+    from app.embed.service import count_pending, embed_pending
+
+    def work(result: StepResult) -> None:
+        total = 0
+        # Commit every chunk so a long backfill keeps its progress if it is interrupted.
+        while True:
+            with session_scope(factory) as session:
+                report = embed_pending(
+                    session, encoder, batch_size=settings.embedding_batch_size, limit=chunk, progress=progress
+                )
+                remaining = count_pending(session, encoder.model_name)
+            total += report.encoded
+            if report.encoded == 0 or remaining == 0:
+                break
+            log.info("embed: %d texts encoded so far, %d pending", total, remaining)
+        result.stats = {"encoded": total}
+        result.summary = f"{total} texts encoded"
+
+    return run_step(factory, "pipeline:embed", work)
+
+
+def step_index(settings: Settings, factory: sessionmaker[Session], model_name: str) -> StepResult:
+    from app.embed.service import ensure_index
+
+    def work(result: StepResult) -> None:
+        with session_scope(factory) as session:
+            index = ensure_index(
+                session, settings.index_dir, model_name, exact_threshold=settings.index_exact_threshold
+            )
+        result.stats = {"vectors": index.ntotal}
+        result.summary = f"{index.ntotal} vectors indexed"
+
+    return run_step(factory, "pipeline:index", work)
+
+
+def step_topics(settings: Settings, factory: sessionmaker[Session], model_name: str, now: datetime) -> StepResult:
+    from app.topics.service import assign_new_papers, build_topics, needs_rebuild
+
+    def work(result: StepResult) -> None:
+        with session_scope(factory) as session:
+            if needs_rebuild(session, now=now):
+                report = build_topics(
+                    session,
+                    model_name=model_name,
+                    seed=settings.topic_seed,
+                    n_areas=settings.topic_areas or None,
+                    max_techniques=settings.topic_max_techniques or None,
+                    now=now,
+                )
+            else:
+                report = assign_new_papers(session, model_name=model_name, now=now)
+        result.summary = report.summary()
+        result.stats = report.as_dict()
+
+    return run_step(factory, "pipeline:topics", work)
+
+
+def step_trends(settings: Settings, factory: sessionmaker[Session], now: datetime) -> StepResult:
+    from app.browse.cache import bump_generation
+    from app.topics.service import compute_trends
+
+    def work(result: StepResult) -> None:
+        with session_scope(factory) as session:
+            report = compute_trends(
+                session, now=now, baseline_weeks=settings.trend_baseline_weeks, min_count=settings.trend_min_count
+            )
+            bump_generation(session)
+        result.summary = report.summary()
+        result.stats = report.as_dict()
+
+    return run_step(factory, "pipeline:trends", work)
+
+
+def run_pipeline(
+    settings: Settings,
+    factory: sessionmaker[Session],
+    *,
+    encoder: Encoder | None = None,
+    ingest: bool = True,
+    digests: bool = True,
+    sender: object | None = None,
+    now: datetime | None = None,
+    embed_progress: Callable[[int], None] | None = None,
+) -> PipelineReport:
+    """Run every stage once, in order. Returns the report of each step."""
+    now = now or utcnow()
+    report = PipelineReport()
+    if ingest:
+        report.steps.append(step_ingest(settings, factory))
+    encoder = encoder or make_encoder(settings)
+    report.steps.append(step_embed(settings, factory, encoder, progress=embed_progress))
+    report.steps.append(step_index(settings, factory, encoder.model_name))
+    report.steps.append(step_topics(settings, factory, encoder.model_name, now))
+    report.steps.append(step_trends(settings, factory, now))
+    if digests:
+        from app.jobs.mailing import step_deliver, step_digest_build
+
+        report.steps.append(step_digest_build(settings, factory, encoder, now))
+        report.steps.append(step_deliver(settings, factory, sender, now))
+    return report
