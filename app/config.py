@@ -75,6 +75,14 @@ class Settings(BaseSettings):
     arxiv_min_interval: float = Field(3.0, ge=0, description="Seconds between two arXiv requests (any API).")
     arxiv_page_size: int = Field(500, ge=1, le=2000, description="Entries per arXiv API call.")
     oai_set: str = Field("cs", description="OAI-PMH set to harvest.")
+    oai_metadata_prefix: Literal["arXiv", "arXivRaw"] = Field("arXiv", description="OAI-PMH record format.")
+    ingest_sources: str = Field(
+        "arxiv_rss arxiv_api arxiv_oai hf_daily",
+        pattern=r"^\s*((arxiv_rss|arxiv_api|arxiv_oai|hf_daily)\s*)*$",
+        description="Live sources a scheduled ingest runs, in order (arxiv_rss arxiv_api arxiv_oai hf_daily).",
+    )
+    ingest_lookback_days: int = Field(3, ge=1, le=365, description="Days fetched by a source's first run.")
+    http_retry_budget: float = Field(60.0, ge=0, description="Most seconds spent retrying one request.")
     hf_refresh_days: int = Field(7, ge=0, description="Refresh HF upvotes of papers this many days old.")
     schedule_arxiv: str = Field("0 1 * * 1-5", description="Cron (UTC) of the arXiv API/RSS ingest.")
     schedule_oai: str = Field("30 1 * * 1-5", description="Cron (UTC) of the OAI-PMH harvest.")

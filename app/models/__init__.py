@@ -3,7 +3,7 @@
 from app.models.digest import Delivery, Digest, DigestItem
 from app.models.embedding import Embedding
 from app.models.job import JobRun, JobSlot, SourceState
-from app.models.paper import Paper
+from app.models.paper import Paper, PaperSource
 from app.models.subscriber import Feedback, Subscriber, SubscriberTopic, Suppression
 from app.models.topic import PaperScore, PaperTopic, PaperTopicState, Topic, TopicBuild, TopicDailyCount
 
@@ -16,6 +16,7 @@ __all__ = [
     "JobRun",
     "JobSlot",
     "Paper",
+    "PaperSource",
     "PaperScore",
     "PaperTopic",
     "PaperTopicState",

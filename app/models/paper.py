@@ -1,11 +1,11 @@
-"""Papers: one row per paper, merged across sources."""
+"""Papers: one row per paper, merged across sources, and which source said what about it."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, JSONType
@@ -21,6 +21,8 @@ class Paper(Base):
         Index("ix_papers_announced_date", "announced_date"),
         Index("ix_papers_published_at", "published_at"),
         Index("ix_papers_primary_category", "primary_category"),
+        # Finds a paper first stored by its title (source_id "t:…") when its arXiv id turns up.
+        Index("ix_papers_source_id", "source_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -64,3 +66,25 @@ class Paper(Base):
         if self.announced_date:
             return self.announced_date
         return self.published_at.date() if self.published_at else None
+
+
+class PaperSource(Base):
+    """One source's latest statement about a paper: its id there and a fingerprint of the raw item.
+
+    An item whose fingerprint is already stored is skipped before it is even parsed, which
+    makes re-ingesting a file or re-fetching a page cheap and write-free.
+    """
+
+    __tablename__ = "paper_sources"
+    __table_args__ = (
+        UniqueConstraint("paper_id", "source"),
+        Index("ix_paper_sources_fingerprint", "fingerprint"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(32))
+    source_id: Mapped[str] = mapped_column(String(200))
+    # sha256 of (parser version, source, raw item): equal means nothing new from this source.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

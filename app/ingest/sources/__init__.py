@@ -1,0 +1,1 @@
+"""One module per upstream: httpx clients for arXiv (API, OAI-PMH, RSS) and Hugging Face, and file reading."""
