@@ -1,14 +1,21 @@
-"""Subscribers, their preferences, feedback, and the suppression list."""
+"""Subscribers, their preferences, feedback, events, subscribe attempts and the suppression list."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, JSONType
 from app.models._common import UTCDateTime, utcnow
+
+
+def new_link_key() -> str:
+    """Random per-subscriber value carried by every signed link (a reused row id cannot inherit links)."""
+    return secrets.token_urlsafe(9)
 
 
 class Subscriber(Base):
@@ -27,13 +34,18 @@ class Subscriber(Base):
     keywords: Mapped[list[str]] = mapped_column(JSONType, default=list)
     interest_text: Mapped[str | None] = mapped_column(Text)
     interest_vector: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The model that produced interest_vector; a different model means the vector is recomputed.
+    interest_model: Mapped[str | None] = mapped_column(String(200))
     # Bumped on confirm/unsubscribe so older single-use links stop working.
     token_version: Mapped[int] = mapped_column(Integer, default=0)
+    link_key: Mapped[str] = mapped_column(String(24), default=new_link_key)
+    source: Mapped[str] = mapped_column(String(16), default="web")  # web | api | cli
     confirm_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class SubscriberTopic(Base):
@@ -59,6 +71,35 @@ class Feedback(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class SubscriberEvent(Base):
+    """Audit trail of one subscriber: subscribed, confirmed, unsubscribed, preferences, feedback."""
+
+    __tablename__ = "subscriber_events"
+    __table_args__ = (Index("ix_subscriber_events_subscriber", "subscriber_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(24))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SubscribeAttempt(Base):
+    """One subscribe submission, kept for rate limits: hashes only, never the address or IP itself."""
+
+    __tablename__ = "subscribe_attempts"
+    __table_args__ = (
+        Index("ix_subscribe_attempts_ip", "ip_hash", "created_at"),
+        Index("ix_subscribe_attempts_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ip_hash: Mapped[str] = mapped_column(String(64))
+    email_hash: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))  # sent | cooldown | ip_limit | global_limit | ...
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Suppression(Base):
     """Addresses we must not mail: hard bounces, complaints, operator decisions."""
 
@@ -67,4 +108,5 @@ class Suppression(Base):
     email: Mapped[str] = mapped_column(String(320), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # bounce | complaint | manual
     reason: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16), default="manual")  # smtp | webhook | import | manual
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

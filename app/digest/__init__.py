@@ -1,0 +1,1 @@
+"""What each subscriber gets: schedule (periods, due), selection (pure ranking), queries, build service."""

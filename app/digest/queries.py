@@ -1,0 +1,219 @@
+"""Reads for digest building, in a few set-based queries (a build covers thousands of subscribers)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import and_, insert, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.db import dialect_name
+from app.models import (
+    Digest,
+    DigestItem,
+    Feedback,
+    Paper,
+    PaperScore,
+    PaperTopic,
+    Subscriber,
+    SubscriberTopic,
+    Suppression,
+    Topic,
+)
+
+T = TypeVar("T")
+CHUNK = 900
+
+
+def _chunks(items: list[T], size: int = CHUNK) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def mailable_subscribers(session: Session, only_ids: Iterable[int] | None = None) -> list[Subscriber]:
+    """Confirmed, not paused, not on the suppression list (skipped at enqueue)."""
+    stmt = (
+        select(Subscriber)
+        .outerjoin(Suppression, Suppression.email == Subscriber.email)
+        .where(
+            Subscriber.status == "confirmed", Subscriber.frequency != "paused", Suppression.email.is_(None)
+        )
+        .order_by(Subscriber.id)
+    )
+    if only_ids is not None:
+        stmt = stmt.where(Subscriber.id.in_(list(only_ids)))
+    return list(session.scalars(stmt))
+
+
+def built_periods(session: Session, periods: set[str]) -> set[tuple[int, str]]:
+    if not periods:
+        return set()
+    rows = session.execute(
+        select(Digest.subscriber_id, Digest.period).where(Digest.period.in_(sorted(periods)))
+    )
+    return {(sid, period) for sid, period in rows}
+
+
+@dataclass(frozen=True)
+class PaperRow:
+    id: int
+    public_id: str
+    title: str
+    abstract: str
+    authors: list[str]
+    day: date | None
+    created_at: datetime
+    abs_url: str | None
+    code_url: str | None
+    upvotes: int | None
+
+
+def pool_papers(session: Session, since_day: date, since_ts: datetime | None) -> list[PaperRow]:
+    """Papers announced (or published, when the announcement day is unknown) after `since_day`,
+    or ingested after `since_ts`; withdrawn papers never."""
+    next_day = since_day + timedelta(days=1)
+    announced = or_(
+        Paper.announced_date > since_day,
+        and_(
+            Paper.announced_date.is_(None),
+            Paper.published_at >= datetime.combine(next_day, time.min, tzinfo=UTC),
+        ),
+    )
+    condition = or_(announced, Paper.created_at > since_ts) if since_ts is not None else announced
+    cols = (
+        Paper.id,
+        Paper.arxiv_id,
+        Paper.source,
+        Paper.source_id,
+        Paper.title,
+        Paper.abstract,
+        Paper.authors,
+        Paper.announced_date,
+        Paper.published_at,
+        Paper.created_at,
+        Paper.abs_url,
+        Paper.code_url,
+        Paper.upvotes,
+    )
+    rows = session.execute(select(*cols).where(condition, Paper.withdrawn.is_(False)).order_by(Paper.id))
+    out = []
+    for r in rows:
+        day = r.announced_date or (r.published_at.date() if r.published_at else None) or r.created_at.date()
+        out.append(
+            PaperRow(
+                id=r.id,
+                public_id=r.arxiv_id or f"{r.source}:{r.source_id}",
+                title=r.title,
+                abstract=r.abstract or "",
+                authors=list(r.authors or []),
+                day=day,
+                created_at=r.created_at,
+                abs_url=r.abs_url,
+                code_url=r.code_url,
+                upvotes=r.upvotes,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class TopicRow:
+    id: int
+    slug: str
+    label: str
+
+
+def visible_topics(session: Session) -> dict[int, TopicRow]:
+    rows = session.execute(select(Topic.id, Topic.slug, Topic.label).where(Topic.hidden.is_(False)))
+    return {r.id: TopicRow(r.id, r.slug, r.label) for r in rows}
+
+
+def paper_topics(session: Session, paper_ids: list[int], visible: set[int]) -> dict[int, dict[int, float]]:
+    out: dict[int, dict[int, float]] = defaultdict(dict)
+    for chunk in _chunks(paper_ids):
+        stmt = select(PaperTopic.paper_id, PaperTopic.topic_id, PaperTopic.score).where(
+            PaperTopic.paper_id.in_(chunk)
+        )
+        for pid, tid, score in session.execute(stmt):
+            if tid in visible:
+                out[pid][tid] = float(score)
+    return out
+
+
+def trending_scores(session: Session, paper_ids: list[int], windows: tuple[str, ...]) -> dict[int, float]:
+    """The paper's score in the first window (of `windows`) that has one."""
+    found: dict[int, dict[str, float]] = defaultdict(dict)
+    for chunk in _chunks(paper_ids):
+        stmt = select(PaperScore.paper_id, PaperScore.window, PaperScore.score).where(
+            PaperScore.paper_id.in_(chunk), PaperScore.window.in_(windows)
+        )
+        for pid, window, score in session.execute(stmt):
+            found[pid][window] = float(score)
+    return {pid: next(by[w] for w in windows if w in by) for pid, by in found.items()}
+
+
+def subscriber_topics(session: Session) -> dict[int, set[int]]:
+    out: dict[int, set[int]] = defaultdict(set)
+    for sid, tid in session.execute(select(SubscriberTopic.subscriber_id, SubscriberTopic.topic_id)):
+        out[sid].add(tid)
+    return out
+
+
+def feedback(session: Session) -> dict[int, list[tuple[str, int | None, int | None]]]:
+    out: dict[int, list[tuple[str, int | None, int | None]]] = defaultdict(list)
+    stmt = select(Feedback.subscriber_id, Feedback.kind, Feedback.paper_id, Feedback.topic_id).order_by(
+        Feedback.id
+    )
+    for sid, kind, pid, tid in session.execute(stmt):
+        out[sid].append((kind, pid, tid))
+    return out
+
+
+def titles(session: Session, paper_ids: list[int]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for chunk in _chunks(paper_ids):
+        out.update(dict(session.execute(select(Paper.id, Paper.title).where(Paper.id.in_(chunk))).tuples()))
+    return out
+
+
+def already_sent(session: Session, paper_ids: list[int]) -> dict[int, set[int]]:
+    """subscriber id → the pool papers some earlier digest of theirs already carried."""
+    out: dict[int, set[int]] = defaultdict(set)
+    for chunk in _chunks(paper_ids):
+        stmt = (
+            select(Digest.subscriber_id, DigestItem.paper_id)
+            .join(Digest, Digest.id == DigestItem.digest_id)
+            .where(DigestItem.paper_id.in_(chunk))
+        )
+        for sid, pid in session.execute(stmt):
+            out[sid].add(pid)
+    return out
+
+
+def insert_digests(session: Session, rows: list[dict[str, Any]]) -> dict[int, int]:
+    """Insert digests, skipping any (subscriber, period) that exists; subscriber id → new digest id."""
+    if not rows:
+        return {}
+    dialect = dialect_name(session)
+    stmt: Any
+    if dialect == "postgresql":
+        stmt = postgresql.insert(Digest).on_conflict_do_nothing(index_elements=["subscriber_id", "period"])
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(Digest).on_conflict_do_nothing(index_elements=["subscriber_id", "period"])
+    else:  # pragma: no cover - only the two supported databases
+        stmt = insert(Digest)
+    out: dict[int, int] = {}
+    for chunk in _chunks(rows, 500):
+        result = session.execute(stmt.returning(Digest.id, Digest.subscriber_id), chunk)
+        out.update({sid: did for did, sid in result})
+    return out
+
+
+def insert_items(session: Session, rows: list[dict[str, Any]]) -> None:
+    for chunk in _chunks(rows, 2000):
+        session.execute(insert(DigestItem), chunk)

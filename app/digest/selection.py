@@ -1,0 +1,275 @@
+"""Choosing the papers of one digest: pure ranking over plain data (no session, no clock).
+
+score = relevance + trending_weight * trending, where relevance blends
+  topics (the paper's score in a chosen topic), keywords (word match in title/abstract),
+  the interest vector (cosine), and feedback (cosine to liked/seed papers, minus disliked),
+and trending is the paper's trending score as a percentile in the pool (recency when no
+trending scores exist). Muted topics exclude a paper. Diversity: at most `topic_cap` papers
+per topic while other papers are available. Every pick carries a one-line reason.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+Vector = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    paper_id: int
+    title: str
+    text: str  # title + abstract, for keyword matching
+    topics: dict[int, float]  # topic id → assignment score in [0, 1]
+    trending: float | None = None  # raw trending score; None when unknown
+    recency: float = 0.0  # larger is newer (e.g. an ordinal day)
+    upvotes: int | None = None
+
+
+@dataclass(frozen=True)
+class Weights:
+    topic: float = 1.0
+    keyword: float = 0.9
+    interest: float = 1.0
+    liked: float = 0.8
+    disliked: float = 0.8
+    trending: float = 0.35
+    min_relevance: float = 0.3
+    mute_threshold: float = 0.3
+    diversity_share: float = 0.4
+    trending_items: int = 3
+
+
+@dataclass
+class Profile:
+    topic_ids: frozenset[int] = frozenset()
+    muted_topic_ids: frozenset[int] = frozenset()
+    keywords: tuple[str, ...] = ()
+    interest: Vector | None = None
+    interest_label: str = ""
+    liked: list[tuple[Vector, str]] = field(default_factory=list)  # (vector, title)
+    disliked: list[Vector] = field(default_factory=list)
+    max_papers: int = 10
+    include_trending: bool = True
+
+    @property
+    def has_signal(self) -> bool:
+        return bool(self.topic_ids or self.keywords or self.interest is not None or self.liked)
+
+
+@dataclass(frozen=True)
+class Pick:
+    paper_id: int
+    rank: int
+    score: float
+    reason: str
+    section: str  # for_you | trending
+    topic_id: int | None
+
+
+class Pool:
+    """The candidates of one build, with what every subscriber's ranking shares computed once."""
+
+    def __init__(self, candidates: list[Candidate], vectors: Vector | None = None) -> None:
+        self.candidates = candidates
+        self.index = {c.paper_id: i for i, c in enumerate(candidates)}
+        n = len(candidates)
+        if vectors is not None and vectors.shape[0] != n:
+            raise ValueError("one vector row per candidate is needed")
+        self.vectors = vectors
+        self.has_vector = (
+            np.linalg.norm(vectors, axis=1) > 0 if vectors is not None and n else np.zeros(n, dtype=bool)
+        )
+        self.texts = [c.text.lower() for c in candidates]
+        self.primary_topic = [
+            max(c.topics, key=lambda t: (c.topics[t], -t)) if c.topics else None for c in candidates
+        ]
+        raw = np.array(
+            [c.trending if c.trending is not None else np.nan for c in candidates], dtype=np.float64
+        )
+        self.has_trending = bool(n and np.isfinite(raw).any())
+        basis = raw if self.has_trending else np.array([c.recency for c in candidates], dtype=np.float64)
+        self.trend_pct = _percentile(np.nan_to_num(basis, nan=-np.inf))
+        self.real_trending = np.isfinite(raw) & (raw > 0)
+        self._keyword_cache: dict[str, npt.NDArray[np.bool_]] = {}
+
+    def keyword_hits(self, keyword: str) -> npt.NDArray[np.bool_]:
+        key = keyword.lower()
+        if key not in self._keyword_cache:
+            pattern = re.compile(r"(?<!\w)" + re.escape(key) + r"(?!\w)")
+            self._keyword_cache[key] = np.array([bool(pattern.search(t)) for t in self.texts], dtype=bool)
+        return self._keyword_cache[key]
+
+
+def _percentile(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    n = len(values)
+    if n == 0:
+        return np.zeros(0)
+    if n == 1:
+        return np.ones(1)
+    order = values.argsort(kind="stable")
+    ranks = np.empty(n)
+    ranks[order] = np.arange(n)
+    return ranks / (n - 1)
+
+
+def _clip01(values: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float64]:
+    return np.clip(values, 0.0, 1.0).astype(np.float64)
+
+
+def _short(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def select(
+    profile: Profile,
+    pool: Pool,
+    eligible: list[int],
+    topic_labels: dict[int, str],
+    weights: Weights = Weights(),
+) -> list[Pick]:
+    """Rank the eligible candidates (indices into the pool) for one subscriber."""
+    idx = np.array(
+        [
+            i
+            for i in eligible
+            if not any(
+                pool.candidates[i].topics.get(t, 0.0) >= weights.mute_threshold
+                for t in profile.muted_topic_ids
+            )
+        ],
+        dtype=np.int64,
+    )
+    if idx.size == 0:
+        return []
+    n = idx.size
+    topic = np.zeros(n)
+    topic_of = np.full(n, -1, dtype=np.int64)
+    for row, i in enumerate(idx):
+        cand = pool.candidates[i]
+        for tid in profile.topic_ids:
+            score = cand.topics.get(tid, 0.0)
+            if score > topic[row]:
+                topic[row], topic_of[row] = score, tid
+    matches = np.zeros(n)
+    keyword_of = np.full(n, -1, dtype=np.int64)
+    for k, word in enumerate(profile.keywords):
+        hits = pool.keyword_hits(word)[idx]
+        matches += hits
+        keyword_of = np.where(hits & (keyword_of < 0), k, keyword_of)
+    keyword = np.where(matches > 0, np.minimum(1.0, 0.75 + 0.25 * matches), 0.0)
+    interest = np.zeros(n)
+    liked = np.zeros(n)
+    liked_of = np.full(n, -1, dtype=np.int64)
+    disliked = np.zeros(n)
+    if pool.vectors is not None:
+        vecs = pool.vectors[idx]
+        has = pool.has_vector[idx]
+        if profile.interest is not None:
+            interest = np.where(has, _clip01((vecs @ profile.interest - 0.25) / 0.35), 0.0)
+        if profile.liked:
+            sims = vecs @ np.stack([v for v, _ in profile.liked]).T
+            liked = np.where(has, _clip01((sims.max(axis=1) - 0.4) / 0.4), 0.0)
+            liked_of = sims.argmax(axis=1)
+        if profile.disliked:
+            sims = vecs @ np.stack(profile.disliked).T
+            disliked = np.where(has, _clip01((sims.max(axis=1) - 0.5) / 0.3), 0.0)
+    parts = {
+        "topic": weights.topic * topic,
+        "keyword": weights.keyword * keyword,
+        "interest": weights.interest * interest,
+        "liked": weights.liked * liked,
+    }
+    relevance = sum(parts.values()) - weights.disliked * disliked
+    trending = pool.trend_pct[idx]
+    score = relevance + weights.trending * trending
+    # No preferences yet: every candidate qualifies and the best of the day wins by trending.
+    for_you = relevance >= weights.min_relevance if profile.has_signal else np.ones(n, dtype=bool)
+    order = sorted(range(n), key=lambda r: (-score[r], pool.candidates[idx[r]].paper_id))
+    chosen = _diverse(
+        [r for r in order if for_you[r]], pool, idx, profile.max_papers, weights.diversity_share
+    )
+
+    def reason(r: int) -> str:
+        cand = pool.candidates[idx[r]]
+        best = max(parts, key=lambda k: parts[k][r])
+        if parts[best][r] > 0:
+            if best == "topic":
+                return f"In your topic {topic_labels.get(int(topic_of[r]), 'of interest')}"
+            if best == "keyword":
+                return f"Matches “{profile.keywords[int(keyword_of[r])]}”"
+            if best == "interest":
+                return f"Close to your interest “{_short(profile.interest_label, 50)}”"
+            return f"Similar to a paper you liked: {_short(profile.liked[int(liked_of[r])][1], 60)}"
+        return _trend_reason(cand, pool, int(idx[r]), topic_labels)
+
+    picks = [
+        Pick(
+            int(pool.candidates[idx[r]].paper_id),
+            rank,
+            round(float(score[r]), 4),
+            reason(r),
+            "for_you",
+            pool.primary_topic[idx[r]],
+        )
+        for rank, r in enumerate(chosen, start=1)
+    ]
+    if profile.include_trending and profile.has_signal and pool.has_trending:
+        taken = set(chosen)
+        rest = [
+            r
+            for r in sorted(range(n), key=lambda r: (-trending[r], pool.candidates[idx[r]].paper_id))
+            if r not in taken and pool.real_trending[idx[r]]
+        ]
+        for r in rest[: weights.trending_items]:
+            cand = pool.candidates[idx[r]]
+            picks.append(
+                Pick(
+                    cand.paper_id,
+                    len(picks) + 1,
+                    round(float(trending[r]), 4),
+                    _trend_reason(cand, pool, int(idx[r]), topic_labels),
+                    "trending",
+                    pool.primary_topic[idx[r]],
+                )
+            )
+    return picks
+
+
+def _diverse(order: list[int], pool: Pool, idx: npt.NDArray[np.int64], limit: int, share: float) -> list[int]:
+    """Greedy by score with a per-topic cap; the cap is lifted only when nothing else is left."""
+    cap = max(1, math.ceil(limit * share))
+    chosen: list[int] = []
+    skipped: list[int] = []
+    per_topic: dict[int | None, int] = {}
+    for r in order:
+        if len(chosen) == limit:
+            break
+        topic = pool.primary_topic[idx[r]]
+        if topic is not None and per_topic.get(topic, 0) >= cap:
+            skipped.append(r)
+            continue
+        per_topic[topic] = per_topic.get(topic, 0) + 1
+        chosen.append(r)
+    for r in skipped:
+        if len(chosen) == limit:
+            break
+        chosen.append(r)
+    return chosen
+
+
+def _trend_reason(cand: Candidate, pool: Pool, i: int, topic_labels: dict[int, str]) -> str:
+    topic = pool.primary_topic[i]
+    label = topic_labels.get(topic) if topic is not None else None
+    if pool.has_trending and pool.real_trending[i]:
+        if cand.upvotes:
+            return f"Trending: {cand.upvotes} upvotes" + (f" in {label}" if label else "")
+        return f"Trending in {label}" if label else "Among today's most discussed papers"
+    return f"New in {label}" if label else "New this period"

@@ -1,0 +1,1 @@
+"""Email: rendering (Jinja, inlined CSS), message building (headers, DKIM), senders, the outbox."""

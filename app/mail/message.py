@@ -1,0 +1,111 @@
+"""Building the email itself: headers (Message-ID, List-Unsubscribe, ...) and the MIME structure.
+
+Headers are only ever set through `EmailMessage` with `policy.default`, which refuses
+line breaks in header values, and every value we put in is checked for length first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from urllib.parse import quote
+
+MAX_SUBJECT = 250
+
+
+class HeaderError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class MailIdentity:
+    """Who sends, and the URLs mail links to (from settings, validated once)."""
+
+    from_header: str
+    from_address: str
+    domain: str
+    base_url: str
+    unsubscribe_mailto: str = ""
+    list_name: str = "papertrend digest"
+
+    @classmethod
+    def create(cls, mail_from: str, base_url: str, unsubscribe_mailto: str = "") -> MailIdentity:
+        name, address = parseaddr(mail_from)
+        if "@" not in address:
+            raise HeaderError(f"MAIL_FROM has no usable address: {mail_from!r}")
+        domain = address.rsplit("@", 1)[1].lower()
+        return cls(
+            from_header=str(Address(display_name=name, addr_spec=address)) if name else address,
+            from_address=address,
+            domain=domain,
+            base_url=base_url.rstrip("/"),
+            unsubscribe_mailto=unsubscribe_mailto.removeprefix("mailto:"),
+            list_name=(name or "papertrend") + " digest",
+        )
+
+    @property
+    def list_id(self) -> str:
+        return f"{self.list_name} <digest.{self.domain}>"
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+
+def digest_message_id(identity: MailIdentity, period: str, subscriber_id: int, tag: str) -> str:
+    """Deterministic per (subscriber, period): a retry carries the same id; `tag` makes it unguessable."""
+    return f"<digest.{period}.s{subscriber_id}.{tag[:10]}@{identity.domain}>"
+
+
+def confirm_message_id(identity: MailIdentity, subscriber_id: int, when: datetime, tag: str) -> str:
+    return f"<confirm.{when.strftime('%Y%m%d%H%M%S')}.s{subscriber_id}.{tag[:10]}@{identity.domain}>"
+
+
+def list_headers(identity: MailIdentity, unsubscribe_token: str) -> dict[str, str]:
+    """RFC 2369 / RFC 8058 headers of a digest: one https URL (and a mailto when configured)."""
+    links = [f"<{identity.url('/unsubscribe/' + unsubscribe_token)}>"]
+    if identity.unsubscribe_mailto:
+        links.append(
+            f"<mailto:{identity.unsubscribe_mailto}?subject={quote('unsubscribe ' + unsubscribe_token)}>"
+        )
+    return {
+        "List-Id": identity.list_id,
+        "List-Unsubscribe": ", ".join(links),
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "Precedence": "bulk",
+    }
+
+
+def build_message(
+    *,
+    identity: MailIdentity,
+    to: str,
+    subject: str,
+    text: str,
+    html: str,
+    message_id: str,
+    date: datetime,
+    extra_headers: dict[str, str] | None = None,
+) -> EmailMessage:
+    """A multipart/alternative message, text/plain first, both UTF-8."""
+    if len(subject) > MAX_SUBJECT:
+        raise HeaderError("subject too long")
+    for value in (to, subject, message_id, *(extra_headers or {}).values()):
+        if "\r" in value or "\n" in value:
+            raise HeaderError("header value contains a line break")
+    msg = EmailMessage(policy=policy.default.clone(max_line_length=998))
+    msg["From"] = identity.from_header
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(date)
+    msg["Message-ID"] = message_id
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"
+    for name, value in (extra_headers or {}).items():
+        msg[name] = value
+    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    return msg

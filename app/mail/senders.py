@@ -1,0 +1,277 @@
+"""Mail senders: the SMTP adapter (smtplib) and the file outbox of embedded mode.
+
+A sender takes one finished `EmailMessage` (one recipient) and returns a `SendResult`
+that classifies the server's answer: `sent` (2xx), `deferred` (4xx, or the connection
+failed before the message was handed over), `failed` (5xx), or `unknown` (the connection
+dropped after DATA began: the message may or may not have arrived).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import smtplib
+import ssl
+import tempfile
+import threading
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.utils import getaddresses, parseaddr
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
+from urllib.parse import unquote, urlsplit
+
+if TYPE_CHECKING:
+    from app.config import Settings
+
+# Serialise exactly what was built or signed: never refold a parsed header (it would break DKIM),
+# and never fold a long URL header into encoded words (mail clients would not find the link).
+WIRE_POLICY = policy.SMTP.clone(refold_source="none", max_line_length=998)
+Status = Literal["sent", "deferred", "failed", "unknown"]
+
+
+@dataclass(frozen=True)
+class SendResult:
+    status: Status
+    code: int | None
+    reply: str
+    stage: str = "data"  # connect | mail | rcpt | data | build: where the answer came
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "sent"
+
+
+class Sender(Protocol):
+    def send(self, message: EmailMessage) -> SendResult: ...
+
+    def close(self) -> None: ...
+
+
+def classify(code: int) -> Status:
+    """2xx sent, 4xx deferred, 5xx failed; 552 "too many recipients" is transient (RFC 5321)."""
+    if 200 <= code < 300:
+        return "sent"
+    if 400 <= code < 500 or code == 552:
+        return "deferred"
+    return "failed"
+
+
+def message_bytes(message: EmailMessage) -> bytes:
+    return message.as_bytes(policy=WIRE_POLICY)
+
+
+def recipients(message: EmailMessage) -> list[str]:
+    return [addr for _, addr in getaddresses(message.get_all("To", [])) if addr]
+
+
+def envelope_sender(message: EmailMessage) -> str:
+    """MAIL FROM (the Return-Path): an explicit Return-Path header if set, else the From address."""
+    value = message.get("Return-Path") or message.get("From") or ""
+    return parseaddr(str(value))[1]
+
+
+def _reply_text(resp: bytes | str) -> str:
+    text = resp.decode("utf-8", "replace") if isinstance(resp, bytes) else str(resp)
+    return " ".join(text.split())[:1000]
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    mode: Literal["plain", "starttls", "tls"]
+    username: str = ""
+    password: str = ""
+    timeout: float = 30.0
+    local_hostname: str | None = None
+    max_per_connection: int = 500
+
+    @classmethod
+    def from_url(cls, url: str, *, timeout: float = 30.0) -> SmtpConfig:
+        """smtp://host:25 (STARTTLS when offered), smtp+starttls:// (required), smtps:// (TLS)."""
+        parts = urlsplit(url)
+        mode: Literal["plain", "starttls", "tls"] = {"smtps": "tls", "smtp+starttls": "starttls"}.get(
+            parts.scheme, "plain"
+        )  # type: ignore[assignment]
+        default_port = {"tls": 465, "starttls": 587, "plain": 25}[mode]
+        return cls(
+            host=parts.hostname or "localhost",
+            port=parts.port or default_port,
+            mode=mode,
+            username=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+            timeout=timeout,
+        )
+
+
+class SmtpSender:
+    """Sends through one SMTP server, keeping one connection per thread and reusing it.
+
+    Every message is its own MAIL/RCPT/DATA transaction with one recipient, so each
+    recipient gets its own reply code. A connection that fails before DATA is reopened
+    once (nothing was handed over, so a retry cannot duplicate).
+    """
+
+    def __init__(self, config: SmtpConfig, *, tls_context: ssl.SSLContext | None = None) -> None:
+        self.config = config
+        self._tls = tls_context or ssl.create_default_context()
+        self._local = threading.local()
+        self._all: list[smtplib.SMTP] = []
+        self._lock = threading.Lock()
+
+    def _connect(self) -> smtplib.SMTP:
+        cfg = self.config
+        conn: smtplib.SMTP
+        if cfg.mode == "tls":
+            conn = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=self._tls)
+        else:
+            conn = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout, local_hostname=cfg.local_hostname)
+        conn.ehlo()
+        if cfg.mode == "starttls" or (cfg.mode == "plain" and conn.has_extn("starttls")):
+            conn.starttls(context=self._tls)
+            conn.ehlo()
+        if cfg.username:
+            conn.login(cfg.username, cfg.password)
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
+    def _connection(self) -> tuple[smtplib.SMTP, bool]:
+        conn: smtplib.SMTP | None = getattr(self._local, "conn", None)
+        fresh = conn is None or self._local.count >= self.config.max_per_connection
+        if fresh:
+            self._drop()
+            conn = self._connect()
+            self._local.conn = conn
+            self._local.count = 0
+        assert conn is not None
+        return conn, fresh
+
+    def _drop(self) -> None:
+        conn: smtplib.SMTP | None = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            with self._lock:
+                if conn in self._all:
+                    self._all.remove(conn)
+            try:
+                conn.quit()
+            except (smtplib.SMTPException, OSError):
+                conn.close()
+
+    def send(self, message: EmailMessage) -> SendResult:
+        to = recipients(message)
+        if len(to) != 1:
+            return SendResult("failed", None, f"expected one recipient, got {len(to)}", stage="build")
+        raw = message_bytes(message)
+        for attempt in (1, 2):
+            try:
+                conn, fresh = self._connection()
+            except (smtplib.SMTPException, OSError) as exc:
+                # A relay that is down or refuses our login is the operator's problem, not the
+                # recipient's: always transient, so nothing is suppressed for it.
+                self._drop()
+                code = getattr(exc, "smtp_code", None)
+                return SendResult(
+                    "deferred", code if isinstance(code, int) else None, f"connect failed: {exc}"
+                )
+            try:
+                return self._transaction(conn, envelope_sender(message), to[0], raw)
+            except _BeforeData as exc:
+                self._drop()
+                if attempt == 1 and not fresh:
+                    continue  # the kept connection had gone stale; nothing was handed over
+                return SendResult(
+                    "deferred", None, f"connection lost before DATA: {exc.__cause__}", stage="mail"
+                )
+            except (smtplib.SMTPException, OSError) as exc:
+                self._drop()
+                return SendResult("unknown", None, f"connection lost during DATA: {exc}")
+        return SendResult("deferred", None, "connection lost")  # pragma: no cover - loop always returns
+
+    def _transaction(self, conn: smtplib.SMTP, mail_from: str, rcpt: str, raw: bytes) -> SendResult:
+        try:
+            code, resp = conn.mail(mail_from)
+            if code != 250:
+                conn.rset()
+                return SendResult(classify(code), code, _reply_text(resp), stage="mail")
+            code, resp = conn.rcpt(rcpt)
+            if code not in (250, 251):
+                conn.rset()
+                return SendResult(classify(code), code, _reply_text(resp), stage="rcpt")
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            raise _BeforeData() from exc
+        # From here on the server may have the message: a failure is "unknown", never "not sent".
+        try:
+            code, resp = conn.data(raw)
+        except smtplib.SMTPResponseException as exc:  # DATA itself refused (no 354): nothing handed over
+            conn.rset()
+            return SendResult(classify(exc.smtp_code), exc.smtp_code, _reply_text(exc.smtp_error))
+        self._local.count += 1
+        if code != 250:
+            conn.rset()
+        return SendResult(classify(code), code, _reply_text(resp))
+
+    def close(self) -> None:
+        with self._lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            try:
+                conn.quit()
+            except (smtplib.SMTPException, OSError):
+                conn.close()
+        self._local = threading.local()
+
+
+class _BeforeData(Exception):
+    pass
+
+
+class FileOutboxSender:
+    """Embedded mode: each message becomes a .eml file in the outbox folder (browse it at /outbox).
+
+    The file name comes from the Message-ID, so a retried delivery overwrites its own file
+    instead of creating a second one.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+
+    @staticmethod
+    def file_name(message: EmailMessage) -> str:
+        message_id = str(message.get("Message-ID", "")).strip("<> ")
+        date_part = ""
+        if message.get("Date") is not None:
+            parsed = message["Date"].datetime
+            date_part = parsed.strftime("%Y%m%d-%H%M%S") + "-"
+        slug = re.sub(r"[^A-Za-z0-9]+", "-", message_id.split("@", 1)[0]).strip("-")[:60] or "message"
+        digest = hashlib.sha256(message_id.encode()).hexdigest()[:8]
+        return f"{date_part}{slug}-{digest}.eml"
+
+    def send(self, message: EmailMessage) -> SendResult:
+        if len(recipients(message)) != 1:
+            return SendResult("failed", None, "expected one recipient", stage="build")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = self.file_name(message)
+        for old in self.directory.glob(f"*-{name.rsplit('-', 1)[1]}"):
+            if old.name != name:
+                old.unlink(missing_ok=True)  # an earlier attempt of the same message
+        fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(message_bytes(message))
+        os.replace(tmp, self.directory / name)
+        return SendResult("sent", 250, f"written to outbox {name}", stage="data")
+
+    def close(self) -> None:
+        return None
+
+
+def make_sender(settings: Settings) -> SmtpSender | FileOutboxSender:
+    """The configured sender: SMTP when SMTP_URL is set, the file outbox otherwise."""
+    if settings.smtp_url:
+        config = SmtpConfig.from_url(settings.smtp_url)
+        return SmtpSender(config)
+    return FileOutboxSender(settings.outbox_dir)

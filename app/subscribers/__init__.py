@@ -1,0 +1,1 @@
+"""People: signed links (tokens), address validation, queries and the subscription service."""

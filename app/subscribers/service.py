@@ -1,0 +1,360 @@
+"""Subscribing, confirming, unsubscribing, preferences and data requests.
+
+Services take the session and never commit. Sending the confirmation email is the
+caller's job (the mail layer): `subscribe` only decides whether one may be sent.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Delivery, Feedback, Paper, Subscriber, Topic
+from app.models.subscriber import SubscribeAttempt, SubscriberEvent, new_link_key
+from app.subscribers import queries
+from app.subscribers.tokens import InvalidToken, LinkClaims, TokenSigner
+from app.subscribers.validation import Preferences
+
+
+@dataclass(frozen=True)
+class SubscribeLimits:
+    """Protection against subscription bombing (see docs: cooldown, per-IP, global, daily cap)."""
+
+    cooldown_minutes: int = 10
+    ip_per_hour: int = 10
+    global_per_hour: int = 500
+    per_address_per_day: int = 3
+
+
+@dataclass
+class SubscribeResult:
+    """What happened, for logs and tests only: the HTTP response is the same for every outcome."""
+
+    outcome: str  # send | cooldown | daily_cap | ip_limit | global_limit | suppressed | confirmed | honeypot
+    subscriber: Subscriber | None = None
+
+    @property
+    def should_send(self) -> bool:
+        return self.outcome == "send"
+
+
+def subscribe(
+    session: Session,
+    *,
+    email: str,
+    topic_ids: list[int],
+    ip: str,
+    now: datetime,
+    signer: TokenSigner,
+    limits: SubscribeLimits,
+    source: str = "web",
+    honeypot: bool = False,
+) -> SubscribeResult:
+    """Record a subscribe request for a normalized address and decide whether to mail a confirmation.
+
+    Limits are applied to the submitted address and IP whatever the address's state, so
+    the outcome cannot be told apart from outside.
+    """
+    ip_hash = signer.digest(ip or "unknown", "ip")
+    email_hash = signer.digest(email, "email")
+    result = _decide(session, email, topic_ids, ip_hash, now, limits, source, honeypot)
+    session.add(
+        SubscribeAttempt(ip_hash=ip_hash, email_hash=email_hash, outcome=result.outcome, created_at=now)
+    )
+    session.flush()
+    return result
+
+
+def _decide(
+    session: Session,
+    email: str,
+    topic_ids: list[int],
+    ip_hash: str,
+    now: datetime,
+    limits: SubscribeLimits,
+    source: str,
+    honeypot: bool,
+) -> SubscribeResult:
+    if honeypot:
+        return SubscribeResult("honeypot")
+    if queries.attempts_from_ip(session, ip_hash, now - timedelta(hours=1)) >= limits.ip_per_hour:
+        return SubscribeResult("ip_limit")
+    if queries.is_suppressed(session, email):
+        return SubscribeResult("suppressed")
+    subscriber = queries.by_email(session, email)
+    if subscriber is not None and subscriber.status == "confirmed":
+        return SubscribeResult("confirmed", subscriber)
+    valid_topics = sorted(queries.existing_topic_ids(session, topic_ids))
+    if subscriber is None:
+        subscriber = Subscriber(
+            email=email, status="pending", source=source, link_key=new_link_key(), created_at=now
+        )
+        session.add(subscriber)
+        session.flush()
+        queries.add_event(session, subscriber.id, "subscribed", now, source=source)
+    elif subscriber.status == "unsubscribed":
+        # Coming back needs a fresh opt-in; old confirmation links stay dead.
+        subscriber.status = "pending"
+        subscriber.token_version += 1
+        queries.add_event(session, subscriber.id, "resubscribe_requested", now, source=source)
+    if valid_topics:
+        queries.set_topics(session, subscriber.id, valid_topics)
+    if subscriber.confirm_sent_at and now - subscriber.confirm_sent_at < timedelta(
+        minutes=limits.cooldown_minutes
+    ):
+        return SubscribeResult("cooldown", subscriber)
+    if (
+        queries.confirmations_since(session, now - timedelta(days=1), subscriber.id)
+        >= limits.per_address_per_day
+    ):
+        return SubscribeResult("daily_cap", subscriber)
+    if queries.confirmations_since(session, now - timedelta(hours=1)) >= limits.global_per_hour:
+        return SubscribeResult("global_limit", subscriber)
+    subscriber.confirm_sent_at = now
+    return SubscribeResult("send", subscriber)
+
+
+# Signed links ---------------------------------------------------------------------------
+
+
+def _load(session: Session, claims: LinkClaims) -> Subscriber:
+    subscriber = session.get(Subscriber, claims.subscriber_id)
+    if subscriber is None or not hmac.compare_digest(subscriber.link_key, claims.link_key):
+        raise InvalidToken("no such subscriber")
+    return subscriber
+
+
+def pending_for_confirm_token(session: Session, signer: TokenSigner, token: str, now: datetime) -> Subscriber:
+    """The pending subscriber a confirmation link is for; changes nothing (GET is safe)."""
+    claims = signer.read_confirm(token, now_ts=now.timestamp())
+    subscriber = _load(session, claims)
+    if subscriber.status != "pending" or subscriber.token_version != claims.version:
+        raise InvalidToken("link already used")
+    return subscriber
+
+
+def confirm(session: Session, signer: TokenSigner, token: str, now: datetime) -> Subscriber:
+    """Confirm a pending subscriber; the link works once and for 72 hours."""
+    subscriber = pending_for_confirm_token(session, signer, token, now)
+    if queries.is_suppressed(session, subscriber.email):
+        raise InvalidToken("address suppressed")
+    subscriber.status = "confirmed"
+    subscriber.confirmed_at = now
+    subscriber.unsubscribed_at = None
+    subscriber.token_version += 1
+    queries.add_event(session, subscriber.id, "confirmed", now)
+    session.flush()
+    return subscriber
+
+
+def from_unsubscribe_token(session: Session, signer: TokenSigner, token: str) -> Subscriber:
+    return _load(session, signer.read_unsubscribe(token))
+
+
+def from_preferences_token(session: Session, signer: TokenSigner, token: str) -> Subscriber:
+    return _load(session, signer.read_preferences(token))
+
+
+def from_feedback_token(session: Session, signer: TokenSigner, token: str) -> tuple[Subscriber, LinkClaims]:
+    claims = signer.read_feedback(token)
+    return _load(session, claims), claims
+
+
+# State changes --------------------------------------------------------------------------
+
+
+def unsubscribe(session: Session, subscriber: Subscriber, now: datetime, *, via: str) -> bool:
+    """Stop all digests, including ones already queued. Returns False when already unsubscribed."""
+    if subscriber.status == "unsubscribed":
+        return False
+    subscriber.status = "unsubscribed"
+    subscriber.unsubscribed_at = now
+    subscriber.token_version += 1
+    skipped = queries.cancel_queued_digests(session, subscriber.id, f"unsubscribed ({via})")
+    queries.add_event(session, subscriber.id, "unsubscribed", now, via=via, skipped_queued=skipped)
+    session.flush()
+    return True
+
+
+def resubscribe(session: Session, subscriber: Subscriber, now: datetime) -> bool:
+    """Undo an unsubscribe from the page that confirmed it (the address was confirmed before)."""
+    if subscriber.status != "unsubscribed" or subscriber.confirmed_at is None:
+        return False
+    if queries.is_suppressed(session, subscriber.email):
+        return False
+    subscriber.status = "confirmed"
+    subscriber.unsubscribed_at = None
+    queries.add_event(session, subscriber.id, "resubscribed", now)
+    session.flush()
+    return True
+
+
+def update_preferences(
+    session: Session, subscriber: Subscriber, prefs: Preferences, now: datetime
+) -> list[str]:
+    """Apply a validated preference form. Returns the seed references that matched no paper."""
+    topics = sorted(queries.existing_topic_ids(session, prefs.topic_ids))
+    queries.set_topics(session, subscriber.id, topics)
+    subscriber.keywords = list(prefs.keywords)
+    if (prefs.interest_text or None) != (subscriber.interest_text or None):
+        # The vector is recomputed by the next digest build (or right away when an encoder is at hand).
+        subscriber.interest_text = prefs.interest_text
+        subscriber.interest_vector = None
+        subscriber.interest_model = None
+    subscriber.frequency = prefs.frequency
+    subscriber.send_hour = prefs.send_hour
+    subscriber.timezone = prefs.timezone
+    subscriber.max_papers = prefs.max_papers
+    subscriber.include_trending = prefs.include_trending
+    papers = queries.papers_by_arxiv_ids(session, prefs.seed_paper_refs)
+    for row in queries.feedback_rows(session, subscriber.id):
+        if row.kind == "seed":
+            session.delete(row)
+    session.flush()
+    for ref in prefs.seed_paper_refs:
+        if ref in papers:
+            session.add(
+                Feedback(subscriber_id=subscriber.id, kind="seed", paper_id=papers[ref].id, created_at=now)
+            )
+    queries.add_event(session, subscriber.id, "preferences", now)
+    session.flush()
+    return [ref for ref in prefs.seed_paper_refs if ref not in papers]
+
+
+def set_interest_vector(subscriber: Subscriber, vector: bytes, model: str) -> None:
+    subscriber.interest_vector = vector
+    subscriber.interest_model = model
+
+
+def current_preferences(session: Session, subscriber: Subscriber) -> Preferences:
+    seeds = [
+        p.arxiv_id or ""
+        for p in session.scalars(
+            select(Paper)
+            .join(Feedback, Feedback.paper_id == Paper.id)
+            .where(Feedback.subscriber_id == subscriber.id, Feedback.kind == "seed")
+            .order_by(Feedback.id)
+        )
+    ]
+    return Preferences(
+        topic_ids=queries.topic_ids(session, subscriber.id),
+        keywords=list(subscriber.keywords or []),
+        interest_text=subscriber.interest_text,
+        frequency=subscriber.frequency,
+        send_hour=subscriber.send_hour,
+        timezone=subscriber.timezone,
+        max_papers=subscriber.max_papers,
+        include_trending=subscriber.include_trending,
+        seed_paper_refs=[s for s in seeds if s],
+    )
+
+
+# Feedback from email links ------------------------------------------------------------------
+
+_OPPOSITE = {"more": "less", "less": "more"}
+
+
+def describe_feedback_target(session: Session, kind: str, target_id: int) -> Paper | Topic | None:
+    return session.get(Topic, target_id) if kind == "mute" else session.get(Paper, target_id)
+
+
+def apply_feedback(
+    session: Session, subscriber: Subscriber, kind: str, target_id: int, now: datetime
+) -> bool:
+    """Record more/less/mute. Idempotent; "more" replaces an earlier "less" on the same paper."""
+    column = Feedback.topic_id if kind == "mute" else Feedback.paper_id
+    rows = session.scalars(
+        select(Feedback).where(Feedback.subscriber_id == subscriber.id, column == target_id)
+    ).all()
+    if any(r.kind == kind for r in rows):
+        return False
+    for row in rows:
+        if row.kind == _OPPOSITE.get(kind):
+            session.delete(row)
+    target = {"topic_id": target_id} if kind == "mute" else {"paper_id": target_id}
+    session.add(Feedback(subscriber_id=subscriber.id, kind=kind, created_at=now, **target))
+    queries.add_event(session, subscriber.id, "feedback", now, kind=kind, target=target_id)
+    session.flush()
+    return True
+
+
+def undo_feedback(session: Session, subscriber: Subscriber, kind: str, target_id: int, now: datetime) -> bool:
+    column = Feedback.topic_id if kind == "mute" else Feedback.paper_id
+    rows = session.scalars(
+        select(Feedback).where(
+            Feedback.subscriber_id == subscriber.id, Feedback.kind == kind, column == target_id
+        )
+    ).all()
+    for row in rows:
+        session.delete(row)
+    if rows:
+        queries.add_event(session, subscriber.id, "feedback_undone", now, kind=kind, target=target_id)
+    session.flush()
+    return bool(rows)
+
+
+# Data requests ------------------------------------------------------------------------------
+
+
+def export_data(session: Session, subscriber: Subscriber) -> dict[str, Any]:
+    """Everything stored about one subscriber, as JSON-ready data."""
+    topics = session.scalars(
+        select(Topic).where(Topic.id.in_(queries.topic_ids(session, subscriber.id))).order_by(Topic.label)
+    )
+    feedback = queries.feedback_rows(session, subscriber.id)
+    events = session.scalars(
+        select(SubscriberEvent)
+        .where(SubscriberEvent.subscriber_id == subscriber.id)
+        .order_by(SubscriberEvent.id)
+    )
+    deliveries = session.scalars(
+        select(Delivery).where(Delivery.subscriber_id == subscriber.id).order_by(Delivery.id)
+    )
+
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "email": subscriber.email,
+        "status": subscriber.status,
+        "created_at": iso(subscriber.created_at),
+        "confirmed_at": iso(subscriber.confirmed_at),
+        "unsubscribed_at": iso(subscriber.unsubscribed_at),
+        "last_digest_at": iso(subscriber.last_digest_at),
+        "preferences": {
+            "frequency": subscriber.frequency,
+            "send_hour": subscriber.send_hour,
+            "timezone": subscriber.timezone,
+            "max_papers": subscriber.max_papers,
+            "include_trending": subscriber.include_trending,
+            "keywords": list(subscriber.keywords or []),
+            "interest_text": subscriber.interest_text,
+            "topics": [{"id": t.id, "slug": t.slug, "label": t.label} for t in topics],
+        },
+        "feedback": [
+            {"kind": f.kind, "paper_id": f.paper_id, "topic_id": f.topic_id, "at": iso(f.created_at)}
+            for f in feedback
+        ],
+        "events": [{"kind": e.kind, "detail": e.detail, "at": iso(e.created_at)} for e in events],
+        "emails": [
+            {
+                "kind": d.kind,
+                "subject": d.subject,
+                "status": d.status,
+                "message_id": d.message_id,
+                "sent_at": iso(d.sent_at),
+            }
+            for d in deliveries
+        ],
+    }
+
+
+def delete_subscriber(session: Session, subscriber: Subscriber) -> None:
+    """Forget the subscriber: the row and everything hanging off it (foreign keys cascade)."""
+    session.delete(subscriber)
+    session.flush()

@@ -1,0 +1,166 @@
+"""Signed links: one purpose (salt) per link kind, key rotation, expiry where a link must expire.
+
+Confirmation links expire after 72 hours and work once (they carry the subscriber's
+`token_version`, bumped on confirmation). Unsubscribe, preference and feedback links never
+expire, so a digest from years ago still works; they carry the subscriber's random
+`link_key`, so a row id reused after a deletion cannot inherit old links. Form (CSRF)
+tokens are bound to one form and expire after a few hours.
+
+Rotation: the signer is built from `[old_key, new_key]`; itsdangerous signs with the last
+key and verifies with all of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+from itsdangerous import BadData, URLSafeSerializer, URLSafeTimedSerializer
+
+CONFIRM_MAX_AGE_S = 72 * 3600
+FORM_MAX_AGE_S = 4 * 3600
+
+PURPOSE_CONFIRM = "confirm"
+PURPOSE_UNSUBSCRIBE = "unsubscribe"
+PURPOSE_PREFERENCES = "preferences"
+PURPOSE_FEEDBACK = "feedback"
+PURPOSE_FORM = "form"
+FEEDBACK_KINDS = ("more", "less", "mute")
+
+
+class InvalidToken(Exception):
+    """A link that is unknown, altered, expired, used, or meant for another purpose (one generic error)."""
+
+
+@dataclass(frozen=True)
+class LinkClaims:
+    """What a verified link says: who it acts for, and for feedback links what to apply."""
+
+    subscriber_id: int
+    link_key: str
+    version: int = 0
+    kind: str = ""
+    target_id: int = 0
+
+
+@dataclass(frozen=True)
+class FormClaims:
+    form: str
+    bound: str
+    issued_at: float
+
+
+class TokenSigner:
+    """Signs and verifies every link kind. `keys` is oldest first; the last one signs."""
+
+    def __init__(self, keys: list[str]) -> None:
+        keys = [k for k in keys if k]
+        if not keys:
+            raise ValueError("at least one secret key is needed to sign links")
+        self._keys = keys
+        self._timed = {
+            purpose: URLSafeTimedSerializer(keys, salt=f"papertrend.{purpose}")
+            for purpose in (PURPOSE_CONFIRM, PURPOSE_FORM)
+        }
+        self._plain = {
+            purpose: URLSafeSerializer(keys, salt=f"papertrend.{purpose}")
+            for purpose in (PURPOSE_UNSUBSCRIBE, PURPOSE_PREFERENCES, PURPOSE_FEEDBACK)
+        }
+
+    @classmethod
+    def from_keys(cls, secret_key: str, secret_key_old: str = "") -> TokenSigner:
+        return cls([secret_key_old, secret_key])
+
+    # Link kinds --------------------------------------------------------------------------
+
+    def confirm_token(self, subscriber_id: int, link_key: str, version: int) -> str:
+        return str(self._timed[PURPOSE_CONFIRM].dumps([subscriber_id, link_key, version]))
+
+    def unsubscribe_token(self, subscriber_id: int, link_key: str) -> str:
+        return str(self._plain[PURPOSE_UNSUBSCRIBE].dumps([subscriber_id, link_key]))
+
+    def preferences_token(self, subscriber_id: int, link_key: str) -> str:
+        return str(self._plain[PURPOSE_PREFERENCES].dumps([subscriber_id, link_key]))
+
+    def feedback_token(self, subscriber_id: int, link_key: str, kind: str, target_id: int) -> str:
+        if kind not in FEEDBACK_KINDS:
+            raise ValueError(f"unknown feedback kind {kind!r}")
+        return str(self._plain[PURPOSE_FEEDBACK].dumps([subscriber_id, link_key, kind, target_id]))
+
+    def read_confirm(self, token: str, *, now_ts: float | None = None) -> LinkClaims:
+        data = self._load_timed(PURPOSE_CONFIRM, token, CONFIRM_MAX_AGE_S, now_ts)
+        sid, key, version = _shape(data, (int, str, int))
+        return LinkClaims(subscriber_id=sid, link_key=key, version=version)
+
+    def read_unsubscribe(self, token: str) -> LinkClaims:
+        sid, key = _shape(self._load_plain(PURPOSE_UNSUBSCRIBE, token), (int, str))
+        return LinkClaims(subscriber_id=sid, link_key=key)
+
+    def read_preferences(self, token: str) -> LinkClaims:
+        sid, key = _shape(self._load_plain(PURPOSE_PREFERENCES, token), (int, str))
+        return LinkClaims(subscriber_id=sid, link_key=key)
+
+    def read_feedback(self, token: str) -> LinkClaims:
+        sid, key, kind, target = _shape(self._load_plain(PURPOSE_FEEDBACK, token), (int, str, str, int))
+        if kind not in FEEDBACK_KINDS:
+            raise InvalidToken("unknown feedback kind")
+        return LinkClaims(subscriber_id=sid, link_key=key, kind=kind, target_id=target)
+
+    # Forms (CSRF) --------------------------------------------------------------------------
+
+    def form_token(self, form: str, bound: str = "") -> str:
+        """A CSRF token for one form (optionally bound to a link token); carries its issue time."""
+        return str(self._timed[PURPOSE_FORM].dumps([form, bound]))
+
+    def read_form(self, token: str, form: str, bound: str = "", *, now_ts: float | None = None) -> FormClaims:
+        serializer = self._timed[PURPOSE_FORM]
+        try:
+            data, issued = serializer.loads(token, max_age=FORM_MAX_AGE_S, return_timestamp=True)
+        except BadData as exc:
+            raise InvalidToken("form token invalid or expired") from exc
+        got_form, got_bound = _shape(data, (str, str))
+        if not (hmac.compare_digest(got_form, form) and hmac.compare_digest(got_bound, bound)):
+            raise InvalidToken("form token belongs to another form")
+        issued_ts = issued.timestamp()
+        if now_ts is not None and now_ts - issued_ts > FORM_MAX_AGE_S:
+            raise InvalidToken("form token expired")
+        return FormClaims(form=got_form, bound=got_bound, issued_at=issued_ts)
+
+    # Other uses of the key -------------------------------------------------------------------
+
+    def digest(self, value: str, purpose: str) -> str:
+        """Keyed hash (for rate-limit keys and Message-IDs): stable, not reversible, per purpose."""
+        key = hashlib.sha256(f"papertrend.{purpose}.{self._keys[-1]}".encode()).digest()
+        return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+    # Internals ---------------------------------------------------------------------------
+
+    def _load_timed(self, purpose: str, token: str, max_age: int, now_ts: float | None) -> Any:
+        serializer = self._timed[purpose]
+        try:
+            data, issued = serializer.loads(token, max_age=max_age, return_timestamp=True)
+        except BadData as exc:
+            raise InvalidToken(purpose) from exc
+        if now_ts is not None and not (0 <= now_ts - issued.timestamp() <= max_age):
+            raise InvalidToken(f"{purpose} link expired")
+        return data
+
+    def _load_plain(self, purpose: str, token: str) -> Any:
+        try:
+            return self._plain[purpose].loads(token)
+        except BadData as exc:
+            raise InvalidToken(purpose) from exc
+
+
+def _shape(data: Any, types: tuple[type, ...]) -> Any:
+    """Check a decoded payload is a list of the expected types (a signed but odd payload is invalid)."""
+    if not isinstance(data, list) or len(data) != len(types):
+        raise InvalidToken("payload shape")
+    for value, kind in zip(data, types, strict=True):
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise InvalidToken("payload shape")
+        if kind is str and not isinstance(value, str):
+            raise InvalidToken("payload shape")
+    return data

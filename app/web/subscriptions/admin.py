@@ -1,0 +1,145 @@
+"""/admin (token from ADMIN_TOKEN; off when empty) and the bounce/complaint webhook.
+
+Admin: sign in once with the token (kept in an HttpOnly, SameSite=Strict cookie that holds
+a keyed hash of it, never the token), or send `Authorization: Bearer <token>`.
+Webhook: `POST /webhooks/bounces` with the shared secret in `Authorization: Bearer`,
+`X-Webhook-Secret`, or an HMAC-SHA256 of the body in `X-Signature: sha256=<hex>`; without
+it the answer is 401 and nothing changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from app.db import session_scope
+from app.mail.delivery import resume
+from app.mail.overview import overview
+from app.subscribers.suppression import BounceEvent, apply_events, parse_webhook
+from app.subscribers.validation import InvalidInput
+from app.web.subscriptions.common import check_csrf, db, form_token, now_of, page, settings_of, setup_of
+
+router = APIRouter(include_in_schema=False)
+COOKIE = "papertrend_admin"
+MAX_WEBHOOK_BYTES = 1_000_000
+
+
+def _admin_token(request: Request) -> str:
+    token = settings_of(request).admin_token
+    if not token:
+        raise HTTPException(404, "The admin page is disabled (set ADMIN_TOKEN to enable it).")
+    return token
+
+
+def _cookie_value(request: Request, token: str) -> str:
+    return setup_of(request).signer.digest(token, "admin-session")
+
+
+def _authorized(request: Request) -> bool:
+    token = _admin_token(request)
+    bearer = request.headers.get("authorization", "")
+    if bearer.lower().startswith("bearer ") and hmac.compare_digest(bearer[7:].strip(), token):
+        return True
+    cookie = request.cookies.get(COOKIE, "")
+    return bool(cookie) and hmac.compare_digest(cookie, _cookie_value(request, token))
+
+
+@router.get("/admin")
+def admin_page(request: Request, session: Session = Depends(db)) -> HTMLResponse:
+    if not _authorized(request):
+        return page("pages/admin_login.html", 401, csrf_token=form_token(request, "admin-login"))
+    settings = settings_of(request)
+    return page(
+        "pages/admin.html",
+        o=overview(session, now_of(request)),
+        now=now_of(request),
+        outbox=settings.uses_file_outbox,
+        csrf_token=form_token(request, "admin"),
+    )
+
+
+@router.post("/admin/login")
+def admin_login(
+    request: Request,
+    token: Annotated[str, Form(max_length=1_000)] = "",
+    csrf_token: Annotated[str, Form(max_length=2_000)] = "",
+) -> Response:
+    check_csrf(request, csrf_token, "admin-login")
+    expected = _admin_token(request)
+    if not hmac.compare_digest(token.strip(), expected):
+        return page("pages/admin_login.html", 401, error=True, csrf_token=form_token(request, "admin-login"))
+    response = HTMLResponse("", status_code=303, headers={"Location": "/admin", "Cache-Control": "no-store"})
+    response.set_cookie(
+        COOKIE,
+        _cookie_value(request, expected),
+        httponly=True,
+        samesite="strict",
+        secure=settings_of(request).base_url.startswith("https://"),
+        max_age=12 * 3600,
+        path="/admin",
+    )
+    return response
+
+
+@router.post("/admin/logout")
+def admin_logout(request: Request, csrf_token: Annotated[str, Form(max_length=2_000)] = "") -> Response:
+    check_csrf(request, csrf_token, "admin")
+    response = HTMLResponse("", status_code=303, headers={"Location": "/admin"})
+    response.delete_cookie(COOKIE, path="/admin")
+    return response
+
+
+@router.post("/admin/resume")
+def admin_resume(
+    request: Request, session: Session = Depends(db), csrf_token: Annotated[str, Form(max_length=2_000)] = ""
+) -> Response:
+    if not _authorized(request):
+        raise HTTPException(401, "Sign in to the admin page first.")
+    check_csrf(request, csrf_token, "admin")
+    resume(session, now_of(request))
+    return HTMLResponse("", status_code=303, headers={"Location": "/admin"})
+
+
+def _webhook_authorized(request: Request, secret: str, body: bytes) -> bool:
+    bearer = request.headers.get("authorization", "")
+    if bearer.lower().startswith("bearer ") and hmac.compare_digest(bearer[7:].strip(), secret):
+        return True
+    shared = request.headers.get("x-webhook-secret", "")
+    if shared and hmac.compare_digest(shared, secret):
+        return True
+    signature = request.headers.get("x-signature", "").removeprefix("sha256=")
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return bool(signature) and hmac.compare_digest(signature.lower(), expected)
+
+
+@router.post("/webhooks/bounces")
+async def bounce_webhook(request: Request) -> JSONResponse:
+    secret = settings_of(request).bounce_webhook_secret
+    if not secret:
+        return JSONResponse(
+            {"error": "the bounce webhook is disabled (BOUNCE_WEBHOOK_SECRET)"}, status_code=404
+        )
+    body = await request.body()
+    if len(body) > MAX_WEBHOOK_BYTES:
+        return JSONResponse({"error": "body too large"}, status_code=413)
+    if not _webhook_authorized(request, secret, body):
+        return JSONResponse({"error": "missing or wrong webhook secret"}, status_code=401)
+    try:
+        events = parse_webhook(json.loads(body))
+    except (ValueError, InvalidInput) as exc:
+        message = exc.message if isinstance(exc, InvalidInput) else f"body is not JSON: {exc}"
+        return JSONResponse({"error": message}, status_code=422)
+    counts = await run_in_threadpool(_apply, request, events)
+    return JSONResponse({"received": len(events), **counts})
+
+
+def _apply(request: Request, events: list[BounceEvent]) -> dict[str, int]:
+    with session_scope(request.app.state.session_factory) as session:
+        return apply_events(session, events, source="webhook", now=now_of(request))

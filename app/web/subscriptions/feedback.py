@@ -1,0 +1,76 @@
+"""Feedback links from the email: "more like this", "less like this", "mute this topic".
+
+The link opens a page that says what will happen; one POST applies it and the answer
+offers the undo. The next digest reads the feedback rows.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from app.subscribers.service import (
+    apply_feedback,
+    describe_feedback_target,
+    from_feedback_token,
+    undo_feedback,
+)
+from app.subscribers.tokens import InvalidToken
+from app.web.subscriptions.common import check_csrf, db, form_token, invalid_link, now_of, page, setup_of
+
+router = APIRouter(include_in_schema=False)
+
+
+def _show(request: Request, session: Session, token: str, state: str) -> HTMLResponse:
+    setup = setup_of(request)
+    try:
+        subscriber, claims = from_feedback_token(session, setup.signer, token)
+    except InvalidToken:
+        return invalid_link("feedback link")
+    target = describe_feedback_target(session, claims.kind, claims.target_id)
+    if target is None:
+        return invalid_link("feedback link")
+    now = now_of(request)
+    if state == "applied":
+        apply_feedback(session, subscriber, claims.kind, claims.target_id, now)
+    elif state == "undone":
+        undo_feedback(session, subscriber, claims.kind, claims.target_id, now)
+    return page(
+        "pages/feedback.html",
+        state=state,
+        kind=claims.kind,
+        target_title=getattr(target, "title", None) or getattr(target, "label", ""),
+        token=token,
+        preferences_url=setup.preferences_url(subscriber.id, subscriber.link_key),
+        csrf_token=form_token(request, "feedback", token),
+    )
+
+
+@router.get("/feedback/{token}")
+def feedback_page(request: Request, token: str, session: Session = Depends(db)) -> HTMLResponse:
+    return _show(request, session, token, "ask")
+
+
+@router.post("/feedback/{token}")
+def feedback_apply(
+    request: Request,
+    token: str,
+    session: Session = Depends(db),
+    csrf_token: Annotated[str, Form(max_length=2_000)] = "",
+) -> HTMLResponse:
+    check_csrf(request, csrf_token, "feedback", token)
+    return _show(request, session, token, "applied")
+
+
+@router.post("/feedback/{token}/undo")
+def feedback_undo(
+    request: Request,
+    token: str,
+    session: Session = Depends(db),
+    csrf_token: Annotated[str, Form(max_length=2_000)] = "",
+) -> HTMLResponse:
+    check_csrf(request, csrf_token, "feedback", token)
+    return _show(request, session, token, "undone")

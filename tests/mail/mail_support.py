@@ -1,0 +1,191 @@
+"""A real SMTP server for the mail tests (aiosmtpd on 127.0.0.1, port chosen by the OS) that can be
+told to answer 4xx/5xx or drop the connection, plus the app and settings the tests share.
+
+Provenance: the handler follows aiosmtpd 1.4.6's documented hooks (handle_MAIL, handle_RCPT,
+handle_DATA); nothing is faked above the socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import re
+import sys
+import threading
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "digest"))
+
+from app.config import Settings, load_settings
+from app.mail.senders import SmtpConfig, SmtpSender
+
+SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
+BASE_URL = "https://news.example.org"
+MAIL_FROM = "papertrend <digest@news.example.org>"
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt: str
+    raw: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        msg = email.message_from_bytes(self.raw, policy=policy.default)
+        assert isinstance(msg, EmailMessage)
+        return msg
+
+
+@dataclass
+class Script:
+    """How the server answers. Addresses are lower-case."""
+
+    rcpt: dict[str, str] = field(default_factory=dict)  # address → reply at RCPT
+    data: dict[str, str] = field(default_factory=dict)  # address → reply after DATA
+    drop_data: set[str] = field(default_factory=set)  # close the connection instead of answering DATA
+    drop_mail_numbers: set[int] = field(default_factory=set)  # close at the n-th MAIL command (1-based)
+    data_delay: float = 0.0  # seconds before answering DATA
+
+
+class ScriptedHandler:
+    def __init__(self) -> None:
+        self.script = Script()
+        self.received: list[Received] = []
+        self.mail_commands = 0
+        self.connections = 0
+        self._lock = threading.Lock()
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        with self._lock:
+            self.connections += 1
+        return responses
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        with self._lock:
+            self.mail_commands += 1
+            number = self.mail_commands
+        if number in self.script.drop_mail_numbers:
+            session.transport.close()
+            return "421 4.4.2 closing"
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        reply = self.script.rcpt.get(address.lower())
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        rcpt = envelope.rcpt_tos[0].lower()
+        if self.script.data_delay:
+            await asyncio.sleep(self.script.data_delay)
+        if rcpt in self.script.drop_data:
+            session.transport.close()
+            return "451 never seen"
+        reply = self.script.data.get(rcpt)
+        if reply:
+            return reply
+        with self._lock:
+            self.received.append(Received(envelope.mail_from, rcpt, bytes(envelope.original_content)))
+        return "250 2.0.0 Ok: queued as test"
+
+    def to(self, address: str) -> list[Received]:
+        with self._lock:
+            return [r for r in self.received if r.rcpt == address.lower()]
+
+
+class PortZeroController(Controller):
+    """aiosmtpd's Controller bound to a port the OS picks (tests run in parallel)."""
+
+    def _create_server(self) -> Awaitable[asyncio.AbstractServer]:
+        async def create() -> asyncio.AbstractServer:
+            server = await self.loop.create_server(
+                self._factory_invoker, host=self.hostname, port=0, ssl=self.ssl_context
+            )
+            self.port = server.sockets[0].getsockname()[1]
+            return server
+
+        return create()
+
+
+class SmtpServer:
+    def __init__(self) -> None:
+        self.handler = ScriptedHandler()
+        self.controller = PortZeroController(self.handler, hostname="127.0.0.1", port=0)
+
+    def start(self) -> SmtpServer:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    @property
+    def port(self) -> int:
+        return int(self.controller.port)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    @property
+    def received(self) -> list[Received]:
+        return self.handler.received
+
+    def sender(self, timeout: float = 10.0) -> SmtpSender:
+        return SmtpSender(SmtpConfig.from_url(self.url, timeout=timeout))
+
+
+def settings_for(tmp: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "var_dir": tmp,
+        "secret_key": SECRET,
+        "base_url": BASE_URL,
+        "mail_from": MAIL_FROM,
+        "subscribe_min_seconds": 0,
+        "environment": "test",
+        "admin_token": "admin-token-for-tests",
+        "bounce_webhook_secret": "webhook-secret-for-tests",
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+def make_app(settings: Settings, factory: sessionmaker[Session], sender: Any) -> FastAPI:
+    from app.main import create_app
+
+    return create_app(settings, session_factory=factory, sender=sender, load_search=False)
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def links_in(text: str) -> list[str]:
+    return re.findall(r"https?://\S+", text)
+
+
+def path_of(url: str) -> str:
+    assert url.startswith(BASE_URL), url
+    return url[len(BASE_URL) :]
