@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web import pages
+from app.web import feeds, info, pages
 from app.web.errors import install_error_pages
 
 router = APIRouter()
 router.include_router(pages.router)
+router.include_router(info.router)
+router.include_router(feeds.router)
 
 # The subscription pages (/subscribe, confirmation, preferences, unsubscribe) have their own module.
 try:

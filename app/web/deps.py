@@ -10,8 +10,10 @@ from fastapi import Request
 from app.models._common import utcnow
 
 
-def now() -> datetime:
-    return utcnow()
+def now(request: Request) -> datetime:
+    """The clock; tests may set `app.state.clock` (the same hook the subscription pages use)."""
+    clock = getattr(request.app.state, "clock", None)
+    return clock() if clock is not None else utcnow()
 
 
 def encoder_of(request: Request) -> Any:

@@ -32,7 +32,7 @@ async def trending_page(
     topic: str | None = Query(None, max_length=120),
     page: int = Query(1, ge=1, le=10_000),
 ) -> Response:
-    current = now()
+    current = now(request)
 
     def build(session: Session) -> tuple[str, str]:
         try:
@@ -58,7 +58,7 @@ async def trending_page(
 
 @router.get("/papers/{paper_id:path}")
 async def paper_page(request: Request, paper_id: str = Path(max_length=220)) -> Response:
-    current = now()
+    current = now(request)
     index, model_name = index_of(request), model_name_of(request)
 
     def build(session: Session) -> tuple[str, str]:
@@ -102,7 +102,7 @@ async def topics_page(
 @router.get("/topics/{slug}")
 async def topic_page(request: Request, slug: str = Path(max_length=120)) -> Response:
     baseline_weeks = int(setting(request, "trend_baseline_weeks", 8))
-    current = now()
+    current = now(request)
 
     def build(session: Session) -> tuple[str, str] | CachedResponse:
         target = _merged_target(session, slug)

@@ -1,0 +1,73 @@
+"""Shared plumbing of the API routes: cached JSON, read-only CORS headers, documented errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from app.api.errors import ErrorResponse
+from app.browse.cache import cached
+from app.models._common import utcnow
+
+JSON = "application/json"
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "ETag, Cache-Control",
+}
+PREFLIGHT_HEADERS = {
+    **CORS_HEADERS,
+    "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+    "Access-Control-Allow-Headers": "Accept, If-None-Match, Content-Type",
+    "Access-Control-Max-Age": "86400",
+}
+
+# Documented on every route, so clients (and schema checks) know every answer they can get.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified: the `If-None-Match` ETag is still current."},
+    404: {"model": ErrorResponse, "description": "Not found."},
+    422: {"model": ErrorResponse, "description": "Invalid parameters; `details` says which."},
+}
+
+
+def now(request: Request) -> datetime:
+    clock = getattr(request.app.state, "clock", None)
+    return clock() if clock is not None else utcnow()
+
+
+def site_url(request: Request) -> str:
+    settings = getattr(request.app.state, "settings", None)
+    return str(getattr(settings, "base_url", None) or request.base_url).rstrip("/")
+
+
+def app_state(request: Request, name: str) -> Any:
+    return getattr(request.app.state, name, None)
+
+
+async def cached_json(request: Request, key: Hashable, build: Callable[[Session], BaseModel]) -> Response:
+    """Serve `build(session)` as JSON through the response cache, with ETag and CORS headers."""
+
+    def render(session: Session) -> tuple[bytes, str]:
+        return build(session).model_dump_json().encode(), JSON
+
+    response = await cached(
+        request, ("api", *((key,) if not isinstance(key, tuple) else key)), render, media_type=JSON
+    )
+    response.headers.update(CORS_HEADERS)
+    return response
+
+
+async def preflight() -> Response:
+    """CORS preflight: reads only, from anywhere."""
+    return Response(status_code=204, headers=PREFLIGHT_HEADERS)
+
+
+def add_preflight(router: APIRouter) -> None:
+    """One OPTIONS route per read path (a catch-all would turn unknown paths into 405s)."""
+    for path in dict.fromkeys(r.path for r in list(router.routes) if isinstance(r, APIRoute)):
+        router.add_api_route(path, preflight, methods=["OPTIONS"], include_in_schema=False)

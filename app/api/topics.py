@@ -1,0 +1,92 @@
+"""GET /topics, /topics/{slug}, /topics/{slug}/series."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from sqlalchemy.orm import Session
+
+from app.api import convert, schemas
+from app.api.common import ERROR_RESPONSES, add_preflight, app_state, cached_json, site_url
+from app.browse.topics import topic_detail, topic_list, topic_series
+
+router = APIRouter(tags=["topics"], responses=ERROR_RESPONSES)
+
+SLUG = Path(
+    max_length=120, description="The topic's slug (stable across rebuilds).", examples=["quantization"]
+)
+
+
+def _baseline_weeks(request: Request) -> int:
+    return int(getattr(app_state(request, "settings"), "trend_baseline_weeks", 8))
+
+
+@router.get(
+    "/topics", response_model=schemas.TopicList, summary="Every topic with momentum and weekly counts"
+)
+async def topics(
+    request: Request,
+    sort: Literal["momentum", "size", "name", "new"] = Query("momentum"),
+    kind: Literal["area", "technique"] | None = Query(None),
+) -> Response:
+    def build(session: Session) -> schemas.TopicList:
+        return schemas.TopicList(
+            items=[convert.topic_summary(m) for m in topic_list(session, sort=sort, kind=kind)]
+        )
+
+    return await cached_json(request, ("topics", sort, kind), build)
+
+
+@router.get(
+    "/topics/{slug}/series", response_model=schemas.TopicSeries, summary="Papers per week vs baseline"
+)
+async def series(request: Request, slug: str = SLUG, weeks: int = Query(26, ge=1, le=156)) -> Response:
+    """Weekly paper counts of a topic, oldest first, each with the mean of the weeks before it."""
+    baseline_weeks = _baseline_weeks(request)
+
+    def build(session: Session) -> schemas.TopicSeries:
+        points = topic_series(session, slug, weeks=weeks, baseline_weeks=baseline_weeks)
+        if points is None:
+            raise HTTPException(404, f"No topic {slug}.")
+        return schemas.TopicSeries(
+            slug=slug, baseline_weeks=baseline_weeks, weeks=[convert.week(p) for p in points]
+        )
+
+    return await cached_json(request, ("series", slug, weeks), build)
+
+
+@router.get("/topics/{slug}", response_model=schemas.TopicDetail, summary="One topic")
+async def topic(request: Request, slug: str = SLUG) -> Response:
+    site, baseline_weeks = site_url(request), _baseline_weeks(request)
+
+    def build(session: Session) -> schemas.TopicDetail:
+        detail = topic_detail(session, slug, baseline_weeks=baseline_weeks)
+        if detail is None:
+            raise HTTPException(404, f"No topic {slug}.")
+        t = detail.topic
+        return schemas.TopicDetail(
+            slug=t.slug,
+            label=t.label,
+            kind=t.kind,
+            status=t.status,
+            size=detail.size,
+            momentum=t.momentum,
+            trend_state=t.trend_state,
+            keywords=list(detail.keywords),
+            description=detail.description,
+            first_seen=detail.first_seen,
+            merged_into=detail.merged_into.slug if detail.merged_into else None,
+            trend=detail.trend,
+            weeks=[convert.week(p) for p in detail.weeks],
+            top_papers=[convert.paper(c, site) for c in detail.top_papers],
+            newest_papers=[convert.paper(c, site) for c in detail.newest_papers],
+            related=[
+                schemas.RelatedTopic(topic=convert.topic_ref(r), shared_papers=n) for r, n in detail.related
+            ],
+        )
+
+    return await cached_json(request, ("topic", slug), build)
+
+
+add_preflight(router)
