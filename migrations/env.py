@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 import app.models  # noqa: F401 - registers every table on Base.metadata
 from app.config import get_settings
 from app.db import Base, make_engine
+from app.embed.fulltext import include_name, include_object  # full-text tables/columns are not in the models
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -29,11 +30,20 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         compare_type=True,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite needs table rebuilds for ALTER
+        include_name=include_name,
+        include_object=include_object,
     )
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True, compare_type=True)
+    context.configure(
+        url=_url(),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        compare_type=True,
+        include_name=include_name,
+        include_object=include_object,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

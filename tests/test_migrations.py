@@ -9,6 +9,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
 from app.db import Base
+from app.embed.fulltext import include_name, include_object
 from tests.conftest import ROOT, Config
 
 
@@ -21,7 +22,8 @@ def _config(url: str) -> Config:
 
 def test_autogenerate_finds_no_difference(engine: Engine) -> None:
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_name": include_name, "include_object": include_object}
+        ctx = MigrationContext.configure(conn, opts=opts)
         diff = compare_metadata(ctx, Base.metadata)
     assert diff == []
 

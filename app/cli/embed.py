@@ -1,8 +1,9 @@
-"""Commands of the embedding stage: `embed` (+ `export`, `import`) and `index rebuild|status`."""
+"""Commands of the embedding stage: `embed` (+ `export`, `import`), `index rebuild|status` and `search`."""
 
 from __future__ import annotations
 
 import time
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,7 +16,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from app.config import Settings
-    from app.embed.encoder import SentenceTransformerEncoder
+    from app.embed.encoder import Encoder, SentenceTransformerEncoder
+    from app.embed.faiss_index import VectorIndex
 
 
 def register(root: typer.Typer) -> None:
@@ -32,6 +34,8 @@ def register(root: typer.Typer) -> None:
     index_app.command("rebuild")(rebuild)
     index_app.command("status")(status)
     root.add_typer(index_app, name="index")
+
+    root.command("search")(search)
 
 
 def _encoder(cfg: Settings, device: str | None = None) -> SentenceTransformerEncoder:
@@ -56,7 +60,10 @@ def _update_index(cfg: Settings, factory: sessionmaker[Session], model_name: str
 def embed(
     ctx: typer.Context,
     device: Annotated[str, typer.Option("--device", help="cpu or cuda (default: EMBEDDING_DEVICE).")] = "",
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Texts per batch.")] = 0,
+    batch_size: Annotated[
+        int | None,
+        typer.Option("--batch-size", min=1, help="Texts per batch (default: EMBEDDING_BATCH_SIZE)."),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Count what would be embedded; load no model.")
     ] = False,
@@ -214,3 +221,90 @@ def status(
         f"index: {header['ntotal']} vector(s), {header['kind']}, {header['dim']}-d, "
         f"nprobe {header.get('nprobe') or '-'}, {behind} ({path})"
     )
+
+
+def _parse_day(value: str, flag: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        fail(f"{flag} must be a date like 2026-01-31, not {value!r}")
+
+
+def _search_state(cfg: Settings, factory: sessionmaker[Session]) -> tuple[Encoder | None, VectorIndex | None]:
+    """The encoder and an up-to-date index, or (None, None) for keyword search when there are none."""
+    from app.embed.encoder import EncoderError
+    from app.embed.index import ensure_index
+
+    encoder = _encoder(cfg)
+    with session_scope(factory) as session:
+        index = ensure_index(
+            session, cfg.index_dir, encoder.model_name, exact_threshold=cfg.index_exact_threshold
+        )
+    if index.ntotal == 0:
+        typer.echo("no vectors yet (run `papertrend embed`): searching by keywords only", err=True)
+        return None, None
+    try:
+        encoder.load()
+    except EncoderError as exc:
+        typer.echo(f"model unavailable ({exc}): searching by keywords only", err=True)
+        return None, None
+    return encoder, index
+
+
+def search(
+    query: Annotated[
+        str, typer.Argument(help='Words, "a quoted phrase", or an arXiv id; empty: recent papers.')
+    ],
+    topic: Annotated[str, typer.Option("--topic", help="Only papers of this topic (its slug).")] = "",
+    date_from: Annotated[str, typer.Option("--from", help="Earliest date, YYYY-MM-DD.")] = "",
+    date_to: Annotated[str, typer.Option("--to", help="Latest date, YYYY-MM-DD.")] = "",
+    category: Annotated[str, typer.Option("--category", help="arXiv category such as cs.LG, or cs.")] = "",
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100, help="Results to show.")] = 10,
+    keyword_only: Annotated[bool, typer.Option("--keyword-only", help="Words only; loads no model.")] = False,
+) -> None:
+    """Search papers by meaning and by words (hybrid), with optional filters."""
+    from sqlalchemy import select
+
+    from app.embed.search import hybrid_search
+    from app.models import Paper, Topic
+
+    cfg = settings()
+    first, last = _parse_day(date_from, "--from"), _parse_day(date_to, "--to")
+    factory = session_factory(cfg)
+    encoder, index = (None, None) if keyword_only else _search_state(cfg, factory)
+    started = time.perf_counter()
+    with unit_of_work(cfg, dry_run=True) as session:
+        topic_id = None
+        if topic:
+            topic_id = session.scalar(select(Topic.id).where(Topic.slug == topic))
+            if topic_id is None:
+                fail(f"no topic with slug {topic!r} (see `papertrend topics list`)")
+        try:
+            result = hybrid_search(
+                session,
+                query,
+                encoder=encoder,
+                index=index,
+                topic_id=topic_id,
+                date_from=first,
+                date_to=last,
+                category=category or None,
+                limit=limit,
+            )
+        except ValueError as exc:
+            fail(f"search: {exc}")
+        elapsed = (time.perf_counter() - started) * 1000
+        papers = {
+            p.id: p
+            for p in session.scalars(select(Paper).where(Paper.id.in_([h.paper_id for h in result.hits])))
+        }
+        for rank, hit in enumerate(result.hits, start=1):
+            paper = papers.get(hit.paper_id)
+            if paper is None:
+                continue
+            day = paper.sort_date.isoformat() if paper.sort_date else "          "
+            title = " ".join(paper.title.split())
+            typer.echo(f"{rank:>3}. {hit.score:5.3f}  {paper.public_id:<20} {day}  {title[:90]}")
+    typer.echo(f"{len(result.hits)} of {result.total} result(s), {result.mode} search, {elapsed:.0f} ms")

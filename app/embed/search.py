@@ -1,0 +1,262 @@
+"""Hybrid search (meaning + words) and similar papers: service functions for the site, API and CLI.
+
+Semantic hits come from the vector index (cosine to the encoded query), keyword hits from
+SQLite FTS5 / PostgreSQL full-text search; reciprocal rank fusion merges them. Filters (topic,
+date range, category) apply to both sides: the vector side over-fetches and filters in SQL, and
+when a filter is selective it searches only the papers the filter keeps. Without an encoder or
+index (the model could not load, no index yet) the same call answers from keywords alone.
+
+The query box: an arXiv id (or abs/pdf URL) puts that paper first; "quoted phrases" must appear
+in every result; a single word also matches words that begin with it; an empty query lists the
+most recent papers that pass the filters.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+from sqlalchemy import ColumnElement, Date, Text, cast, func, select, type_coerce
+from sqlalchemy.orm import Session
+
+from app.embed.encoder import Encoder
+from app.embed.faiss_index import MAX_SELECTOR_IDS, VectorIndex
+from app.embed.fulltext import keyword_search, matching_phrases
+from app.embed.fusion import reciprocal_rank_fusion
+from app.embed.query_parse import ParsedQuery, parse_query
+from app.embed.service import load_vectors
+from app.models.paper import Paper
+from app.models.topic import PaperTopic
+
+log = logging.getLogger("papertrend.search")
+
+# Below this cosine a MiniLM neighbour of a short query is noise, not a match.
+SEMANTIC_FLOOR = 0.2
+MAX_CANDIDATES = 1000  # results that can be paged through
+MAX_LIMIT = 100
+_CATEGORY = re.compile(r"^[A-Za-z][A-Za-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    paper_id: int
+    score: float  # fused score in [0, 1]; 1.0 = first in every list (or the paper named by id)
+    semantic_rank: int | None = None
+    keyword_rank: int | None = None
+    similarity: float | None = None  # cosine to the query when the vector side found the paper
+
+
+@dataclass
+class SearchResult:
+    hits: list[SearchHit]
+    total: int  # results available to page through (at most MAX_CANDIDATES plus papers named by id)
+    mode: str  # "hybrid" | "keyword" | "recent" | "id"
+    query: ParsedQuery = field(default_factory=lambda: parse_query(""))
+
+
+def paper_day(session: Session) -> ColumnElement[Any]:
+    """The paper's date: announcement day, else the UTC day it was published."""
+    published: ColumnElement[Any]
+    if session.get_bind().dialect.name == "postgresql":
+        published = cast(func.timezone("UTC", Paper.published_at), Date)
+    else:
+        published = func.date(Paper.published_at)
+    return type_coerce(func.coalesce(Paper.announced_date, published), Date)
+
+
+def filter_conditions(
+    session: Session,
+    *,
+    topic_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    category: str | None = None,
+) -> list[ColumnElement[bool]]:
+    """SQL conditions on `papers` for the search filters. Raises ValueError on a malformed filter."""
+    conditions: list[ColumnElement[bool]] = []
+    if topic_id is not None:
+        conditions.append(Paper.id.in_(select(PaperTopic.paper_id).where(PaperTopic.topic_id == topic_id)))
+    if date_from and date_to and date_from > date_to:
+        raise ValueError(f"the start date {date_from} is after the end date {date_to}")
+    day = paper_day(session) if (date_from or date_to) else None
+    if day is not None and date_from:
+        conditions.append(day >= date_from)
+    if day is not None and date_to:
+        conditions.append(day <= date_to)
+    if category:
+        category = category.strip()
+        if not _CATEGORY.match(category):
+            raise ValueError(f"category must look like cs.LG or cs, not {category!r}")
+        # Categories are a JSON list; its text form is the same on both databases: ["cs.LG", "cs.AI"].
+        listed = cast(Paper.categories, Text)
+        if "." in category:
+            conditions.append(listed.like(f'%"{category}"%'))
+        else:
+            conditions.append(listed.like(f'%"{category}.%') | listed.like(f'%"{category}"%'))
+    return conditions
+
+
+def hybrid_search(
+    session: Session,
+    query: str,
+    *,
+    encoder: Encoder | None,
+    index: VectorIndex | None,
+    topic_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    category: str | None = None,
+    limit: int = 20,
+    offset: int = 0,
+    min_similarity: float = SEMANTIC_FLOOR,
+) -> SearchResult:
+    """Papers for a query, best first, `limit` of them from `offset`. Raises ValueError on bad filters."""
+    if limit < 1 or offset < 0:
+        raise ValueError("limit must be at least 1 and offset at least 0")
+    limit = min(limit, MAX_LIMIT)
+    parsed = parse_query(query)
+    conditions = filter_conditions(
+        session, topic_id=topic_id, date_from=date_from, date_to=date_to, category=category
+    )
+    if parsed.is_empty:
+        return _recent(session, parsed, conditions, limit, offset)
+    named = _papers_by_arxiv_id(session, parsed.arxiv_ids)
+    hits = [SearchHit(pid, 1.0) for pid in named]
+    if not parsed.has_words:
+        return SearchResult(hits[offset : offset + limit], len(hits), "id", parsed)
+
+    fetch = min(MAX_CANDIDATES, max(100, 2 * (offset + limit)))
+    keyword = keyword_search(session, parsed, conditions=conditions, limit=fetch)
+    semantic: list[tuple[int, float]] = []
+    usable = _usable(encoder, index)
+    if usable and encoder is not None and index is not None and parsed.text:
+        vector = encoder.encode([parsed.text])
+        semantic = _semantic(session, index, vector, conditions, fetch, min_similarity, topic_id is not None)
+        if parsed.phrases:
+            keep = matching_phrases(session, parsed, [pid for pid, _ in semantic])
+            semantic = [(pid, s) for pid, s in semantic if pid in keep]
+    fused = reciprocal_rank_fusion({"semantic": [p for p, _ in semantic], "keyword": [p for p, _ in keyword]})
+    similarity = dict(semantic)
+    seen = set(named)
+    hits += [
+        SearchHit(
+            f.item,
+            round(f.score, 6),
+            f.ranks.get("semantic"),
+            f.ranks.get("keyword"),
+            similarity.get(f.item),
+        )
+        for f in fused
+        if f.item not in seen
+    ]
+    return SearchResult(hits[offset : offset + limit], len(hits), "hybrid" if usable else "keyword", parsed)
+
+
+def similar_papers(
+    session: Session, paper_id: int, *, index: VectorIndex, model_name: str, limit: int = 10
+) -> list[tuple[int, float]]:
+    """(paper id, cosine) of the papers nearest in meaning, best first, the paper itself left out.
+
+    Raises LookupError when the paper has no vector for `model_name` (not embedded yet).
+    """
+    ids, vectors = load_vectors(session, model_name, [paper_id])
+    if not ids:
+        raise LookupError(f"paper {paper_id} has no {model_name} vector yet")
+    if vectors.shape[1] != index.dim:
+        raise ValueError(f"index holds {index.dim}-d vectors, {model_name} gives {vectors.shape[1]}")
+    if index.ntotal == 0 or limit < 1:
+        return []
+    scores, found = index.search(vectors, min(index.ntotal, limit + 10))
+    pairs = [(int(i), float(s)) for s, i in zip(scores[0], found[0], strict=True) if i >= 0 and i != paper_id]
+    existing = _existing(session, [p for p, _ in pairs], ())
+    return [p for p in pairs if p[0] in existing][:limit]
+
+
+def _usable(encoder: Encoder | None, index: VectorIndex | None) -> bool:
+    if encoder is None or index is None or index.ntotal == 0:
+        return False
+    if encoder.model_name != index.model_name or encoder.dim != index.dim:
+        log.warning(
+            "search: encoder %s (%d-d) does not match index %s (%d-d); keywords only",
+            encoder.model_name,
+            encoder.dim,
+            index.model_name,
+            index.dim,
+        )
+        return False
+    return True
+
+
+def _semantic(
+    session: Session,
+    index: VectorIndex,
+    vector: np.ndarray,
+    conditions: Sequence[ColumnElement[bool]],
+    fetch: int,
+    floor: float,
+    selective: bool,
+) -> list[tuple[int, float]]:
+    """Nearest papers above `floor` that pass the filters, best first (at most `fetch`)."""
+    kept: list[tuple[int, float]] = []
+    if not selective:
+        over = min(index.ntotal, fetch * (4 if conditions else 1))
+        scores, ids = index.search(vector, over)
+        pairs = [(int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0 and s >= floor]
+        existing = _existing(session, [p for p, _ in pairs], conditions)
+        kept = [p for p in pairs if p[0] in existing]
+        # Done when enough passed, or when every paper above the floor has been looked at.
+        if len(kept) >= fetch or len(pairs) < over or over >= index.ntotal:
+            return kept[:fetch]
+    allowed = _allowed_ids(session, conditions)
+    if allowed is None:  # the filter keeps too many papers for a selector; settle for the over-fetch
+        return kept[:fetch]
+    if not allowed:
+        return []
+    scores, ids = index.search(vector, min(fetch, len(allowed)), allowed_ids=allowed)
+    return [(int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0 and s >= floor]
+
+
+def _existing(session: Session, ids: Sequence[int], conditions: Sequence[ColumnElement[bool]]) -> set[int]:
+    found: set[int] = set()
+    for start in range(0, len(ids), 900):
+        chunk = list(ids[start : start + 900])
+        found.update(
+            int(p)
+            for p in session.execute(select(Paper.id).where(Paper.id.in_(chunk), *conditions)).scalars()
+        )
+    return found
+
+
+def _allowed_ids(session: Session, conditions: Sequence[ColumnElement[bool]]) -> list[int] | None:
+    rows = session.execute(select(Paper.id).where(*conditions).limit(MAX_SELECTOR_IDS + 1)).scalars().all()
+    return None if len(rows) > MAX_SELECTOR_IDS else [int(r) for r in rows]
+
+
+def _papers_by_arxiv_id(session: Session, arxiv_ids: Sequence[str]) -> list[int]:
+    if not arxiv_ids:
+        return []
+    found = dict(
+        session.execute(select(Paper.arxiv_id, Paper.id).where(Paper.arxiv_id.in_(list(arxiv_ids)))).all()
+    )
+    return [int(found[a]) for a in arxiv_ids if a in found]
+
+
+def _recent(
+    session: Session, parsed: ParsedQuery, conditions: Sequence[ColumnElement[bool]], limit: int, offset: int
+) -> SearchResult:
+    day = paper_day(session)
+    stmt = (
+        select(Paper.id)
+        .where(*conditions)
+        .order_by(day.desc().nulls_last(), Paper.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    ids = [int(pid) for pid in session.execute(stmt).scalars()]
+    total = int(session.execute(select(func.count()).select_from(Paper).where(*conditions)).scalar_one())
+    return SearchResult([SearchHit(pid, 0.0) for pid in ids], total, "recent", parsed)

@@ -1,0 +1,188 @@
+"""Hybrid and keyword search, filters and similar papers on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+from embed_support import add_paper, add_small_corpus
+from sqlalchemy.orm import Session
+
+from app.embed.encoder import HashingEncoder
+from app.embed.faiss_index import VectorIndex
+from app.embed.fulltext import keyword_search
+from app.embed.query_parse import parse_query
+from app.embed.search import hybrid_search, similar_papers
+from app.embed.service import embed_pending, load_vectors
+from app.models import Paper, PaperTopic, Topic
+
+ENC = HashingEncoder(dim=128, model_name="hash-128")
+
+
+def _index(db: Session) -> VectorIndex:
+    embed_pending(db, ENC, batch_size=16)
+    ids, vectors = load_vectors(db, ENC.model_name)
+    return VectorIndex.build(ids, vectors, model_name=ENC.model_name, exact_threshold=50_000)
+
+
+def _ids(result: object) -> list[int]:
+    return [h.paper_id for h in result.hits]  # type: ignore[attr-defined]
+
+
+def _keyword(db: Session, query: str) -> list[int]:
+    return [pid for pid, _ in keyword_search(db, parse_query(query), limit=50)]
+
+
+def test_keyword_search_stems_weights_titles_and_follows_edits(db: Session) -> None:
+    papers = add_small_corpus(db)
+    extra = add_paper(
+        db, "Quantized pruning", "Networks made smaller after pruning.", authors=["Ada Lovelace"]
+    )
+    # Stemming: "quantized" finds "quantize", "quantization"; a title match ranks above abstract matches.
+    found = _keyword(db, "quantized")
+    assert set(found) == {papers[0].id, papers[1].id, extra.id}
+    assert found[0] == extra.id
+    assert _keyword(db, "lovelace") == [extra.id]  # authors are searchable
+
+    # The triggers (SQLite) and the generated column (PostgreSQL) follow edits and deletes.
+    extra.title = "Sparse transformers"
+    db.flush()
+    assert _keyword(db, "sparse") == [extra.id] and _keyword(db, "pruning") == [extra.id]
+    assert extra.id not in _keyword(db, "quantized")
+    extra.abstract = "Nothing about that here."
+    db.flush()
+    assert _keyword(db, "pruning") == []
+    db.delete(papers[2])
+    db.flush()
+    assert _keyword(db, "diffusion") == []
+
+
+def test_all_words_rank_before_some_words_and_phrases_are_required(db: Session) -> None:
+    papers = add_small_corpus(db)
+    found = _keyword(db, "transformer weights")
+    assert found[0] == papers[1].id  # holds both words
+    assert papers[0].id in found[1:]  # holds only "weights"
+    assert _keyword(db, '"noise denoising"') == []
+    assert _keyword(db, '"generates images" diffusion') == [papers[2].id]
+    assert set(_keyword(db, "quantiz")) == {papers[0].id, papers[1].id}  # one word: also a prefix
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "DROP TABLE papers; --",
+        '"unbalanced',
+        "NEAR(a b)",
+        "a OR b AND",
+        "title:foo",
+        "*",
+        "^x",
+        "é" * 400,
+        "'",
+        "\\",
+    ],
+)
+def test_hostile_queries_never_fail(db: Session, query: str) -> None:
+    add_small_corpus(db)
+    result = hybrid_search(db, query, encoder=ENC, index=_index(db))
+    assert result.total >= 0
+
+
+def test_hybrid_fuses_both_sides_and_works_without_a_model(db: Session) -> None:
+    papers = add_small_corpus(db)
+    index = _index(db)
+    result = hybrid_search(db, "quantization of weights", encoder=ENC, index=index, limit=3)
+    assert result.mode == "hybrid" and result.hits[0].paper_id == papers[0].id
+    top = result.hits[0]
+    assert top.semantic_rank is not None and top.keyword_rank is not None and 0 < top.score <= 1
+    assert top.similarity is not None and top.similarity > 0.2
+
+    keyword_only = hybrid_search(db, "quantization of weights", encoder=None, index=None)
+    assert keyword_only.mode == "keyword" and keyword_only.hits[0].paper_id == papers[0].id
+    assert all(h.semantic_rank is None for h in keyword_only.hits)
+    # An encoder that does not match the index is ignored rather than trusted.
+    other = hybrid_search(db, "quantization", encoder=HashingEncoder(dim=64), index=index)
+    assert other.mode == "keyword"
+
+
+def test_arxiv_ids_find_that_paper(db: Session) -> None:
+    papers = add_small_corpus(db)
+    index = _index(db)
+    for query in ("2601.10003", "arXiv:2601.10003v2", "https://arxiv.org/abs/2601.10003"):
+        result = hybrid_search(db, query, encoder=ENC, index=index)
+        assert (result.mode, _ids(result), result.total) == ("id", [papers[2].id], 1)
+    mixed = hybrid_search(db, "2601.10005 quantization", encoder=ENC, index=index)
+    assert _ids(mixed)[0] == papers[4].id and papers[0].id in _ids(mixed)
+    assert hybrid_search(db, "2612.99999", encoder=ENC, index=index).total == 0
+
+
+def test_empty_query_lists_recent_papers_through_the_filters(db: Session) -> None:
+    papers = add_small_corpus(db)
+    result = hybrid_search(db, "   ", encoder=ENC, index=_index(db), limit=2)
+    assert result.mode == "recent" and result.total == 5
+    assert _ids(result) == [papers[4].id, papers[3].id]
+    page2 = hybrid_search(db, "", encoder=None, index=None, limit=2, offset=2)
+    assert _ids(page2) == [papers[2].id, papers[1].id]
+    assert hybrid_search(db, "", encoder=None, index=None, category="cs.CV").total == 2
+
+
+def test_filters_by_date_category_and_topic(db: Session) -> None:
+    papers = add_small_corpus(db)
+    index = _index(db)
+    q = "transformers images weights audio"
+    in_range = hybrid_search(
+        db, q, encoder=ENC, index=index, date_from=date(2026, 1, 6), date_to=date(2026, 1, 7)
+    )
+    assert set(_ids(in_range)) <= {papers[1].id, papers[2].id} and in_range.total >= 1
+    cv = hybrid_search(db, q, encoder=ENC, index=index, category="cs.CV")
+    assert set(_ids(cv)) <= {papers[2].id, papers[3].id} and cv.total >= 1
+    assert set(_ids(hybrid_search(db, q, encoder=ENC, index=index, category="eess"))) == {papers[4].id}
+
+    topic = Topic(slug="speech", label="Speech")
+    db.add(topic)
+    db.flush()
+    db.add(PaperTopic(paper_id=papers[4].id, topic_id=topic.id, score=0.9))
+    db.flush()
+    # The closest papers in meaning are elsewhere; the topic filter still finds its one paper.
+    in_topic = hybrid_search(db, "transformer weights", encoder=ENC, index=index, topic_id=topic.id)
+    assert _ids(in_topic) == [papers[4].id]
+
+    with pytest.raises(ValueError, match="category"):
+        hybrid_search(db, q, encoder=ENC, index=index, category="cs.LG' OR 1=1")
+    with pytest.raises(ValueError, match="after the end date"):
+        hybrid_search(db, q, encoder=ENC, index=index, date_from=date(2026, 2, 1), date_to=date(2026, 1, 1))
+
+
+def test_paging_is_consistent(db: Session) -> None:
+    for i in range(30):
+        add_paper(
+            db, f"Quantization study {i}", f"We quantize model weights, variant {i}.", source_id=f"q{i}"
+        )
+    index = _index(db)
+    first = hybrid_search(db, "quantize weights", encoder=ENC, index=index, limit=10)
+    second = hybrid_search(db, "quantize weights", encoder=ENC, index=index, limit=10, offset=10)
+    assert first.total == second.total == 30
+    assert not set(_ids(first)) & set(_ids(second))
+    with pytest.raises(ValueError):
+        hybrid_search(db, "x", encoder=None, index=None, limit=0)
+
+
+def test_similar_papers(db: Session) -> None:
+    papers = add_small_corpus(db)
+    index = _index(db)
+    similar = similar_papers(db, papers[0].id, index=index, model_name=ENC.model_name, limit=2)
+    assert similar[0][0] == papers[1].id
+    assert papers[0].id not in [pid for pid, _ in similar] and len(similar) == 2
+    assert similar[0][1] >= similar[1][1]
+    # A paper deleted since the index was built is not offered.
+    db.delete(papers[1])
+    db.flush()
+    assert papers[1].id not in [
+        p for p, _ in similar_papers(db, papers[0].id, index=index, model_name=ENC.model_name)
+    ]
+    lonely = add_paper(db, "Not embedded yet", "No vector.")
+    with pytest.raises(LookupError, match="no hash-128 vector"):
+        similar_papers(db, lonely.id, index=index, model_name=ENC.model_name)
+    assert isinstance(db.get(Paper, papers[0].id), Paper)
+    assert np.isfinite([s for _, s in similar]).all()
