@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
@@ -77,6 +78,170 @@ def file_command(
     except FileFormatError as exc:
         fail(str(exc))
     print_report(report)
+
+
+def _run_live(
+    name: str,
+    options: dict[str, Any],
+    *,
+    dry_run: bool,
+    progress_label: str | None = None,
+) -> None:
+    from app.ingest.flows import run_source
+
+    cfg = settings()
+    factory = session_factory(cfg)
+    with database_errors():
+        if progress_label:
+            with progress_bar(progress_label, None) as advance:
+                report = run_source(factory, cfg, name, dry_run=dry_run, options=options, progress=advance)
+        else:
+            report = run_source(factory, cfg, name, dry_run=dry_run, options=options)
+    typer.echo(report.summary())
+    if report.failed:
+        fail(f"{name} failed: {report.errors[-1] if report.errors else 'unknown error'}")
+    for message in report.errors[:MAX_ERRORS_SHOWN]:
+        print(f"  skipped {message}", file=sys.stderr)
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} must be a date like 2025-03-18 (got {value!r})")
+
+
+CategoriesOption = Annotated[
+    str | None,
+    typer.Option("--categories", help="Space-separated arXiv categories (default: ARXIV_CATEGORIES)."),
+]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Fetch and count, write nothing.")]
+
+
+@ingest_app.command("arxiv")
+def arxiv_command(
+    since: Annotated[
+        str | None, typer.Option("--since", help="Fetch papers changed since this date (default: watermark).")
+    ] = None,
+    max_results: Annotated[
+        int, typer.Option("--max", min=1, max=30000, help="Most entries to fetch.")
+    ] = 30000,
+    sort: Annotated[str, typer.Option("--sort", help="updated (new versions too) or submitted.")] = "updated",
+    categories: CategoriesOption = None,
+    dry_run: DryRunOption = False,
+) -> None:
+    """arXiv API: the categories' papers submitted or updated since the last run."""
+    if sort not in {"updated", "submitted"}:
+        fail("--sort must be 'updated' or 'submitted'")
+    start = _date(since, "--since")
+    options: dict[str, Any] = {
+        "since": datetime(start.year, start.month, start.day, tzinfo=UTC) if start else None,
+        "max_results": max_results,
+        "sort_by": "lastUpdatedDate" if sort == "updated" else "submittedDate",
+    }
+    if categories:
+        options["categories"] = categories.split()
+    _run_live("arxiv_api", options, dry_run=dry_run)
+
+
+def _oai_options(
+    from_: str | None, until: str | None, set_spec: str | None, fmt: str | None
+) -> dict[str, Any]:
+    if fmt is not None and fmt not in {"arXiv", "arXivRaw"}:
+        fail("--format must be arXiv or arXivRaw")
+    return {
+        "from_date": _date(from_, "--from"),
+        "until": _date(until, "--until"),
+        "set_spec": set_spec,
+        "metadata_prefix": fmt,
+    }
+
+
+FromOption = Annotated[str | None, typer.Option("--from", help="First datestamp to harvest (YYYY-MM-DD).")]
+UntilOption = Annotated[str | None, typer.Option("--until", help="Last datestamp to harvest (YYYY-MM-DD).")]
+SetOption = Annotated[
+    str | None, typer.Option("--set", help="OAI-PMH set (default: OAI_SET), e.g. cs or cs:cs:LG.")
+]
+FormatOption = Annotated[
+    str | None, typer.Option("--format", help="arXiv or arXivRaw (default: OAI_METADATA_PREFIX).")
+]
+
+
+@ingest_app.command("oai")
+def oai_command(
+    from_: FromOption = None,
+    until: UntilOption = None,
+    set_spec: SetOption = None,
+    fmt: FormatOption = None,
+    dry_run: DryRunOption = False,
+) -> None:
+    """arXiv OAI-PMH: every record of the set changed since the last harvest."""
+    _run_live(
+        "arxiv_oai", _oai_options(from_, until, set_spec, fmt), dry_run=dry_run, progress_label="harvesting"
+    )
+
+
+@ingest_app.command("backfill")
+def backfill_command(
+    from_: Annotated[str, typer.Option("--from", help="First datestamp to harvest (YYYY-MM-DD).")],
+    until: UntilOption = None,
+    set_spec: SetOption = None,
+    fmt: FormatOption = None,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Forget an interrupted backfill and start over.")
+    ] = False,
+) -> None:
+    """OAI-PMH harvest from a date, committed page by page; run it again to resume after an interruption."""
+    options = _oai_options(from_, until, set_spec, fmt) | {"backfill": True}
+    if restart:
+        from app.ingest.bookkeeping import set_cursor
+
+        with database_errors(), unit_of_work(settings()) as session:
+            set_cursor(session, "arxiv_oai_backfill", None)
+    _run_live("arxiv_oai", options, dry_run=False, progress_label=f"backfill from {from_}")
+
+
+@ingest_app.command("rss")
+def rss_command(categories: CategoriesOption = None, dry_run: DryRunOption = False) -> None:
+    """arXiv RSS: today's announcements (new, cross-lists, replacements). Empty on weekends."""
+    _run_live("arxiv_rss", {"categories": categories.split()} if categories else {}, dry_run=dry_run)
+
+
+@ingest_app.command("hf")
+def hf_command(
+    day: Annotated[list[str] | None, typer.Option("--date", help="A day to fetch (repeatable).")] = None,
+    week: Annotated[str | None, typer.Option("--week", help="An ISO week, e.g. 2025-W07.")] = None,
+    month: Annotated[str | None, typer.Option("--month", help="A month, e.g. 2025-02.")] = None,
+    refresh_days: Annotated[
+        int | None,
+        typer.Option("--days", min=0, max=31, help="Refresh window in days (default: HF_REFRESH_DAYS)."),
+    ] = None,
+    dry_run: DryRunOption = False,
+) -> None:
+    """Hugging Face Daily Papers: upvotes, comments, code links; recent days are refreshed."""
+    options: dict[str, Any] = {"week": week, "month": month}
+    if day:
+        options["days"] = [d for d in (_date(v, "--date") for v in day) if d]
+    if refresh_days is not None:
+        options["refresh_days"] = refresh_days
+    _run_live("hf_daily", options, dry_run=dry_run)
+
+
+@ingest_app.command("all")
+def all_command() -> None:
+    """Every enabled live source once (INGEST_SOURCES); one failing does not stop the others."""
+    from app.ingest.flows import run_all_sources
+
+    cfg = settings()
+    with database_errors():
+        reports = run_all_sources(session_factory(cfg), cfg)
+    for report in reports:
+        typer.echo(report.summary())
+    failed = [r.source for r in reports if r.failed]
+    if failed:
+        fail(f"failed: {', '.join(failed)} (see `papertrend ingest status`)")
 
 
 @ingest_app.command("status")

@@ -32,6 +32,15 @@ class IngestReport:
         elif len(self.errors) == MAX_ERROR_MESSAGES:
             self.errors.append("… further errors not shown")
 
+    def add_counts(self, *, new: int, updated: int, unchanged: int, errors: list[str]) -> None:
+        """Fold in one upsert batch; its errors are items that were skipped."""
+        self.new += new
+        self.updated += updated
+        self.unchanged += unchanged
+        self.skipped += len(errors)
+        for message in errors:
+            self.add_error(message)
+
     def fail(self, message: str) -> None:
         self.failed = True
         self.add_error(message)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from app.ingest.live import ingest_arxiv_api, ingest_arxiv_oai, ingest_arxiv_rss, ingest_hf_daily
 from app.ingest.parse.common import ItemError
 from app.ingest.parse.files import SOURCE_NAME, record_from_row
 from app.ingest.queries import RawItem, UpsertResult, upsert_items
@@ -26,18 +27,25 @@ if TYPE_CHECKING:
 
     from app.config import Settings
 
-__all__ = ["FileFormatError", "IngestReport", "ingest_file", "run_all_sources", "run_source"]
+__all__ = [
+    "FileFormatError",
+    "IngestReport",
+    "ingest_arxiv_api",
+    "ingest_arxiv_oai",
+    "ingest_arxiv_rss",
+    "ingest_file",
+    "ingest_hf_daily",
+    "run_all_sources",
+    "run_source",
+]
 
 FILE_BATCH = 2000
 
 
 def apply_result(report: IngestReport, result: UpsertResult) -> None:
-    report.new += result.new
-    report.updated += result.updated
-    report.unchanged += result.unchanged
-    report.skipped += len(result.errors)
-    for message in result.errors:
-        report.add_error(message)
+    report.add_counts(
+        new=result.new, updated=result.updated, unchanged=result.unchanged, errors=result.errors
+    )
 
 
 def _batches(rows: Iterator[RawRow], source: str, report: IngestReport) -> Iterator[list[RawItem]]:
@@ -105,11 +113,13 @@ def ingest_file(
     return report
 
 
-def run_source(session_factory: sessionmaker[Session], settings: Settings, name: str) -> IngestReport:
-    """Run one live source in its own transaction with a JobRun (see app.ingest.flows)."""
+def run_source(
+    session_factory: sessionmaker[Session], settings: Settings, name: str, **options: Any
+) -> IngestReport:
+    """Run one live source in its own transaction with a JobRun (see app.ingest.flows.run_source)."""
     from app.ingest import flows as ingest_flows
 
-    return ingest_flows.run_source(session_factory, settings, name)
+    return ingest_flows.run_source(session_factory, settings, name, **options)
 
 
 def run_all_sources(session_factory: sessionmaker[Session], settings: Settings) -> list[IngestReport]:

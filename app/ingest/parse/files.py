@@ -134,7 +134,7 @@ def record_from_row(row: dict[str, Any], *, source: str) -> PaperRecord:
         updated_at_source=parse_datetime(_first(row, "updated_at_source", "updated") or last_created),
         announced_date=parse_date(_first(row, "announced_date", "announced")),
         abs_url=clean_optional(row.get("abs_url")) or (abs_url(arxiv_id) if arxiv_id else None),
-        pdf_url=clean_optional(row.get("pdf_url")) or (pdf_url(arxiv_id, version) if arxiv_id else None),
+        pdf_url=clean_optional(row.get("pdf_url")) or (pdf_url(arxiv_id) if arxiv_id else None),
         code_url=clean_optional(_first(row, "code_url", "github_repo", "githubRepo")),
         project_url=clean_optional(_first(row, "project_url", "project_page", "projectPage")),
         upvotes=optional_int(row.get("upvotes"), "upvotes"),

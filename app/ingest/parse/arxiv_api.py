@@ -1,0 +1,113 @@
+"""arXiv API (Atom) responses, parsed with feedparser; the 2025+ and the legacy format alike.
+
+`parse_api_feed` splits a response into raw entry dicts (JSON-able: what the paper's raw
+record keeps) and maps each with `record_from_api_entry`. An error feed (one entry titled
+"Error") raises `ApiErrorFeed`; XML that is not well-formed (a truncated transfer) raises
+ParseError, since the entries of a cut document cannot be trusted.
+"""
+
+from __future__ import annotations
+
+import xml.sax
+from typing import Any
+
+import feedparser
+
+from app.ingest.parse.common import (
+    ItemError,
+    Parsed,
+    ParseError,
+    author_list,
+    category_list,
+    clean_abstract,
+    clean_optional,
+    clean_title,
+    cut,
+    looks_withdrawn,
+    optional_int,
+    parse_datetime,
+)
+from app.ingest.records import PaperRecord, abs_url, parse_arxiv_id, pdf_url
+
+SOURCE = "arxiv_api"
+
+
+class ApiErrorFeed(ParseError):
+    """The API answered with an error feed; the message is arXiv's."""
+
+
+def _entry_raw(entry: Any) -> dict[str, Any]:
+    primary = entry.get("arxiv_primary_category")
+    return {
+        "id": entry.get("id"),
+        "title": entry.get("title"),
+        "summary": entry.get("summary"),
+        "published": entry.get("published"),
+        "updated": entry.get("updated"),
+        "authors": [a.get("name") for a in entry.get("authors", []) if isinstance(a, dict)],
+        "categories": [t.get("term") for t in entry.get("tags", []) if isinstance(t, dict)],
+        "primary_category": primary.get("term") if isinstance(primary, dict) else None,
+        "comment": entry.get("arxiv_comment"),
+        "journal_ref": entry.get("arxiv_journal_ref"),
+        "doi": entry.get("arxiv_doi"),
+        "links": [
+            {k: link.get(k) for k in ("href", "rel", "title", "type") if link.get(k)}
+            for link in entry.get("links", [])
+            if isinstance(link, dict)
+        ],
+    }
+
+
+def _is_error_entry(raw: dict[str, Any]) -> bool:
+    return (raw.get("title") or "").strip() == "Error" and "/api/errors" in (raw.get("id") or "")
+
+
+def parse_api_feed(data: bytes) -> Parsed:
+    """Records of one API page; `total` is opensearch:totalResults."""
+    feed = feedparser.parse(data)
+    if feed.get("bozo") and isinstance(feed.get("bozo_exception"), xml.sax.SAXException):
+        raise ParseError(f"malformed Atom XML ({feed['bozo_exception']})")
+    if not feed.get("feed") and not feed.get("entries"):
+        raise ParseError("not an Atom feed")
+    total = optional_int(feed["feed"].get("opensearch_totalresults"), "totalResults")
+    parsed = Parsed(total=total)
+    for number, entry in enumerate(feed.get("entries", []), start=1):
+        raw = _entry_raw(entry)
+        if _is_error_entry(raw):
+            raise ApiErrorFeed(f"arXiv API error: {cut(raw.get('summary') or 'no message')}")
+        try:
+            parsed.records.append(record_from_api_entry(raw))
+        except ItemError as exc:
+            parsed.errors.append(f"entry {number} ({cut(str(raw.get('id')), 60)}): {exc}")
+    return parsed
+
+
+def record_from_api_entry(raw: dict[str, Any]) -> PaperRecord:
+    """One API entry (as kept in `raw`) to a record."""
+    found = parse_arxiv_id(raw.get("id") or "")
+    if found is None:
+        raise ItemError(f"no arXiv id in {cut(str(raw.get('id')), 60)!r}")
+    arxiv_id, version = found
+    categories = category_list(raw.get("categories"))
+    primary = clean_optional(raw.get("primary_category")) or (categories[0] if categories else None)
+    if primary and primary not in categories:
+        categories.insert(0, primary)
+    comment = clean_optional(raw.get("comment"))
+    return PaperRecord(
+        source=SOURCE,
+        source_id=arxiv_id,
+        arxiv_id=arxiv_id,
+        arxiv_version=version,
+        title=clean_title(raw.get("title")),
+        abstract=clean_abstract(raw.get("summary")),
+        authors=author_list(raw.get("authors")),
+        categories=categories,
+        primary_category=primary,
+        comment=comment,
+        published_at=parse_datetime(raw.get("published")),
+        updated_at_source=parse_datetime(raw.get("updated")),
+        abs_url=abs_url(arxiv_id),  # version-less: always the latest version
+        pdf_url=pdf_url(arxiv_id),
+        withdrawn=looks_withdrawn(comment),
+        raw=raw,
+    )

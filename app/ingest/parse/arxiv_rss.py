@@ -1,0 +1,114 @@
+"""arXiv RSS feeds (rss.arxiv.org/rss/{categories}, the 2024+ format), parsed with feedparser.
+
+Each item is one announcement of the day: `new`, `cross`, `replace` or `replace-cross`
+(`arxiv:announce_type`). The channel's pubDate is the announcement date (US Eastern, taken
+as written). An empty channel is normal on weekends and arXiv holidays.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.sax
+from datetime import date
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import feedparser
+
+from app.ingest.parse.common import (
+    ItemError,
+    Parsed,
+    ParseError,
+    category_list,
+    clean_abstract,
+    clean_optional,
+    clean_title,
+    cut,
+    looks_withdrawn,
+    parse_date,
+    split_authors,
+)
+from app.ingest.records import PaperRecord, abs_url, parse_arxiv_id, pdf_url
+
+SOURCE = "arxiv_rss"
+ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross")
+_DESCRIPTION = re.compile(r"^\s*arXiv:(\S+)\s+Announce Type:\s*(\S+)\s*(?:Abstract:\s*)?(.*)$", re.S)
+
+
+def _feed_date(value: Any) -> date | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return parsedate_to_datetime(value).date()  # the date as arXiv wrote it (Eastern time)
+    except (TypeError, ValueError, IndexError):
+        try:
+            return parse_date(value)
+        except ItemError:
+            return None
+
+
+def _item_raw(entry: Any, feed_date: date | None) -> dict[str, Any]:
+    return {
+        "id": entry.get("id"),
+        "title": entry.get("title"),
+        "link": entry.get("link"),
+        "description": entry.get("summary"),
+        "categories": [t.get("term") for t in entry.get("tags", []) if isinstance(t, dict)],
+        "announce_type": entry.get("arxiv_announce_type"),
+        "published": entry.get("published"),
+        "rights": entry.get("rights"),
+        "creator": entry.get("author"),
+        "doi": entry.get("arxiv_doi"),
+        "journal_ref": entry.get("arxiv_journal_reference"),
+        "feed_date": feed_date.isoformat() if feed_date else None,
+    }
+
+
+def parse_rss_feed(data: bytes) -> Parsed:
+    """The day's announcements; `feed_date` is the announcement date (None for an empty feed)."""
+    feed = feedparser.parse(data)
+    if feed.get("bozo") and isinstance(feed.get("bozo_exception"), xml.sax.SAXException):
+        raise ParseError(f"malformed RSS XML ({feed['bozo_exception']})")
+    channel = feed.get("feed") or {}
+    if not channel and not feed.get("entries"):
+        raise ParseError("not an RSS feed")
+    parsed = Parsed(feed_date=_feed_date(channel.get("published") or channel.get("updated")))
+    for number, entry in enumerate(feed.get("entries", []), start=1):
+        raw = _item_raw(entry, parsed.feed_date)
+        try:
+            parsed.records.append(record_from_rss_item(raw))
+        except ItemError as exc:
+            parsed.errors.append(f"item {number} ({cut(str(raw.get('id')), 60)}): {exc}")
+    return parsed
+
+
+def record_from_rss_item(raw: dict[str, Any]) -> PaperRecord:
+    """One RSS item (as kept in `raw`) to a record."""
+    match = _DESCRIPTION.match(raw.get("description") or "")
+    found = parse_arxiv_id(match.group(1)) if match else None
+    found = found or parse_arxiv_id(raw.get("id") or "") or parse_arxiv_id(raw.get("link") or "")
+    if found is None:
+        raise ItemError(f"no arXiv id in {cut(str(raw.get('id')), 60)!r}")
+    arxiv_id, version = found
+    kind = (raw.get("announce_type") or (match.group(2) if match else "") or "").strip().lower()
+    abstract = match.group(3) if match else (raw.get("description") or "")
+    feed_date = parse_date(raw.get("feed_date"))
+    # The announcement date of the paper itself: today's listing for a new submission only.
+    first_announced = kind == "new" or (kind == "cross" and version in (None, 1))
+    categories = category_list(raw.get("categories"))
+    return PaperRecord(
+        source=SOURCE,
+        source_id=arxiv_id,
+        arxiv_id=arxiv_id,
+        arxiv_version=version,
+        title=clean_title(raw.get("title")),
+        abstract=clean_abstract(abstract),
+        authors=split_authors(raw.get("creator") or ""),
+        categories=categories,
+        primary_category=categories[0] if categories else None,
+        announced_date=feed_date if first_announced else None,
+        abs_url=abs_url(arxiv_id),
+        pdf_url=pdf_url(arxiv_id),
+        withdrawn=looks_withdrawn(clean_optional(abstract)) if kind.startswith("replace") else False,
+        raw=raw,
+    )

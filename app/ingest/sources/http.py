@@ -1,0 +1,240 @@
+"""What every upstream client shares: the polite arXiv limiter, retries, timeouts, User-Agent.
+
+arXiv asks for at most one request every three seconds and a single connection at a time,
+across all its legacy APIs (API, OAI-PMH, RSS). `ArxivLimiter` enforces both for every arXiv
+client of the process (they share `shared_arxiv_limiter()`); it takes a clock and a sleep
+function so tests can prove the spacing without waiting.
+
+`Fetcher.get` retries transient failures with tenacity: 429 and 503 honour `Retry-After`;
+timeouts, dropped connections and other 5xx back off exponentially with jitter. The total
+time spent waiting is capped (`HTTP_RETRY_BUDGET`), and a connection that cannot even be
+opened is retried only briefly, so an offline machine fails each source in seconds.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception_type
+
+if TYPE_CHECKING:
+    from app.config import Settings
+
+RETRY_STATUSES = {408, 425, 429, 500, 502, 503, 504}
+CONNECT_RETRIES = 2  # a host that cannot be reached at all is not worth minutes of retries
+BACKOFF_BASE = 2.0
+BACKOFF_MAX = 60.0
+
+
+class SourceError(Exception):
+    """An upstream could not be read; the message says which host and why."""
+
+
+class _Transient(Exception):
+    def __init__(self, message: str, *, retry_after: float | None = None, connect: bool = False) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.connect = connect
+
+
+def user_agent(contact: str, base_url: str = "") -> str:
+    try:
+        version = metadata.version("papertrend")
+    except metadata.PackageNotFoundError:  # running from a source tree
+        version = "dev"
+    site = f"+{base_url}; " if base_url else ""
+    return f"papertrend/{version} ({site}mailto:{contact})"
+
+
+class ArxivLimiter:
+    """At most one request per `interval` seconds (start to start), and one request at a time."""
+
+    def __init__(
+        self,
+        interval: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.interval = interval
+        self.clock = clock
+        self.sleep = sleep
+        self._lock = threading.Lock()
+        self._next_start: float | None = None
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        # The lock is held for the whole request: a second caller waits for it to finish.
+        with self._lock:
+            if self._next_start is not None:
+                wait = self._next_start - self.clock()
+                if wait > 0:
+                    self.sleep(wait)
+            self._next_start = self.clock() + self.interval
+            yield
+
+
+_shared_lock = threading.Lock()
+_shared: ArxivLimiter | None = None
+
+
+def shared_arxiv_limiter(interval: float) -> ArxivLimiter:
+    """The one limiter all arXiv clients of this process share."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = ArxivLimiter(interval)
+        _shared.interval = interval
+        return _shared
+
+
+def _retry_after(response: httpx.Response, now: datetime) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+class Fetcher:
+    """GET with timeouts, retries within a time budget, and (for arXiv) the shared limiter."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        max_retries: int = 5,
+        retry_budget: float = 60.0,
+        limiter: ArxivLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.client = client
+        self.max_retries = max_retries
+        self.retry_budget = retry_budget
+        self.limiter = limiter
+        self.sleep = sleep
+        self.jitter = jitter
+        self.requests = 0
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _once(self, url: str, params: dict[str, Any] | None) -> httpx.Response:
+        host = urlsplit(url).netloc or url
+        self.requests += 1
+        try:
+            if self.limiter is not None:
+                with self.limiter.slot():
+                    response = self.client.get(url, params=params)
+            else:
+                response = self.client.get(url, params=params)
+        except httpx.ConnectTimeout as exc:
+            raise _Transient(f"cannot connect to {host} (timed out)", connect=True) from exc
+        except httpx.ConnectError as exc:
+            raise _Transient(f"cannot connect to {host} ({_first_line(exc)})", connect=True) from exc
+        except httpx.TimeoutException as exc:
+            raise _Transient(f"{host} timed out ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            raise _Transient(f"{host}: {type(exc).__name__}: {_first_line(exc)}") from exc
+        if response.status_code in RETRY_STATUSES:
+            wait = _retry_after(response, datetime.now(UTC)) if response.status_code in {429, 503} else None
+            raise _Transient(f"HTTP {response.status_code} from {host}", retry_after=wait)
+        return response
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _Transient) and exc.retry_after is not None:
+            return exc.retry_after
+        backoff = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (state.attempt_number - 1))
+        return backoff * (0.5 + self.jitter() / 2)
+
+    def _stop(self, state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _Transient) and exc.connect and state.attempt_number > CONNECT_RETRIES:
+            return True
+        if state.attempt_number > self.max_retries:
+            return True
+        return state.idle_for + state.upcoming_sleep > self.retry_budget
+
+    def get(self, url: str, params: dict[str, Any] | None = None) -> httpx.Response:
+        """The response (any status the caller must judge), or SourceError after the retries."""
+        retrying = Retrying(
+            retry=retry_if_exception_type(_Transient),
+            wait=self._wait,
+            stop=self._stop,
+            sleep=self.sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(self._once, url, params)
+        except _Transient as exc:
+            stats = retrying.statistics
+            tries = stats.get("attempt_number", 1)
+            waited = stats.get("idle_for", 0.0)
+            detail = f"after {tries} tries" + (f" over {waited:.0f}s" if waited >= 1 else "")
+            if exc.retry_after is not None and exc.retry_after > self.retry_budget:
+                detail += f"; asked to wait {exc.retry_after:.0f}s (Retry-After), more than HTTP_RETRY_BUDGET"
+            raise SourceError(f"{exc} ({detail})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def make_client(
+    *, timeout: float, contact: str, base_url: str = "", transport: httpx.BaseTransport | None = None
+) -> httpx.Client:
+    """An httpx client with the product's User-Agent, a timeout on every phase, and one connection."""
+    return httpx.Client(
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        headers={"User-Agent": user_agent(contact, base_url)},
+        transport=transport,
+        follow_redirects=True,
+        limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+    )
+
+
+def build_fetcher(
+    settings: Settings,
+    transport: httpx.BaseTransport | None = None,
+    *,
+    arxiv: bool,
+    limiter: ArxivLimiter | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Fetcher:
+    """A Fetcher from settings; arXiv clients get the shared limiter unless one is given."""
+    client = make_client(
+        timeout=settings.http_timeout,
+        contact=settings.operator_contact,
+        base_url=settings.base_url,
+        transport=transport,
+    )
+    if arxiv and limiter is None:
+        limiter = shared_arxiv_limiter(settings.arxiv_min_interval)
+    return Fetcher(
+        client,
+        max_retries=settings.http_max_retries,
+        retry_budget=settings.http_retry_budget,
+        limiter=limiter if arxiv else None,
+        sleep=sleep,
+    )
