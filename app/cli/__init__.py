@@ -32,6 +32,9 @@ for module in (core, ingest, embed, topics, digest, mail):
 def main() -> None:
     """Console-script entry point: configuration errors end in one readable line."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # faiss logs which CPU build it tried at INFO; that is noise for a user.
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         root()
     except ConfigError as exc:

@@ -1,0 +1,62 @@
+"""Pipeline steps for mail: build the due digests into the outbox, then deliver the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.db import session_scope
+from app.embed.encoder import Encoder
+from app.jobs.runs import StepResult, run_step
+
+
+def step_digest_build(
+    settings: Settings, factory: sessionmaker[Session], encoder: Encoder, now: datetime
+) -> StepResult:
+    from app.digest.service import DigestOptions
+    from app.embed.service import load_vectors
+    from app.mail.compose import MailSetup
+    from app.mail.outbox import build_and_queue
+
+    def work(result: StepResult) -> None:
+        setup = MailSetup.from_settings(settings)
+        with session_scope(factory) as session:
+            report = build_and_queue(
+                session,
+                setup,
+                now=now,
+                options=DigestOptions.from_settings(settings, encoder.model_name),
+                encoder=encoder,
+                load_vectors=load_vectors,
+            )
+        result.summary = report.summary()
+        result.stats = {"queued": report.queued, "due": report.build.due}
+
+    return run_step(factory, "digest:build", work)
+
+
+def step_deliver(
+    settings: Settings, factory: sessionmaker[Session], sender: Any | None, now: datetime
+) -> StepResult:
+    from app.mail.compose import MailSetup
+    from app.mail.delivery import DeliveryPolicy, deliver_outbox
+    from app.mail.senders import make_sender
+
+    def work(result: StepResult) -> None:
+        setup = MailSetup.from_settings(settings)
+        own_sender = sender is None
+        active = make_sender(settings) if own_sender else sender
+        try:
+            report = deliver_outbox(factory, active, setup, policy=DeliveryPolicy.from_settings(settings))
+        finally:
+            if own_sender:
+                active.close()
+        result.summary = report.summary()
+        result.ok = not report.paused
+        if report.paused:
+            result.error = "sending paused after too many errors"
+
+    return run_step(factory, "digest:send", work)
