@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from app.api import convert, schemas
-from app.api.common import ERROR_RESPONSES, add_preflight, app_state, cached_json, now, site_url
+from app.api.common import ERROR_RESPONSES, IsoDate, add_preflight, app_state, cached_json, now, site_url
+from app.browse.papers import CATEGORY_PATTERN
 from app.browse.search import SearchFilters, search
 from app.browse.status import status_facts
 from app.browse.trending import trending
@@ -24,7 +24,7 @@ router = APIRouter(responses=ERROR_RESPONSES)
 async def trending_papers(
     request: Request,
     window: Literal["day", "week", "month"] = Query("day", description="Length of the window."),
-    day: date | None = Query(
+    day: IsoDate | None = Query(
         None, alias="date", description="Last day of the window; default: the latest day."
     ),
     topic: str | None = Query(None, max_length=120, description="Only papers of this topic (slug)."),
@@ -78,9 +78,9 @@ async def search_papers(
         min_length=1, max_length=300, description="Words or a description.", examples=["low-bit LLMs"]
     ),
     topic: str | None = Query(None, max_length=120),
-    date_from: date | None = Query(None, alias="from"),
-    date_to: date | None = Query(None, alias="to"),
-    category: str | None = Query(None, max_length=40, examples=["cs.CL"]),
+    date_from: IsoDate | None = Query(None, alias="from"),
+    date_to: IsoDate | None = Query(None, alias="to"),
+    category: str | None = Query(None, max_length=40, pattern=CATEGORY_PATTERN, examples=["cs.CL"]),
     offset: int = Query(0, ge=0, le=1000),
     limit: int = Query(20, ge=1, le=100),
 ) -> Response:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from app.api import convert, schemas
-from app.api.common import ERROR_RESPONSES, add_preflight, app_state, cached_json, site_url
-from app.browse.papers import list_papers, paper_detail
+from app.api.common import ERROR_RESPONSES, IsoDate, add_preflight, app_state, cached_json, site_url
+from app.browse.papers import CATEGORY_PATTERN, list_papers, paper_detail
 from app.browse.search import similar
 
 router = APIRouter(tags=["papers"], responses=ERROR_RESPONSES)
@@ -26,10 +24,16 @@ async def papers(
     request: Request,
     topic: str | None = Query(None, max_length=120, description="Only papers of this topic (slug)."),
     category: str | None = Query(
-        None, max_length=40, description="arXiv category, e.g. `cs.LG`.", examples=["cs.LG"]
+        None,
+        max_length=40,
+        pattern=CATEGORY_PATTERN,
+        description="arXiv category, e.g. `cs.LG`.",
+        examples=["cs.LG"],
     ),
-    date_from: date | None = Query(None, alias="from", description="Announced (or published) on or after."),
-    date_to: date | None = Query(None, alias="to", description="Announced (or published) on or before."),
+    date_from: IsoDate | None = Query(
+        None, alias="from", description="Announced (or published) on or after."
+    ),
+    date_to: IsoDate | None = Query(None, alias="to", description="Announced (or published) on or before."),
     has_code: bool | None = Query(
         None, description="Only papers with (true) or without (false) a code link."
     ),

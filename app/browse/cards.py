@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
+from app.browse.inputs import identifier
 from app.browse.types import PaperCard, TopicChip
 from app.models import Paper, PaperTopic, Topic
 
@@ -140,7 +141,7 @@ def cards_for(
 
 def find_paper(session: Session, public_id: str) -> Paper | None:
     """A paper by its public id: an arXiv id (with or without version) or `source:source_id`."""
-    key = public_id.strip()
+    key = identifier(public_id).strip()
     if not key:
         return None
     paper = session.scalar(select(Paper).where(Paper.arxiv_id == key))

@@ -12,10 +12,12 @@ from sqlalchemy import ColumnElement, String, and_, cast, or_, select
 from sqlalchemy.orm import Session
 
 from app.browse.cards import cards_for, find_paper, topics_for, visible_topic
+from app.browse.inputs import identifier
 from app.browse.types import PaperCard, PaperDetail
 from app.models import Paper, PaperScore, PaperTopic, Topic
 
-CATEGORY_RE = re.compile(r"^[A-Za-z][A-Za-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
+CATEGORY_PATTERN = r"^[A-Za-z][A-Za-z-]*(\.[A-Za-z][A-Za-z-]*)?$"
+CATEGORY_RE = re.compile(CATEGORY_PATTERN)
 MAX_LIMIT = 100
 
 
@@ -102,7 +104,7 @@ def list_papers(
     limit = max(1, min(limit, MAX_LIMIT))
     stmt = select(Paper).where(Paper.withdrawn.is_(False))
     if topic_slug:
-        topic = session.scalar(select(Topic).where(Topic.slug == topic_slug, visible_topic()))
+        topic = session.scalar(select(Topic).where(Topic.slug == identifier(topic_slug), visible_topic()))
         if topic is None:
             raise LookupError(f"no topic {topic_slug!r}")
         stmt = stmt.where(Paper.id.in_(select(PaperTopic.paper_id).where(PaperTopic.topic_id == topic.id)))

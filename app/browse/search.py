@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.browse.cards import cards_for, visible_topic
+from app.browse.inputs import clean, identifier
 from app.browse.papers import cards_by_ids, category_condition
 from app.browse.types import PaperCard
 from app.models import Paper, PaperTopic, Topic
@@ -48,7 +49,7 @@ class SearchOutcome:
 def _topic_id(session: Session, slug: str | None) -> int | None:
     if not slug:
         return None
-    topic_id = session.scalar(select(Topic.id).where(Topic.slug == slug, visible_topic()))
+    topic_id = session.scalar(select(Topic.id).where(Topic.slug == identifier(slug), visible_topic()))
     if topic_id is None:
         raise LookupError(f"no topic {slug!r}")
     return int(topic_id)
@@ -126,7 +127,7 @@ def search(
     Raises LookupError for an unknown topic and ValueError for a malformed category.
     """
     filters = filters or SearchFilters()
-    query = " ".join(query.split())[:MAX_QUERY_CHARS]
+    query = " ".join(clean(query).split())[:MAX_QUERY_CHARS]
     limit = max(1, min(limit, 100))
     offset = max(0, offset)
     if not query:

@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.browse.cards import cards_for, chip, visible_topic
+from app.browse.inputs import identifier
 from app.browse.trending import in_days, latest_day
 from app.browse.types import PaperCard, TopicChip, TopicDetail, TopicMomentum, WeekPoint
 from app.models import Paper, PaperScore, PaperTopic, Topic, TopicDailyCount
@@ -183,7 +184,7 @@ def topic_detail(
     session: Session, slug: str, *, weeks: int = 26, baseline_weeks: int = 8, papers: int = 10
 ) -> TopicDetail | None:
     """Everything the topic page shows; None when there is no visible topic with that slug."""
-    topic = session.scalar(select(Topic).where(Topic.slug == slug))
+    topic = session.scalar(select(Topic).where(Topic.slug == identifier(slug)))
     if topic is None or topic.hidden:
         return None
     merged_into = session.get(Topic, topic.merged_into_id) if topic.merged_into_id else None
@@ -215,7 +216,7 @@ def topic_series(
     session: Session, slug: str, *, weeks: int = 26, baseline_weeks: int = 8
 ) -> list[WeekPoint] | None:
     """The weekly series of one topic (None: unknown or hidden topic)."""
-    topic = session.scalar(select(Topic).where(Topic.slug == slug))
+    topic = session.scalar(select(Topic).where(Topic.slug == identifier(slug)))
     if topic is None or topic.hidden:
         return None
     end = series_end(session)
@@ -223,11 +224,6 @@ def topic_series(
         return []
     counts = weekly_counts(session, [topic.id], end=end, weeks=weeks + baseline_weeks)[topic.id]
     return week_points(counts, end=end, shown=weeks, baseline_weeks=baseline_weeks)
-
-
-def chips_by_slug(session: Session, slugs: Iterable[str]) -> dict[str, TopicChip]:
-    rows = session.scalars(select(Topic).where(Topic.slug.in_(list(slugs)), visible_topic())).all()
-    return {t.slug: chip(t) for t in rows}
 
 
 def all_topic_chips(session: Session) -> list[TopicChip]:

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.browse.cards import cards_for, chip, visible_topic
+from app.browse.inputs import identifier
 from app.browse.types import WINDOW_DAYS, WINDOWS, TopicChip, TrendingResult
 from app.models import Paper, PaperScore, PaperTopic, Topic
 
@@ -76,7 +77,7 @@ def _neighbour_day(session: Session, day: date, *, before: bool) -> date | None:
 
 
 def find_topic(session: Session, slug: str) -> Topic | None:
-    return session.scalar(select(Topic).where(Topic.slug == slug))
+    return session.scalar(select(Topic).where(Topic.slug == identifier(slug)))
 
 
 def has_scores(session: Session, window: str) -> bool:

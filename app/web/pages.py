@@ -6,7 +6,6 @@ from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.browse.cache import CachedResponse, cached, make_etag
@@ -14,7 +13,7 @@ from app.browse.cards import find_paper
 from app.browse.papers import paper_detail
 from app.browse.search import similar
 from app.browse.topics import topic_detail, topic_list, trending_topics
-from app.browse.trending import trending
+from app.browse.trending import find_topic, trending
 from app.models import Topic
 from app.web.deps import index_of, model_name_of, now, setting
 from app.web.templating import render
@@ -118,7 +117,7 @@ async def topic_page(request: Request, slug: str = Path(max_length=120)) -> Resp
 
 def _merged_target(session: Session, slug: str) -> str | None:
     """A merged topic's old URL moves permanently to the topic it was merged into."""
-    topic = session.scalar(select(Topic).where(Topic.slug == slug))
+    topic = find_topic(session, slug)
     if topic is None or topic.status != "merged" or topic.merged_into_id is None:
         return None
     target = session.get(Topic, topic.merged_into_id)

@@ -99,3 +99,14 @@ def test_no_get_changes_state(client: TestClient, session_factory: sessionmaker[
     with session_scope(session_factory) as session:
         assert _counts(session) == before
         assert session.scalar(select(func.max(Paper.updated_at))) == papers_updated
+
+
+def test_control_characters_in_urls_are_harmless_on_both_databases(client: TestClient) -> None:
+    # PostgreSQL refuses NUL bytes in text parameters; they must never reach a query.
+    assert client.get("/search", params={"q": "int8\x00"}).status_code == 200
+    assert client.get("/search", params={"q": "x", "topic": "quant\x00"}).status_code == 404
+    assert client.get("/topics/quant%00ization").status_code == 404
+    assert client.get("/papers/2611.10000%00").status_code in (200, 404)
+    assert client.get("/", params={"topic": "\x00"}).status_code == 404
+    assert client.get("/api/v1/papers", params={"topic": "a\x00"}).status_code == 404
+    assert client.get("/feeds/topics/%00.atom").status_code == 404
