@@ -397,6 +397,7 @@ def deliver_outbox(
     max_messages: int | None = None,
     only_ids: list[int] | None = None,
     progress: Callable[[int], None] | None = None,
+    limiter: RateLimiter | None = None,
 ) -> DeliverReport:
     """Send every due outbox row within the budgets. Safe to run in several processes at once."""
     started = time.perf_counter()
@@ -412,7 +413,7 @@ def deliver_outbox(
         budget = policy.daily_limit - sent_since(session, now() - timedelta(days=1))
     if max_messages is not None:
         budget = min(budget, max_messages)
-    limiter = RateLimiter(policy.rate_per_second, clock=clock, sleep=sleep)
+    limiter = limiter or RateLimiter(policy.rate_per_second, clock=clock, sleep=sleep)
     stop = threading.Event()
     with ThreadPoolExecutor(max_workers=policy.concurrency, thread_name_prefix="mail") as pool:
         while not stop.is_set():

@@ -106,9 +106,11 @@ def parse_event(item: Any, where: str = "event") -> BounceEvent:
     if kind not in KNOWN_KINDS:
         raise InvalidInput(where, f"{where}: unknown kind {kind[:30]!r} (bounce, soft_bounce, complaint)")
     reason = item.get("reason", item.get("diagnostic", "")) or ""
-    return BounceEvent(
-        email=normalize_email(raw_email), kind=kind, reason=clean_text(str(reason)[:1000], "reason", 1000)
-    )
+    try:
+        email = normalize_email(raw_email)
+    except InvalidInput as exc:
+        raise InvalidInput(where, f"{where}: {exc.message}") from exc
+    return BounceEvent(email=email, kind=kind, reason=clean_text(str(reason)[:1000], "reason", 1000))
 
 
 def parse_webhook(payload: Any) -> list[BounceEvent]:

@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -21,12 +22,22 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "digest"))
 
+from digest_support import add_paper, add_subscriber, add_topic
+
 from app.config import Settings, load_settings
-from app.mail.senders import SmtpConfig, SmtpSender
+from app.db import session_scope
+from app.digest.service import DigestOptions
+from app.embed.service import load_vectors
+from app.mail.compose import MailSetup
+from app.mail.delivery import DeliverReport, DeliveryPolicy, deliver_outbox
+from app.mail.outbox import QueueReport, build_and_queue
+from app.mail.senders import Sender, SmtpConfig, SmtpSender, make_sender
+from app.models import Topic
 
 SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
 BASE_URL = "https://news.example.org"
@@ -61,6 +72,7 @@ class ScriptedHandler:
     def __init__(self) -> None:
         self.script = Script()
         self.received: list[Received] = []
+        self.seen: list[Received] = []  # every DATA the server read, whatever it answered
         self.mail_commands = 0
         self.connections = 0
         self._lock = threading.Lock()
@@ -80,7 +92,7 @@ class ScriptedHandler:
             self.mail_commands += 1
             number = self.mail_commands
         if number in self.script.drop_mail_numbers:
-            session.transport.close()
+            server.transport.close()
             return "421 4.4.2 closing"
         envelope.mail_from = address
         return "250 OK"
@@ -96,10 +108,12 @@ class ScriptedHandler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         rcpt = envelope.rcpt_tos[0].lower()
+        with self._lock:
+            self.seen.append(Received(envelope.mail_from, rcpt, bytes(envelope.original_content)))
         if self.script.data_delay:
             await asyncio.sleep(self.script.data_delay)
         if rcpt in self.script.drop_data:
-            session.transport.close()
+            server.transport.close()
             return "451 never seen"
         reply = self.script.data.get(rcpt)
         if reply:
@@ -174,6 +188,70 @@ def make_app(settings: Settings, factory: sessionmaker[Session], sender: Any) ->
     from app.main import create_app
 
     return create_app(settings, session_factory=factory, sender=sender, load_search=False)
+
+
+DAY = datetime(2026, 5, 5, 8, 0, tzinfo=UTC)  # Tuesday 08:00 UTC: default send hour (07:00 UTC) has passed
+
+
+def seed_world(
+    factory: sessionmaker[Session],
+    emails: list[str],
+    *,
+    day: datetime = DAY,
+    papers: int = 3,
+    send_hour: int = 7,
+) -> None:
+    """Two topics with papers announced on `day`, and confirmed subscribers following the first."""
+    with session_scope(factory) as s:
+        existing = {t.slug: t for t in s.scalars(select(Topic))}
+        quant = existing.get("quantization") or add_topic(s, "Quantization")
+        rl = existing.get("reinforcement-learning") or add_topic(s, "Reinforcement learning")
+        for i in range(papers):
+            add_paper(
+                s, f"Low-bit quantization of transformers, part {i}", day=day.date(), topics={quant: 0.9}
+            )
+            add_paper(s, f"Offline policy optimisation, part {i}", day=day.date(), topics={rl: 0.9})
+        for email in emails:
+            add_subscriber(s, email, topics=[quant], send_hour=send_hour)
+
+
+def build(settings: Settings, factory: sessionmaker[Session], now: datetime = DAY) -> QueueReport:
+    """What `papertrend digest build` does."""
+    setup = MailSetup.from_settings(settings)
+    with session_scope(factory) as session:
+        return build_and_queue(
+            session,
+            setup,
+            now=now,
+            options=DigestOptions.from_settings(settings, "hashing-test"),
+            load_vectors=load_vectors,
+        )
+
+
+def send(
+    settings: Settings,
+    factory: sessionmaker[Session],
+    now: datetime = DAY,
+    *,
+    sender: Sender | None = None,
+    policy: DeliveryPolicy | None = None,
+    **kw: Any,
+) -> DeliverReport:
+    """What `papertrend digest send` does, at a chosen time."""
+    own = sender is None
+    sender = sender or make_sender(settings)
+    try:
+        return deliver_outbox(
+            factory,
+            sender,
+            MailSetup.from_settings(settings),
+            policy=policy or DeliveryPolicy.from_settings(settings),
+            now=lambda: now,
+            **kw,
+        )
+    finally:
+        if own:
+            sender.close()
 
 
 def csrf_from(html: str) -> str:
