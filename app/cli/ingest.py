@@ -244,6 +244,28 @@ def all_command() -> None:
         fail(f"failed: {', '.join(failed)} (see `papertrend ingest status`)")
 
 
+@ingest_app.command("reparse")
+def reparse_command(
+    source: Annotated[
+        list[str] | None, typer.Option("--source", help="Only raw items of this source (repeatable).")
+    ] = None,
+    dry_run: DryRunOption = False,
+) -> None:
+    """Re-parse the raw items stored with every paper (after a parser fix); fetches nothing."""
+    from sqlalchemy import func, select
+
+    from app.ingest.reparse import reparse_papers
+    from app.models import Paper
+
+    cfg = settings()
+    with database_errors(), unit_of_work(cfg, dry_run=dry_run) as session:
+        total = session.scalar(select(func.count()).select_from(Paper)) or 0
+        with progress_bar("re-parsing", total) as advance:
+            report = reparse_papers(session, sources=source or None, progress=advance)
+        report.dry_run = dry_run
+    print_report(report)
+
+
 @ingest_app.command("status")
 def status_command(
     runs: Annotated[int, typer.Option("--runs", help="How many recent runs to list.")] = 10,
@@ -256,15 +278,17 @@ def status_command(
     now = utcnow()
     factory = session_factory(cfg)
     with database_errors(), factory() as session:
-        statuses = source_status(session, list(LIVE_SOURCES))
+        statuses = source_status(session, [*LIVE_SOURCES, "arxiv_oai_backfill"])
         recent = recent_runs(session, runs)
     enabled = set(cfg.ingest_sources.split())
-    typer.echo(f"{'source':<11} {'enabled':<8} {'last run':<8} {'last success':<17} {'lag':<10} watermark")
+    typer.echo(f"{'source':<18} {'enabled':<8} {'last run':<8} {'last success':<17} {'lag':<10} watermark")
     for row in statuses:
+        if row.source == "arxiv_oai_backfill" and row.last_status is None and not row.pending_cursor:
+            continue  # no backfill was ever run
         last_ok = row.last_ok.strftime("%Y-%m-%d %H:%M") if row.last_ok else "never"
         watermark = (row.watermark or "-") + (" (harvest in progress)" if row.pending_cursor else "")
         typer.echo(
-            f"{row.source:<11} {'yes' if row.source in enabled else 'no':<8} {row.last_status or '-':<8} "
+            f"{row.source:<18} {'yes' if row.source in enabled else '-':<8} {row.last_status or '-':<8} "
             f"{last_ok:<17} {format_lag(row.lag(now)):<10} {watermark}"
         )
     if recent:

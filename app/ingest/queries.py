@@ -161,10 +161,14 @@ def upsert_items(
     parse: Callable[[Any], PaperRecord],
     *,
     dry_run: bool = False,
+    record_sources: bool = True,
 ) -> UpsertResult:
-    """Merge a batch of raw items into `papers`; see the module docstring for the steps."""
+    """Merge a batch of raw items into `papers`; see the module docstring for the steps.
+
+    `record_sources=False` merges without looking up or storing fingerprints (re-parsing).
+    """
     result = UpsertResult()
-    known = known_fingerprints(session, [item.fingerprint for item in items])
+    known = known_fingerprints(session, [item.fingerprint for item in items]) if record_sources else set()
     parsed: list[tuple[RawItem, PaperRecord]] = []
     seen_fingerprints: set[str] = set()
     for item in items:
@@ -203,7 +207,7 @@ def upsert_items(
 
     if dry_run:
         return result
-    _write(session, created, stored, original, sources, result)
+    _write(session, created, stored, original, sources if record_sources else {}, result)
     return result
 
 

@@ -164,3 +164,24 @@ def test_a_title_only_paper_becomes_the_arxiv_paper_when_its_id_turns_up(db: Ses
     assert merged.id == row.id and merged.arxiv_version == 2 and merged.categories == ["cs.LG"]
     assert merged.abstract.startswith("Despite the popularity")  # kept: the new row had none
     assert n_papers(db) == 73
+
+
+def test_reparse_fixes_stored_papers_from_their_raw_items(db: Session) -> None:
+    from sqlalchemy import update
+
+    from app.ingest.reparse import reparse_papers
+
+    ingest_file(db, fixture("files", "kaggle_arxiv_snapshot_first60.jsonl"))
+    # What an older, buggy parser might have stored:
+    db.execute(update(Paper).where(Paper.arxiv_id == "0704.0001").values(title="Calculation of", authors=[]))
+    with count_writes(db) as writes:
+        fixed = reparse_papers(db, batch=25)
+    assert (fixed.fetched, fixed.updated) == (60, 1)
+    p = paper(db, "0704.0001")
+    assert p.title.startswith("Calculation of prompt diphoton production cross sections")
+    assert p.authors == ["C. Balázs", "E. L. Berger", "P. M. Nadolsky", "C. -P. Yuan"]
+    assert p.text_hash == paper_text_hash(p.title, p.abstract)
+    assert all(w.startswith("UPDATE") for w in writes)  # no fingerprint rows touched
+    again = reparse_papers(db, sources=["file"])
+    assert (again.updated, again.unchanged) == (0, 60)
+    assert reparse_papers(db, sources=["hf_daily"]).fetched == 0
