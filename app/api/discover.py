@@ -101,7 +101,7 @@ async def search_papers(
             raise HTTPException(422, f"{exc}.") from None
         return schemas.SearchResults(
             query=outcome.query,
-            mode="hybrid" if outcome.mode == "hybrid" else "keyword",
+            mode=outcome.mode,
             total=outcome.total,
             offset=outcome.offset,
             limit=outcome.limit,

@@ -198,8 +198,8 @@ class ScoredPaper(BaseModel):
 
 class SearchResults(BaseModel):
     query: str
-    mode: Literal["hybrid", "keyword"] = Field(
-        description="hybrid: meaning + keywords; keyword: no index loaded."
+    mode: Literal["hybrid", "keyword", "id"] = Field(
+        description="hybrid: meaning + words; keyword: words only (no index loaded); id: the query named a paper."
     )
     total: int
     offset: int
