@@ -74,7 +74,8 @@ def search(
     if filters.category:
         category_condition(filters.category)  # validates before any search runs
     topic_id = _topic_id(session, filters.topic_slug)
-    if not query:
+    empty_range = bool(filters.date_from and filters.date_to and filters.date_from > filters.date_to)
+    if not query or empty_range:  # a range that ends before it starts holds no papers, like /papers
         return SearchOutcome(query, [], 0, "keyword", offset, limit)
     result = hybrid_search(
         session,
