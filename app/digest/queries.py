@@ -177,7 +177,8 @@ def feedback(session: Session) -> dict[int, list[tuple[str, int | None, int | No
 def titles(session: Session, paper_ids: list[int]) -> dict[int, str]:
     out: dict[int, str] = {}
     for chunk in _chunks(paper_ids):
-        out.update(dict(session.execute(select(Paper.id, Paper.title).where(Paper.id.in_(chunk))).tuples()))
+        for pid, title in session.execute(select(Paper.id, Paper.title).where(Paper.id.in_(chunk))):
+            out[pid] = title
     return out
 
 

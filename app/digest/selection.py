@@ -108,15 +108,16 @@ class Pool:
 
 
 def _percentile(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Rank of each value in [0, 1]; equal values share their average rank (a tie favours nobody)."""
     n = len(values)
     if n == 0:
         return np.zeros(0)
     if n == 1:
         return np.ones(1)
-    order = values.argsort(kind="stable")
-    ranks = np.empty(n)
-    ranks[order] = np.arange(n)
-    return ranks / (n - 1)
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    average_rank = starts + (counts - 1) / 2
+    return np.asarray(average_rank[inverse] / (n - 1), dtype=np.float64)
 
 
 def _clip01(values: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float64]:

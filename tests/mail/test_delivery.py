@@ -227,3 +227,15 @@ def test_relay_down_defers_everything_without_suppressing(
     report = send(dead, session_factory)
     assert report.deferred == 2 and _suppressed(session_factory) == set()
     assert {d.status for d in _rows(session_factory).values()} == {"deferred"}
+
+
+def test_requirement_35_running_the_daily_job_twice_makes_no_duplicate_rows_or_emails(
+    settings: Settings, smtp: SmtpServer, session_factory: sessionmaker[Session]
+) -> None:
+    """Requirement 35: the daily job run twice for one date makes no duplicate delivery rows or emails."""
+    seed_world(session_factory, PEOPLE[:3])
+    for hour in (0, 1, 5):  # the hourly schedule fires again and again on the same local date
+        build(settings, session_factory, DAY + timedelta(hours=hour))
+        send(settings, session_factory, DAY + timedelta(hours=hour))
+    assert len(_rows(session_factory)) == 3
+    assert sorted(r.rcpt for r in smtp.received) == PEOPLE[:3]
