@@ -35,7 +35,7 @@ class PipelineReport:
 
     def lines(self) -> list[str]:
         return [
-            f"{'ok ' if s.ok else 'ERR'} {s.job:<14} {s.summary or s.error or ''} ({s.duration_s:.1f}s)"
+            f"{'ok ' if s.ok else 'ERR'} {s.job:<16} {s.summary or s.error or ''}"
             for s in self.steps
         ]
 

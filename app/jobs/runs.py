@@ -70,5 +70,5 @@ def run_step(factory: sessionmaker[Session], job: str, fn: Callable[[StepResult]
     except Exception as exc:  # logged and recorded; the next step still runs
         log.error("%s failed: %s: %s", job, type(exc).__name__, exc)
         return result
-    log.info("%s: %s (%.1fs)", job, result.summary, result.duration_s)
+    log.info("%s: %s", job, result.summary)
     return result
