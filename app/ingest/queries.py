@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,6 +156,43 @@ def _paper_ids(session: Session, keys: list[Key]) -> dict[Key, int]:
     return ids
 
 
+@dataclass
+class Prepared:
+    """Steps 1–2 of a batch: the items that need merging, parsed; the rest counted."""
+
+    parsed: list[tuple[RawItem, PaperRecord]] = field(default_factory=list)
+    unchanged: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def prepare_items(
+    session: Session,
+    items: Sequence[RawItem],
+    parse: Callable[[Any], PaperRecord],
+    *,
+    record_sources: bool = True,
+    db_lock: AbstractContextManager[Any] | None = None,
+) -> Prepared:
+    """Skip items whose fingerprint is stored, parse the others (`db_lock` guards the lookup
+    when another thread writes through the same session)."""
+    prepared = Prepared()
+    known: set[str] = set()
+    if record_sources:
+        with db_lock or nullcontext():
+            known = known_fingerprints(session, [item.fingerprint for item in items])
+    seen_fingerprints: set[str] = set()
+    for item in items:
+        if item.fingerprint in known or item.fingerprint in seen_fingerprints:
+            prepared.unchanged += 1
+            continue
+        seen_fingerprints.add(item.fingerprint)
+        try:
+            prepared.parsed.append((item, parse(item.value)))
+        except (ItemError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            prepared.errors.append(f"{item.where}: {exc}")
+    return prepared
+
+
 def upsert_items(
     session: Session,
     items: Sequence[RawItem],
@@ -167,19 +205,22 @@ def upsert_items(
 
     `record_sources=False` merges without looking up or storing fingerprints (re-parsing).
     """
-    result = UpsertResult()
-    known = known_fingerprints(session, [item.fingerprint for item in items]) if record_sources else set()
-    parsed: list[tuple[RawItem, PaperRecord]] = []
-    seen_fingerprints: set[str] = set()
-    for item in items:
-        if item.fingerprint in known or item.fingerprint in seen_fingerprints:
-            result.unchanged += 1
-            continue
-        seen_fingerprints.add(item.fingerprint)
-        try:
-            parsed.append((item, parse(item.value)))
-        except (ItemError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            result.errors.append(f"{item.where}: {exc}")
+    prepared = prepare_items(session, items, parse, record_sources=record_sources)
+    return apply_prepared(session, prepared, dry_run=dry_run, record_sources=record_sources)
+
+
+def apply_prepared(
+    session: Session,
+    prepared: Prepared,
+    *,
+    dry_run: bool = False,
+    record_sources: bool = True,
+    dry_run_created: set[Key] | None = None,
+) -> UpsertResult:
+    """Steps 3–4: load the stored rows, merge, write. `dry_run_created` carries the keys a
+    dry run "created" in earlier batches, so a paper repeated later in a file is not new twice."""
+    result = UpsertResult(unchanged=prepared.unchanged, errors=list(prepared.errors))
+    parsed = prepared.parsed
     if not parsed:
         return result
 
@@ -193,7 +234,9 @@ def upsert_items(
     for item, record in parsed:
         key = record.key
         row = stored.get(key) or created.get(key)
-        if row is None:
+        if row is None and dry_run_created is not None and key in dry_run_created:
+            result.unchanged += 1  # "created" by an earlier batch of this dry run
+        elif row is None:
             created[key] = new_row(record)
             result.new += 1
         else:
@@ -206,6 +249,8 @@ def upsert_items(
         sources[(key, record.source)] = (record.source_id, item.fingerprint)
 
     if dry_run:
+        if dry_run_created is not None:
+            dry_run_created.update(created)
         return result
     _write(session, created, stored, original, sources if record_sources else {}, result)
     return result

@@ -7,17 +7,20 @@ failure are handled by the caller (`app.ingest.flows`, the CLI).
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.orm import Session
 
 from app.ingest.live import ingest_arxiv_api, ingest_arxiv_oai, ingest_arxiv_rss, ingest_hf_daily
 from app.ingest.parse.common import ItemError
 from app.ingest.parse.files import SOURCE_NAME, record_from_row
-from app.ingest.queries import RawItem, UpsertResult, upsert_items
+from app.ingest.queries import Prepared, RawItem, UpsertResult, apply_prepared, prepare_items
 from app.ingest.records import PaperRecord, fingerprint_bytes, fingerprint_value
 from app.ingest.report import IngestReport
 from app.ingest.sources.files import FileFormatError, RawRow, decode_line, iter_rows
@@ -40,6 +43,7 @@ __all__ = [
 ]
 
 FILE_BATCH = 2000
+T = TypeVar("T")
 
 
 def apply_result(report: IngestReport, result: UpsertResult) -> None:
@@ -48,26 +52,72 @@ def apply_result(report: IngestReport, result: UpsertResult) -> None:
     )
 
 
-def _batches(rows: Iterator[RawRow], source: str, report: IngestReport) -> Iterator[list[RawItem]]:
-    batch: list[RawItem] = []
+@dataclass
+class _Batch:
+    items: list[RawItem] = field(default_factory=list)
+    read: int = 0  # rows read, bad ones included
+    bad_rows: list[str] = field(default_factory=list)
+
+
+def _batches(rows: Iterator[RawRow], source: str) -> Iterator[_Batch]:
+    batch = _Batch()
     for row in rows:
-        report.fetched += 1
+        batch.read += 1
         if row.error is not None:
-            report.skipped += 1
-            report.add_error(f"{row.where}: {row.error}")
-            continue
-        fingerprint = (
-            fingerprint_bytes(source, row.data)
-            if row.data is not None
-            else fingerprint_value(source, row.value)
-        )
-        # Undecoded JSONL lines travel as bytes and are decoded only if their fingerprint is new.
-        batch.append(RawItem(row.where, row.data if row.value is None else row.value, fingerprint))
-        if len(batch) >= FILE_BATCH:
+            batch.bad_rows.append(f"{row.where}: {row.error}")
+        elif row.data is not None and row.value is None:
+            # An undecoded JSONL line travels as bytes: decoded only if its fingerprint is new.
+            batch.items.append(RawItem(row.where, row.data, fingerprint_bytes(source, row.data)))
+        else:
+            batch.items.append(RawItem(row.where, row.value, fingerprint_value(source, row.value)))
+        if len(batch.items) >= FILE_BATCH or batch.read >= 4 * FILE_BATCH:
             yield batch
-            batch = []
-    if batch:
+            batch = _Batch()
+    if batch.read:
         yield batch
+
+
+def _read_ahead(produce: Callable[[], Iterator[T]], depth: int = 2) -> Iterator[T]:
+    """Run `produce` in a thread, `depth` items ahead of the consumer; its errors re-raise here.
+
+    File ingest reads, fingerprints and parses the next batch while this thread writes the
+    current one: the database does its share (indexes, full-text) in C or in the server
+    without holding the GIL, so the two overlap on a multi-core machine.
+    """
+    slots: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(message: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(message, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in produce():
+                if not put(("item", item)):
+                    return
+            put(("done", None))
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            put(("error", exc))
+
+    thread = threading.Thread(target=work, name="ingest-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = slots.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        thread.join(timeout=30)
 
 
 def ingest_file(
@@ -91,6 +141,9 @@ def ingest_file(
         )
     started = time.perf_counter()
     report = IngestReport(source=f"file:{source}", dry_run=dry_run)
+    file_path = Path(path)
+    db_lock = threading.Lock()  # the session is used by both threads, never at the same time
+    dry_run_created: set[Any] | None = set() if dry_run else None
 
     def parse(value: Any) -> PaperRecord:
         if isinstance(value, bytes):
@@ -100,10 +153,18 @@ def ingest_file(
                 raise ItemError(str(exc)) from None
         return record_from_row(value, source=source)
 
-    for batch in _batches(iter_rows(Path(path), decode=False), source, report):
-        apply_result(report, upsert_items(session, batch, parse, dry_run=dry_run))
+    def prepared() -> Iterator[tuple[_Batch, Prepared]]:
+        for batch in _batches(iter_rows(file_path, decode=False), source):
+            yield batch, prepare_items(session, batch.items, parse, db_lock=db_lock)
+
+    for batch, ready in _read_ahead(prepared):
+        report.fetched += batch.read
+        report.add_counts(new=0, updated=0, unchanged=0, errors=batch.bad_rows)
+        with db_lock:
+            result = apply_prepared(session, ready, dry_run=dry_run, dry_run_created=dry_run_created)
+        apply_result(report, result)
         if progress is not None:
-            progress(len(batch))
+            progress(batch.read)
     if report.fetched and report.skipped == report.fetched:
         first = report.errors[0] if report.errors else "no readable rows"
         raise FileFormatError(f"{path}: no paper could be read ({report.skipped} bad rows; first: {first})")

@@ -185,3 +185,53 @@ def test_reparse_fixes_stored_papers_from_their_raw_items(db: Session) -> None:
     again = reparse_papers(db, sources=["file"])
     assert (again.updated, again.unchanged) == (0, 60)
     assert reparse_papers(db, sources=["hf_daily"]).fetched == 0
+
+
+def test_batches_read_ahead_keep_order_and_duplicates_across_batches(
+    db: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.ingest.service as service
+
+    monkeypatch.setattr(service, "FILE_BATCH", 7)
+    lines = [
+        json.dumps({"id": f"2501.{n % 30:05d}", "title": f"Paper {n % 30}", "abstract": f"v{n}"})
+        for n in range(75)
+    ]
+    path = tmp_path / "many.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    dry = ingest_file(db, path, dry_run=True)
+    assert (dry.fetched, dry.new) == (75, 30) and n_papers(db) == 0
+    seen: list[int] = []
+    report = ingest_file(db, path, progress=seen.append)
+    assert (report.fetched, report.new, report.updated) == (75, 30, 45) and sum(seen) == 75
+    assert n_papers(db) == 30
+    assert paper(db, "2501.00004").abstract == "v64"  # the last line about a paper wins
+
+
+def test_a_file_truncated_after_several_batches_raises(
+    db: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.ingest.service as service
+
+    monkeypatch.setattr(service, "FILE_BATCH", 50)
+    body = "".join(json.dumps({"id": f"2501.{n:05d}", "title": f"P{n}"}) + "\n" for n in range(3000))
+    data = gzip.compress(body.encode())
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(data[: int(len(data) * 0.8)])
+    with pytest.raises(FileFormatError, match="truncated or corrupt"):
+        ingest_file(db, path)
+
+
+def test_a_database_error_stops_the_reader(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import app.ingest.service as service
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(service, "FILE_BATCH", 10)
+    monkeypatch.setattr(service, "apply_prepared", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        ingest_file(db, fixture("files", "kaggle_arxiv_snapshot_first60.jsonl"))
+    assert not [t for t in threading.enumerate() if t.name == "ingest-read-ahead"]
