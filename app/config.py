@@ -84,8 +84,10 @@ class Settings(BaseSettings):
     ingest_lookback_days: int = Field(3, ge=1, le=365, description="Days fetched by a source's first run.")
     http_retry_budget: float = Field(60.0, ge=0, description="Most seconds spent retrying one request.")
     hf_refresh_days: int = Field(7, ge=0, description="Refresh HF upvotes of papers this many days old.")
-    schedule_arxiv: str = Field("0 1 * * 1-5", description="Cron (UTC) of the arXiv API/RSS ingest.")
-    schedule_oai: str = Field("30 1 * * 1-5", description="Cron (UTC) of the OAI-PMH harvest.")
+    # arXiv announces Sun–Thu 20:00 ET; RSS and API show it from midnight ET (04:00/05:00 UTC, Mon–Fri).
+    schedule_arxiv: str = Field("30 5 * * 1-5", description="Cron (UTC) of the arXiv API/RSS ingest.")
+    # New OAI-PMH records appear about 22:30 ET (02:30/03:30 UTC).
+    schedule_oai: str = Field("0 4 * * 1-5", description="Cron (UTC) of the OAI-PMH harvest.")
     schedule_hf: str = Field("0 */6 * * *", description="Cron (UTC) of the Hugging Face ingest.")
 
     # Search and index --------------------------------------------------------------------
