@@ -35,6 +35,8 @@ class Topic(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     keywords: Mapped[list[str]] = mapped_column(JSONType, default=list)
     centroid: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # How new papers join between rebuilds: {"phrases": [...], "threshold": t, "mention_threshold": m}.
+    assign_params: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     size: Mapped[int] = mapped_column(Integer, default=0)
     momentum: Mapped[float] = mapped_column(Float, default=0.0)
     # emerging | bursting | rising | falling | steady (see app.topics.trending)

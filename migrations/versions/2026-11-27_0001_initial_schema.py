@@ -315,6 +315,11 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("centroid", sa.LargeBinary(), nullable=True),
+        sa.Column(
+            "assign_params",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("momentum", sa.Float(), nullable=False),
         sa.Column("trend_state", sa.String(length=16), nullable=False),
