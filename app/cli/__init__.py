@@ -13,9 +13,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from app.cli import core, digest, embed, ingest, mail, topics  # noqa: E402
-from app.cli.common import fail  # noqa: E402
-from app.config import ConfigError  # noqa: E402
+from app.cli import core, digest, embed, ingest, mail, topics
+from app.cli.common import fail
+from app.config import ConfigError
 
 root = typer.Typer(
     name="papertrend",

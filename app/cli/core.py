@@ -62,7 +62,9 @@ def pipeline(
     cfg = settings()
     factory = session_factory(cfg)
     with progress_bar("embedding", None) as advance:
-        report = run_pipeline(cfg, factory, ingest=not no_ingest, digests=not no_digests, embed_progress=advance)
+        report = run_pipeline(
+            cfg, factory, ingest=not no_ingest, digests=not no_digests, embed_progress=advance
+        )
     for line in report.lines():
         typer.echo(line)
     if not report.ok:

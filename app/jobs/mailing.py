@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db import session_scope
+from app.digest.service import DigestOptions
 from app.embed.encoder import Encoder
+from app.embed.service import load_vectors
 from app.jobs.runs import StepResult, run_step
+from app.mail.compose import MailSetup
+from app.mail.delivery import DeliveryPolicy, deliver_outbox
+from app.mail.outbox import build_and_queue
+from app.mail.senders import Sender, make_sender
 
 
 def step_digest_build(
     settings: Settings, factory: sessionmaker[Session], encoder: Encoder, now: datetime
 ) -> StepResult:
-    from app.digest.service import DigestOptions
-    from app.embed.service import load_vectors
-    from app.mail.compose import MailSetup
-    from app.mail.outbox import build_and_queue
-
     def work(result: StepResult) -> None:
         setup = MailSetup.from_settings(settings)
         with session_scope(factory) as session:
@@ -39,21 +39,18 @@ def step_digest_build(
 
 
 def step_deliver(
-    settings: Settings, factory: sessionmaker[Session], sender: Any | None, now: datetime
+    settings: Settings, factory: sessionmaker[Session], sender: Sender | None, now: datetime
 ) -> StepResult:
-    from app.mail.compose import MailSetup
-    from app.mail.delivery import DeliveryPolicy, deliver_outbox
-    from app.mail.senders import make_sender
-
     def work(result: StepResult) -> None:
         setup = MailSetup.from_settings(settings)
-        own_sender = sender is None
-        active = make_sender(settings) if own_sender else sender
-        try:
-            report = deliver_outbox(factory, active, setup, policy=DeliveryPolicy.from_settings(settings))
-        finally:
-            if own_sender:
-                active.close()
+        if sender is None:
+            own = make_sender(settings)
+            try:
+                report = deliver_outbox(factory, own, setup, policy=DeliveryPolicy.from_settings(settings))
+            finally:
+                own.close()
+        else:
+            report = deliver_outbox(factory, sender, setup, policy=DeliveryPolicy.from_settings(settings))
         result.summary = report.summary()
         result.ok = not report.paused
         if report.paused:

@@ -14,11 +14,24 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.browse.cache import bump_generation
 from app.config import Settings
 from app.db import session_scope
-from app.embed.encoder import Encoder
+from app.embed.encoder import Encoder, SentenceTransformerEncoder
+from app.embed.service import count_pending, embed_pending, ensure_index
+from app.ingest.service import run_all_sources
+from app.jobs.mailing import step_deliver, step_digest_build
 from app.jobs.runs import StepResult, run_step
+from app.mail.senders import Sender
 from app.models._common import utcnow
+from app.topics.service import (
+    AssignReport,
+    TopicsReport,
+    assign_new_papers,
+    build_topics,
+    compute_trends,
+    needs_rebuild,
+)
 
 log = logging.getLogger("papertrend.jobs")
 
@@ -34,28 +47,22 @@ class PipelineReport:
         return all(step.ok for step in self.steps)
 
     def lines(self) -> list[str]:
-        return [
-            f"{'ok ' if s.ok else 'ERR'} {s.job:<16} {s.summary or s.error or ''}"
-            for s in self.steps
-        ]
+        return [f"{'ok ' if s.ok else 'ERR'} {s.job:<16} {s.summary or s.error or ''}" for s in self.steps]
 
 
 def make_encoder(settings: Settings) -> Encoder:
-    from app.embed.encoder import SentenceTransformerEncoder
-
     return SentenceTransformerEncoder.from_settings(settings)
 
 
 def step_ingest(settings: Settings, factory: sessionmaker[Session]) -> StepResult:
-    from app.ingest.service import run_all_sources
-
     def work(result: StepResult) -> None:
         reports = run_all_sources(factory, settings)
         failed = [r.source for r in reports if r.errors]
-        result.stats = {r.source: {"new": r.new, "updated": r.updated, "errors": len(r.errors)} for r in reports}
-        result.summary = (
-            f"{sum(r.new for r in reports)} new, {sum(r.updated for r in reports)} updated"
-            + (f"; unreachable or failing: {', '.join(failed)}" if failed else "")
+        result.stats = {
+            r.source: {"new": r.new, "updated": r.updated, "errors": len(r.errors)} for r in reports
+        }
+        result.summary = f"{sum(r.new for r in reports)} new, {sum(r.updated for r in reports)} updated" + (
+            f"; unreachable or failing: {', '.join(failed)}" if failed else ""
         )
 
     return run_step(factory, "pipeline:ingest", work)
@@ -69,8 +76,6 @@ def step_embed(
     progress: Callable[[int], None] | None = None,
     chunk: int = 512,
 ) -> StepResult:
-    from app.embed.service import count_pending, embed_pending
-
     def work(result: StepResult) -> None:
         total = 0
         # Commit every chunk so a long backfill keeps its progress if it is interrupted.
@@ -91,8 +96,6 @@ def step_embed(
 
 
 def step_index(settings: Settings, factory: sessionmaker[Session], model_name: str) -> StepResult:
-    from app.embed.service import ensure_index
-
     def work(result: StepResult) -> None:
         with session_scope(factory) as session:
             index = ensure_index(
@@ -104,11 +107,12 @@ def step_index(settings: Settings, factory: sessionmaker[Session], model_name: s
     return run_step(factory, "pipeline:index", work)
 
 
-def step_topics(settings: Settings, factory: sessionmaker[Session], model_name: str, now: datetime) -> StepResult:
-    from app.topics.service import assign_new_papers, build_topics, needs_rebuild
-
+def step_topics(
+    settings: Settings, factory: sessionmaker[Session], model_name: str, now: datetime
+) -> StepResult:
     def work(result: StepResult) -> None:
         with session_scope(factory) as session:
+            report: TopicsReport | AssignReport
             if needs_rebuild(session, now=now):
                 report = build_topics(
                     session,
@@ -127,13 +131,13 @@ def step_topics(settings: Settings, factory: sessionmaker[Session], model_name: 
 
 
 def step_trends(settings: Settings, factory: sessionmaker[Session], now: datetime) -> StepResult:
-    from app.browse.cache import bump_generation
-    from app.topics.service import compute_trends
-
     def work(result: StepResult) -> None:
         with session_scope(factory) as session:
             report = compute_trends(
-                session, now=now, baseline_weeks=settings.trend_baseline_weeks, min_count=settings.trend_min_count
+                session,
+                now=now,
+                baseline_weeks=settings.trend_baseline_weeks,
+                min_count=settings.trend_min_count,
             )
             bump_generation(session)
         result.summary = report.summary()
@@ -149,7 +153,7 @@ def run_pipeline(
     encoder: Encoder | None = None,
     ingest: bool = True,
     digests: bool = True,
-    sender: object | None = None,
+    sender: Sender | None = None,
     now: datetime | None = None,
     embed_progress: Callable[[int], None] | None = None,
 ) -> PipelineReport:
@@ -164,8 +168,6 @@ def run_pipeline(
     report.steps.append(step_topics(settings, factory, encoder.model_name, now))
     report.steps.append(step_trends(settings, factory, now))
     if digests:
-        from app.jobs.mailing import step_deliver, step_digest_build
-
         report.steps.append(step_digest_build(settings, factory, encoder, now))
         report.steps.append(step_deliver(settings, factory, sender, now))
     return report
