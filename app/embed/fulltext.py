@@ -4,8 +4,10 @@ The search structures come from migration 0002 (an FTS5 table kept in step by tr
 SQLite; a generated, GIN-indexed `search_vector` column on PostgreSQL). They are not in the
 models, so `include_object`/`include_name` hide them from Alembic's autogenerate comparison.
 
-A search first asks for papers holding every word; when that finds fewer than wanted, papers
-holding any of the words follow, ranked after them. Quoted phrases are required either way.
+Relevance is bm25 (SQLite; title weighted 5, authors 2, abstract 1) or ts_rank (PostgreSQL; title A,
+abstract B, authors C) over the newest KEYWORD_WINDOW matches. A search first asks for papers
+holding every word; when that finds fewer than wanted, papers holding any of the words follow,
+ranked after them. Quoted phrases are required either way.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Integer, bindparam, func, literal_column, select, text
+from sqlalchemy import ColumnElement, Integer, bindparam, column, func, literal_column, select, table, text
 from sqlalchemy.orm import Session
 
 from app.embed.query_parse import ParsedQuery, fts5_match, fts5_phrases, tsquery, tsquery_phrases
@@ -23,7 +25,11 @@ FTS_TABLE = "papers_fts"
 PG_COLUMN = "search_vector"
 PG_INDEX = "ix_papers_search_vector"
 # bm25 column weights (title, abstract, authors): a word in the title counts most.
-BM25_WEIGHTS = "5.0, 1.0, 2.0"
+BM25_WEIGHTS = (5.0, 1.0, 2.0)
+# Ranking every match of a word found in most abstracts ("model") costs a second at a million
+# papers, so relevance is computed over the newest KEYWORD_WINDOW matches (ids grow with time):
+# rare words are ranked in full, and the vector side still reaches older papers.
+KEYWORD_WINDOW = 5000
 
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
@@ -79,34 +85,41 @@ def _search(
     *,
     any_term: bool,
 ) -> list[tuple[int, float]]:
+    """Rank the newest KEYWORD_WINDOW matches by relevance (all of them when there are fewer)."""
     if _dialect(session) == "postgresql":
         expression = tsquery(query, any_term=any_term)
         if expression is None:
             return []
         tsq, matches = _pg_match(expression)
-        # Normalisation 1 divides by 1 + log(length): long abstracts do not win by length alone.
-        score = func.ts_rank(literal_column("papers.search_vector"), tsq, 1).label("score")
-        stmt = (
-            select(Paper.id, score).where(matches, *conditions).order_by(score.desc(), Paper.id).limit(limit)
+        window = (
+            select(Paper.id, literal_column("papers.search_vector").label("vector"))
+            .where(matches, *conditions)
+            .order_by(Paper.id.desc())
+            .limit(KEYWORD_WINDOW)
+            .subquery("window")
         )
+        # Normalisation 1 divides by 1 + log(length): long abstracts do not win by length alone.
+        score = func.ts_rank(window.c.vector, tsq, 1).label("score")
+        stmt = select(window.c.id, score).order_by(score.desc(), window.c.id).limit(limit)
         return [(int(pid), float(value)) for pid, value in session.execute(stmt)]
     match = fts5_match(query, any_term=any_term)
     if match is None:
         return []
-    # bm25() is lower-is-better; negated so that every caller sorts scores descending.
-    fts = (
-        text(
-            f"SELECT rowid AS id, -bm25(papers_fts, {BM25_WEIGHTS}) AS score "
-            "FROM papers_fts WHERE papers_fts MATCH :match"
-        )
-        .bindparams(match=match)
-        .columns(id=Integer(), score=Float())
-        .subquery("fts")
-    )
-    stmt = select(fts.c.id, fts.c.score)
+    fts = table(FTS_TABLE, column("rowid", Integer()))
+    inner = select(
+        fts.c.rowid.label("id"),
+        # bm25() is lower-is-better; negated so that every caller sorts scores descending.
+        (-func.bm25(literal_column(FTS_TABLE), *BM25_WEIGHTS)).label("score"),
+    ).select_from(fts)
     if conditions:
-        stmt = stmt.join(Paper, Paper.id == fts.c.id).where(*conditions)
-    stmt = stmt.order_by(fts.c.score.desc(), fts.c.id).limit(limit)
+        inner = inner.join(Paper, Paper.id == fts.c.rowid)
+    window = (
+        inner.where(literal_column(FTS_TABLE).op("MATCH")(match), *conditions)
+        .order_by(fts.c.rowid.desc())
+        .limit(KEYWORD_WINDOW)
+        .subquery("window")
+    )
+    stmt = select(window.c.id, window.c.score).order_by(window.c.score.desc(), window.c.id).limit(limit)
     return [(int(pid), float(value)) for pid, value in session.execute(stmt)]
 
 
