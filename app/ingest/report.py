@@ -78,4 +78,5 @@ class IngestReport:
             "notes": self.notes,
             "watermark": self.watermark,
             "duration_s": round(self.duration_s, 3),
+            "summary": self.summary(),  # the line status pages show
         }
