@@ -6,7 +6,7 @@ fresh scratch one per repetition (a temporary SQLite file; a PostgreSQL database
 dropped here). Figures (medians over the repetitions) go to docs/BENCHMARKS.md, section
 `ingest`, with the command that produced them.
 
-    .venv/bin/python bench/ingest.py [DATA.jsonl.gz] [--repeat 3] [--no-write]
+    .venv/bin/python bench/ingest.py [DATA.jsonl.gz] [--repeat 3] [--without-fulltext] [--no-write]
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ DOC = ROOT / "docs" / "BENCHMARKS.md"
 SECTION = "ingest"
 
 
-def migrate(url: str) -> None:
+def migrate(url: str, revision: str = "head") -> None:
     from alembic import command
     from alembic.config import Config
 
@@ -47,7 +47,7 @@ def migrate(url: str) -> None:
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
     cfg.set_main_option("sqlalchemy.url", url)
     cfg.attributes["configure_logger"] = False
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, revision)
 
 
 @dataclass
@@ -58,10 +58,22 @@ class Run:
     new: int
     unchanged: int
     writes: int
+    server_cpu: float | None = None  # the PostgreSQL backend's CPU time, when it runs on this machine
 
     @property
     def rate(self) -> float:
         return self.papers / self.seconds
+
+
+def backend_cpu(pid: int | None) -> float | None:
+    """CPU seconds (user + system) of a local PostgreSQL backend process, from /proc."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def state(engine: Engine) -> tuple[Any, ...]:
@@ -84,18 +96,27 @@ def ingest_once(engine: Engine, data: Path) -> Run:
 
     event.listen(engine, "before_cursor_execute", count)
     factory = make_session_factory(engine)
-    started, cpu = time.perf_counter(), time.process_time()
+    server_cpu = None
     with session_scope(factory) as session:
+        backend = (
+            session.scalar(text("SELECT pg_backend_pid()")) if engine.dialect.name == "postgresql" else None
+        )
+        server_before = backend_cpu(backend)
+        started, cpu = time.perf_counter(), time.process_time()
         report = ingest_file(session, data)
-    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        session.commit()
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        server_after = backend_cpu(backend)
+        if server_before is not None and server_after is not None:
+            server_cpu = server_after - server_before
     event.remove(engine, "before_cursor_execute", count)
     if report.errors:
         raise SystemExit(f"unexpected errors: {report.errors[:3]}")
-    return Run(seconds, cpu, report.fetched, report.new, report.unchanged, len(writes))
+    return Run(seconds, cpu, report.fetched, report.new, report.unchanged, len(writes), server_cpu)
 
 
-def bench_database(url: str, data: Path) -> tuple[Run, Run, bool]:
-    migrate(url)
+def bench_database(url: str, data: Path, revision: str) -> tuple[Run, Run, bool]:
+    migrate(url, revision)
     engine = make_engine(url)
     try:
         first = ingest_once(engine, data)
@@ -107,18 +128,18 @@ def bench_database(url: str, data: Path) -> tuple[Run, Run, bool]:
     return first, second, untouched
 
 
-def sqlite_round(data: Path) -> tuple[Run, Run, bool]:
+def sqlite_round(data: Path, revision: str) -> tuple[Run, Run, bool]:
     with tempfile.TemporaryDirectory() as folder:
-        return bench_database(f"sqlite:///{folder}/bench.db", data)
+        return bench_database(f"sqlite:///{folder}/bench.db", data, revision)
 
 
-def postgres_round(data: Path) -> tuple[Run, Run, bool]:
+def postgres_round(data: Path, revision: str) -> tuple[Run, Run, bool]:
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"pt_bench_{uuid.uuid4().hex[:10]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        return bench_database(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", data)
+        return bench_database(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", data, revision)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -137,21 +158,32 @@ def postgres_problem() -> str | None:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
 
 
+def _cpu(run: Run) -> float:
+    return run.cpu + (run.server_cpu or 0.0)
+
+
 def summarise(label: str, rounds: list[tuple[Run, Run, bool]]) -> tuple[str, list[str]]:
     first_s = statistics.median(r[0].seconds for r in rounds)
+    first_cpu = statistics.median(_cpu(r[0]) for r in rounds)
     second_s = statistics.median(r[1].seconds for r in rounds)
     papers = rounds[0][0].papers
     writes = max(r[1].writes for r in rounds)
     untouched = all(r[2] for r in rounds)
     row = (
-        f"| {label} | {papers:,} | {first_s:.2f} s | {papers / first_s:,.0f} | {second_s:.2f} s | "
-        f"{papers / second_s:,.0f} | {first_s / second_s:.1f}× | {writes} | {'yes' if untouched else 'NO'} |"
+        f"| {label} | {papers:,} | {first_s:.2f} s | {papers / first_s:,.0f} | {first_cpu:.2f} s | "
+        f"{papers / first_cpu:,.0f} | {second_s:.2f} s | {papers / second_s:,.0f} | "
+        f"{first_s / second_s:.1f}× | {writes} | {'yes' if untouched else 'NO'} |"
+    )
+    server = all(r[0].server_cpu is not None for r in rounds)
+    cpu_text = ", ".join(
+        f"{r[0].cpu:.2f}" + (f" + {r[0].server_cpu:.2f}" if r[0].server_cpu is not None else "")
+        for r in rounds
     )
     detail = [
-        f"- {label}: first runs {', '.join(f'{r[0].seconds:.2f}' for r in rounds)} s wall, "
-        f"{', '.join(f'{r[0].cpu:.2f}' for r in rounds)} s CPU in this process "
-        f"({rounds[0][0].new:,} new each, {rounds[0][0].writes} write statements); second runs "
-        f"{', '.join(f'{r[1].seconds:.2f}' for r in rounds)} s wall ({rounds[0][1].unchanged:,} unchanged)"
+        f"- {label}: first runs {', '.join(f'{r[0].seconds:.2f}' for r in rounds)} s wall; CPU {cpu_text} s "
+        f"({'this process + the PostgreSQL backend' if server else 'this process, SQLite included'}); "
+        f"{rounds[0][0].new:,} new each in {rounds[0][0].writes} write statements. Second runs "
+        f"{', '.join(f'{r[1].seconds:.2f}' for r in rounds)} s wall, {rounds[0][1].unchanged:,} unchanged."
     ]
     return row, detail
 
@@ -177,20 +209,29 @@ def main() -> None:
     parser.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA, help="JSONL(.gz) file of papers")
     parser.add_argument("--repeat", type=int, default=3, help="fresh databases per kind (median reported)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/BENCHMARKS.md alone")
+    parser.add_argument(
+        "--without-fulltext",
+        action="store_true",
+        help="also measure a schema without the full-text index (migration 0001 only), once per database",
+    )
     args = parser.parse_args()
     if not args.data.exists():
         raise SystemExit(f"data file not found: {args.data} (pass its path as the first argument)")
 
     load_before = os.getloadavg()[0]
     rows, details = [], []
-    kinds: list[tuple[str, Any]] = [("SQLite", sqlite_round)]
+    kinds: list[tuple[str, Any, str, int]] = [("SQLite", sqlite_round, "head", args.repeat)]
     problem = postgres_problem()
     if problem is None:
-        kinds.append(("PostgreSQL", postgres_round))
-    for label, round_fn in kinds:
+        kinds.append(("PostgreSQL", postgres_round, "head", args.repeat))
+    if args.without_fulltext:
+        kinds.append(("SQLite, no full-text index", sqlite_round, "0001", 1))
+        if problem is None:
+            kinds.append(("PostgreSQL, no full-text index", postgres_round, "0001", 1))
+    for label, round_fn, revision, repeat in kinds:
         rounds = []
-        for n in range(args.repeat):
-            rounds.append(round_fn(args.data))
+        for n in range(repeat):
+            rounds.append(round_fn(args.data, revision))
             first, second, ok = rounds[-1]
             print(
                 f"{label} #{n + 1}: first {first.seconds:.2f}s ({first.rate:,.0f}/s, cpu {first.cpu:.2f}s), "
@@ -216,12 +257,15 @@ def main() -> None:
             "the full-text index of migration 0002 (SQLite FTS5 triggers; PostgreSQL generated "
             "tsvector + GIN index).",
             "",
-            "| database | papers | first run | papers/s | second run | papers/s | speed-up | writes (2nd) "
-            "| 2nd run wrote nothing |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| database | papers | first run | papers/s | first run CPU | papers per CPU-second | second run "
+            "| papers/s | speed-up | writes (2nd) | 2nd run wrote nothing |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
             *rows,
             "",
             *details,
+            "",
+            "CPU is this process's time plus, for PostgreSQL, its server backend's (read from /proc): "
+            "unlike wall time it does not depend on what else the machine runs.",
             "",
             "Targets: ≥ 2,000 papers/s on the first run; second run ≥ 5× faster and write-free "
             "(INSERT/UPDATE/DELETE statements counted on the connection; row counts and the latest "

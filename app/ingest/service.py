@@ -140,7 +140,7 @@ def ingest_file(
             f"invalid source name {source!r}: use up to 32 lowercase letters, digits, _ . : -"
         )
     started = time.perf_counter()
-    report = IngestReport(source=f"file:{source}", dry_run=dry_run)
+    report = IngestReport(source="file" if source == "file" else f"file:{source}", dry_run=dry_run)
     file_path = Path(path)
     db_lock = threading.Lock()  # the session is used by both threads, never at the same time
     dry_run_created: set[Any] | None = set() if dry_run else None

@@ -54,12 +54,12 @@ def test_ingest_file_twice_then_status(cli: typer.Typer, session_factory: sessio
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(Paper)) == 60
         runs = s.scalars(select(JobRun).order_by(JobRun.id)).all()
-        assert [r.job for r in runs] == ["ingest:file:file", "ingest:file:file"]
+        assert [r.job for r in runs] == ["ingest:file", "ingest:file"]
         assert runs[0].stats["new"] == 60 and runs[0].status == "ok"
     code, out, _ = invoke(cli, "ingest", "status")
     assert code == 0
     assert "arxiv_api" in out and "never" in out  # no live run yet
-    assert "file:file" in out and "60 new" in out
+    assert "  file  " in out and "60 new" in out
 
 
 def test_ingest_file_errors_are_one_line(cli: typer.Typer, tmp_path: Path) -> None:
