@@ -44,6 +44,8 @@ class Topic(Base):
     # The figures behind momentum/trend_state (week count, share, baseline, z, burst) for the site.
     trend: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     trend_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    missed_builds: Mapped[int] = mapped_column(Integer, default=0)  # rebuilds in a row that did not find it
+    proposed_label: Mapped[str | None] = mapped_column(String(120))  # a rename the next rebuild may confirm
     # Operator edits that survive rebuilds.
     label_locked: Mapped[bool] = mapped_column(Boolean, default=False)
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -6,10 +6,13 @@ service writes it (or, on a dry run, only reports it). Rules:
 * drafts are matched to stored topics of the same kind (`tracking.match_topics`); a match to a
   merged topic feeds the topic it was merged into, so an operator's merge survives re-clustering;
 * a matched topic keeps id, slug and label; its label changes only when the operator has not
-  locked it and its keywords have drifted (`tracking.should_relabel`);
+  locked it, its keywords have drifted (`tracking.should_relabel`), the old label no longer names
+  any of its new top keywords, and two rebuilds in a row propose the same new name (no flapping);
 * unmatched drafts become new topics with a label no live topic carries and a never-used slug;
-* unmatched stored topics go dormant, except pinned ones, which stay alive on their frozen centroid,
-  and manual ones, whose members always come from their keywords.
+* leftovers of the same kind and (nearly) the same label are paired too (a topic keeps its name);
+* unmatched stored topics go dormant, except pinned ones and techniques missing for fewer than
+  `TECHNIQUE_GRACE` rebuilds, which stay alive on their frozen rule (`assign_to_topics`), and
+  manual ones, whose members always come from their keywords.
 """
 
 from __future__ import annotations
@@ -27,9 +30,12 @@ from app.topics.model import TopicDraft
 from app.topics.tracking import TopicRef, assign_to_topics, match_topics, should_relabel
 
 LIVE = frozenset({"active", "emerging"})
+TECHNIQUE_GRACE = 2  # rebuilds in a row a technique may be missing before it goes dormant
+MIN_KEPT_SIZE = 3  # a topic kept alive on its frozen rule needs at least this many papers
+LABEL_MATCH_COSINE = 0.5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class StoredTopic:
     """A stored topic as the planner sees it (members are paper ids)."""
 
@@ -46,6 +52,8 @@ class StoredTopic:
     hidden: bool = False
     manual: bool = False
     merged_into_id: int | None = None
+    missed_builds: int = 0
+    proposed_label: str | None = None
     phrases: tuple[str, ...] = ()
     threshold: float | None = None
     mention_threshold: float | None = None
@@ -96,6 +104,8 @@ def stored_topic(topic: Any, members: set[int]) -> StoredTopic:
         hidden=bool(topic.hidden),
         manual=bool(topic.manual),
         merged_into_id=topic.merged_into_id,
+        missed_builds=int(topic.missed_builds or 0),
+        proposed_label=topic.proposed_label,
         phrases=tuple(params.get("phrases") or ()),
         threshold=params.get("threshold"),
         mention_threshold=params.get("mention_threshold"),
@@ -175,6 +185,12 @@ def resolve(stored: dict[int, StoredTopic], topic_id: int) -> int:
     return current.id
 
 
+def _still_named(label: str, draft: TopicDraft) -> bool:
+    """Whether the new build still supports the old label: it is (nearly) the new label or a top keyword."""
+    key = label_key(label)
+    return any(near_duplicate(key, label_key(k)) for k in [draft.label, *draft.keywords[:10], *draft.phrases])
+
+
 def _label_free(label: str, taken: Sequence[str], *, ignore: str | None = None) -> bool:
     key = label_key(label)
     return not any(near_duplicate(key, label_key(t)) for t in taken if t != ignore)
@@ -209,22 +225,26 @@ def plan_build(
     titles: Sequence[str],
     abstracts: Sequence[str],
     used_slugs: set[str],
+    technique_grace: int = TECHNIQUE_GRACE,
 ) -> BuildPlan:
     plan = BuildPlan(paper_ids=list(paper_ids))
     stored = {s.id: s for s in stored_topics}
     matchable = [s for s in stored_topics if not s.manual and s.centroid is not None]
-    if matchable and drafts:
-        result = match_topics([s.as_ref() for s in matchable], list(drafts), new_member_ids=list(paper_ids))
+    # Dormant topics have no papers to compare; a centroid alone is too weak to revive one under what
+    # may be another subject, so they come back only by name (`_match_by_label`).
+    current = [s for s in matchable if s.status != "dormant"]
+    if current and drafts:
+        result = match_topics([s.as_ref() for s in current], list(drafts), new_member_ids=list(paper_ids))
         for draft_index, matched_id in result.mapping.items():
             plan.matched[drafts[draft_index].key] = matched_id
+    _match_by_label(plan, matchable, drafts)
 
+    fed = {resolve(stored, sid) for sid in plan.matched.values()}
+    kept = [t for t in stored_topics if t.id not in fed and _kept_alive(t, technique_grace)]
+    kept_ids = {t.id for t in kept}
     # Labels of live topics that keep theirs; new and relabelled topics must avoid them.
-    matched_ids = set(plan.matched.values())
-    taken = [
-        s.label
-        for s in stored_topics
-        if s.status != "merged" and (s.id in matched_ids or s.manual or (s.pinned and s.status in LIVE))
-    ]
+    taken = [s.label for s in stored_topics if s.status != "merged" and (s.id in fed or s.manual)]
+    taken += [t.label for t in kept]
     for draft in drafts:
         stored_id = plan.matched.get(draft.key)
         if stored_id is None:
@@ -239,17 +259,22 @@ def plan_build(
             "centroid": to_bytes(draft.centroid),
             "assign_params": assign_params(draft),
             "status": "active",
+            "missed_builds": 0,
         }
         drifted = should_relabel(list(topic.keywords), draft.keywords)
+        drifted = drifted and not _still_named(topic.label, draft)
+        proposal = draft.label if drifted and not topic.label_locked and draft.label else None
+        update["proposed_label"] = proposal
+        # A new name must be proposed by two rebuilds in a row: keywords reshuffle, labels should not flap.
         if (
-            not topic.label_locked
-            and drifted
-            and draft.label
-            and _label_free(draft.label, taken, ignore=topic.label)
-        ):
-            taken = [t for t in taken if t != topic.label] + [draft.label]
-            update["label"] = draft.label
-            plan.relabeled[topic.id] = (topic.label, draft.label)
+            proposal
+            and topic.proposed_label
+            and near_duplicate(label_key(proposal), label_key(topic.proposed_label))
+        ) and _label_free(proposal, taken, ignore=topic.label):
+            taken = [t for t in taken if t != topic.label] + [proposal]
+            update["label"] = proposal
+            update["proposed_label"] = None
+            plan.relabeled[topic.id] = (topic.label, proposal)
         plan.updates[topic.id] = update
 
     slugs = set(used_slugs)
@@ -268,9 +293,6 @@ def plan_build(
         )
         plan.add_members(draft.key, draft.kind, draft.members)
 
-    fed = {resolve(stored, sid) for sid in plan.matched.values()}
-    texts = list(zip(titles, abstracts, strict=True))
-    alive: list[StoredTopic] = []
     for topic in stored_topics:
         if topic.status == "merged" or topic.merged_into_id is not None or topic.id in fed:
             continue
@@ -278,19 +300,64 @@ def plan_build(
             plan.add_members(topic.id, topic.kind, keyword_members(titles, abstracts, list(topic.keywords)))
             if topic.status not in LIVE:
                 plan.updates[topic.id] = {"status": "active"}
-        elif topic.pinned and topic.centroid is not None:
-            alive.append(topic)
-        elif topic.status != "dormant":
+        elif topic.id not in kept_ids and topic.status != "dormant":
             plan.dormant.add(topic.id)
-    if alive:
-        hits = assign_to_topics(vectors, texts, [t.as_draft() for t in alive])
-        per_topic: list[list[tuple[int, float]]] = [[] for _ in alive]
-        for row, row_hits in enumerate(hits):
-            for index, score in row_hits:
-                per_topic[index].append((row, score))
-        for topic, rows in zip(alive, per_topic, strict=True):
-            plan.kept_alive.add(topic.id)
-            plan.add_members(topic.id, topic.kind, rows)
-            if topic.status not in LIVE:
-                plan.updates[topic.id] = {"status": "active"}
+    _keep_alive(plan, kept, vectors, list(zip(titles, abstracts, strict=True)))
     return plan
+
+
+def _kept_alive(topic: StoredTopic, technique_grace: int) -> bool:
+    """Whether an unmatched stored topic lives on its frozen rule: pinned, or a technique that missed
+    fewer than `technique_grace` rebuilds in a row (technique mining keeps the strongest few, so one
+    near the cut comes and goes between builds; its papers did not)."""
+    if topic.manual or topic.merged_into_id is not None or topic.centroid is None or topic.status == "merged":
+        return False
+    if topic.pinned:
+        return True
+    return topic.kind == "technique" and topic.status in LIVE and topic.missed_builds < technique_grace
+
+
+def _keep_alive(
+    plan: BuildPlan, kept: list[StoredTopic], vectors: np.ndarray, texts: list[tuple[str, str]]
+) -> None:
+    if not kept:
+        return
+    hits = assign_to_topics(vectors, texts, [t.as_draft() for t in kept])
+    per_topic: list[list[tuple[int, float]]] = [[] for _ in kept]
+    for row, row_hits in enumerate(hits):
+        for index, score in row_hits:
+            per_topic[index].append((row, score))
+    for topic, rows in zip(kept, per_topic, strict=True):
+        if len(rows) < MIN_KEPT_SIZE and not topic.pinned:
+            if topic.status != "dormant":
+                plan.dormant.add(topic.id)
+            continue
+        plan.kept_alive.add(topic.id)
+        plan.add_members(topic.id, topic.kind, rows)
+        plan.updates[topic.id] = {"status": "active", "missed_builds": topic.missed_builds + 1}
+
+
+def _match_by_label(plan: BuildPlan, matchable: Sequence[StoredTopic], drafts: Sequence[TopicDraft]) -> None:
+    """Pair leftover drafts with leftover stored topics of the same kind and (nearly) the same name.
+
+    The Hungarian match works on centroids and shared papers; a topic whose papers moved but whose
+    name is the same (and whose centre is not far off) is still the topic readers follow.
+    """
+    taken_ids = set(plan.matched.values())
+    pairs = []
+    for draft in drafts:
+        if draft.key in plan.matched or not draft.label:
+            continue
+        key = label_key(draft.label)
+        for topic in matchable:
+            if topic.id in taken_ids or topic.kind != draft.kind or topic.centroid is None:
+                continue
+            if topic.centroid.shape != np.asarray(draft.centroid).shape:
+                continue
+            cosine = float(np.dot(topic.centroid, draft.centroid))
+            if cosine >= LABEL_MATCH_COSINE and near_duplicate(key, label_key(topic.label)):
+                pairs.append((cosine, draft.key, topic.id))
+    for _, draft_key, topic_id in sorted(pairs, reverse=True):
+        if draft_key not in plan.matched and topic_id not in taken_ids:
+            plan.matched[draft_key] = topic_id
+            taken_ids.add(topic_id)

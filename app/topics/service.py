@@ -74,6 +74,7 @@ class TopicsReport:
     techniques: int = 0
     manual: int = 0
     matched: int = 0
+    created: int = 0
     kept_share: float = 1.0
     emerging: list[str] = field(default_factory=list)
     dormant: list[str] = field(default_factory=list)
@@ -89,7 +90,7 @@ class TopicsReport:
         return (
             f"{self.papers} papers -> {self.topics} topics ({self.areas} areas, "
             f"{self.techniques} techniques, {self.manual} manual); {self.matched} kept their id, "
-            f"{len(self.emerging)} emerging, "
+            f"{self.created} new ({len(self.emerging)} emerging), "
             f"{len(self.dormant)} dormant; {self.without_area} papers without an area ({total:.1f}s)"
             + (" [dry run: nothing written]" if self.dry_run else "")
         )
@@ -195,7 +196,9 @@ def _fill_report(report: TopicsReport, plan: BuildPlan, stored: list[StoredTopic
         if live
         else 1.0
     )
-    report.emerging = [d.label for d in plan.new]
+    first_build = not any(not s.manual and s.status != "merged" for s in stored)
+    report.emerging = [] if first_build else [d.label for d in plan.new]
+    report.created = len(plan.new)
     report.dormant = [s.label for s in stored if s.id in plan.dormant]
     report.relabeled = [f"{old} -> {new}" for old, new in plan.relabeled.values()]
     report.topics = plan.topic_count

@@ -329,6 +329,8 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("trend_updated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("missed_builds", sa.Integer(), nullable=False),
+        sa.Column("proposed_label", sa.String(length=120), nullable=True),
         sa.Column("label_locked", sa.Boolean(), nullable=False),
         sa.Column("hidden", sa.Boolean(), nullable=False),
         sa.Column("pinned", sa.Boolean(), nullable=False),

@@ -1,0 +1,362 @@
+"""Benchmark: our topic build against BERTopic's defaults, and topic identity across rebuilds.
+
+One run, on the 25k arXiv sample and its precomputed MiniLM vectors (../shared/data):
+
+1. Side by side: our build (cluster + label + match, `build_topic_model` then `match_topics` against
+   the previous build) and BERTopic with default settings on the same texts and embeddings: time
+   (ours: median of --repeats; BERTopic: once, it takes minutes), NMI of each paper's area (BERTopic:
+   its topic, outliers as one more cluster) against the arXiv primary category, the share of papers
+   without an area (BERTopic: outliers), ten example labels each, and where the papers with
+   "quantiz" / "prun"|"sparsi" in the title land.
+2. Identity through the product's own service on a scratch SQLite database: a rebuild on the same
+   data (same seed, and another seed) and a day-by-day replay of the last --replay-days announcement
+   days (papers of each day added, then `assign_new_papers` or `build_topics` as --policy says), with
+   the share of topics that keep their id and label from one day to the next.
+
+BERTopic is not a dependency of papertrend. Install it (`pip install bertopic`; 0.17.4 installs next
+to this stack) into this venv, or into a separate venv given with --bertopic-python (the BERTopic half
+then runs there in a subprocess). Without it, that half is skipped and the report says so.
+
+    .venv/bin/python bench/topics.py [--data DIR] [--repeats 3] [--bertopic-python PATH]
+        [--replay-days 20] [--policy daily|product] [--skip-replay] [--limit N] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = ROOT.parent / "shared" / "data"
+DOC = ROOT / "docs" / "BENCHMARKS.md"
+SAMPLE = "arxiv_cs_2025-03_to_2026-07_sample25k.jsonl.gz"
+VECTORS = "arxiv_cs_sample25k_minilm.f16.npy"
+IDS = "arxiv_cs_sample25k_minilm.ids.txt"
+WORDS = {"quantization": (r"quantiz", r"quantiz"), "pruning/sparsity": (r"prun|spars", r"prun|sparsi")}
+
+
+def doc_text(row: dict[str, Any]) -> str:
+    return " ".join((row["title"] + ". " + row["abstract"]).split())
+
+
+def load(data: Path) -> tuple[list[dict[str, Any]], np.ndarray]:
+    path = data / SAMPLE
+    if not path.exists():
+        sys.exit(f"bench/topics.py: {path} not found (pass --data)")
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
+    vectors = np.load(data / VECTORS).astype(np.float32)
+    if (data / IDS).read_text().split() != [r["id"] for r in rows]:
+        sys.exit("bench/topics.py: vectors and records are not in the same order")
+    return rows, vectors
+
+
+# BERTopic ---------------------------------------------------------------------------------------
+
+
+def bertopic_fit(docs: list[str], vectors: np.ndarray) -> dict[str, Any]:
+    """BERTopic() with every default, on the given embeddings (imports bertopic here only)."""
+    from bertopic import BERTopic
+
+    started = time.perf_counter()
+    model = BERTopic()
+    topics, _ = model.fit_transform(docs, embeddings=vectors)
+    seconds = time.perf_counter() - started
+    info = model.get_topic_info()
+    names = [str(n) for t, n in zip(info["Topic"], info["Name"], strict=True) if int(t) != -1]
+    import bertopic as package
+
+    return {
+        "seconds": seconds,
+        "topics": [int(t) for t in topics],
+        "names": names,
+        "version": package.__version__,
+    }
+
+
+def bertopic_worker(inp: str, out: str) -> None:
+    data = np.load(inp + ".npy")
+    docs = json.loads(Path(inp + ".json").read_text())
+    Path(out).write_text(json.dumps(bertopic_fit(docs, data)))
+
+
+def run_bertopic(docs: list[str], vectors: np.ndarray, python: str | None) -> dict[str, Any] | None:
+    if python is None:
+        try:
+            import bertopic  # noqa: F401
+        except ImportError:
+            return None
+        return bertopic_fit(docs, vectors)
+    with tempfile.TemporaryDirectory() as tmp:
+        base = str(Path(tmp) / "input")
+        np.save(base + ".npy", vectors)
+        Path(base + ".json").write_text(json.dumps(docs))
+        out = str(Path(tmp) / "out.json")
+        subprocess.run([python, __file__, "--bertopic-worker", base, out], check=True)
+        return dict(json.loads(Path(out).read_text()))
+
+
+# Ours -------------------------------------------------------------------------------------------
+
+
+def run_ours(rows: list[dict[str, Any]], vectors: np.ndarray, repeats: int, seed: int) -> dict[str, Any]:
+    from app.topics.model import build_topic_model
+    from app.topics.tracking import match_topics, refs_from_drafts
+
+    titles, abstracts = [r["title"] for r in rows], [r["abstract"] for r in rows]
+    times, build_times, previous, model = [], [], None, None
+    for _ in range(max(1, repeats)):
+        started = time.perf_counter()
+        model = build_topic_model(vectors, titles, abstracts, seed=seed)
+        built = time.perf_counter()
+        if previous is not None:
+            refs = refs_from_drafts(previous.topics, list(range(len(previous.topics))))
+            match = match_topics(refs, model.topics)
+            kept = match.kept_share
+        times.append(time.perf_counter() - started)
+        build_times.append(built - started)
+        previous = model
+    assert model is not None
+    area = np.full(len(rows), -1)
+    for index, topic in enumerate(model.topics):
+        if topic.kind == "area":
+            for row, _ in topic.members:
+                area[row] = index
+    labels = [t.label for t in model.topics]
+    areas = [t.label for t in model.topics if t.kind == "area"]
+    techniques = [t.label for t in model.topics if t.kind == "technique"]
+    return {
+        "seconds": statistics.median(times),
+        "times": times,
+        "build_seconds": statistics.median(build_times),
+        "assignment": area.tolist(),
+        "n_areas": len(areas),
+        "n_techniques": len(techniques),
+        "examples": areas[:5] + techniques[:5],
+        "labels": labels,
+        "kept_same_seed": kept if repeats > 1 else None,
+        "members": {t.label: [r for r, _ in t.members] for t in model.topics},
+    }
+
+
+def word_coverage(rows: list[dict[str, Any]], members: dict[str, list[int]]) -> dict[str, Any]:
+    import re
+
+    out = {}
+    for name, (title_pattern, label_pattern) in WORDS.items():
+        wanted = {i for i, r in enumerate(rows) if re.search(title_pattern, r["title"], re.I)}
+        best = max(
+            (
+                (label, len(wanted & set(rows_)))
+                for label, rows_ in members.items()
+                if re.search(label_pattern, label, re.I)
+            ),
+            key=lambda kv: kv[1],
+            default=(None, 0),
+        )
+        out[name] = {
+            "papers": len(wanted),
+            "topic": best[0],
+            "share": best[1] / len(wanted) if wanted else 0.0,
+        }
+    return out
+
+
+def nmi(categories: list[str], assignment: list[int]) -> float:
+    from sklearn.metrics import normalized_mutual_info_score
+
+    return float(normalized_mutual_info_score(categories, assignment))
+
+
+# Report -----------------------------------------------------------------------------------------
+
+
+def write_section(body: str) -> None:
+    start, end = "<!-- bench:topics -->", "<!-- /bench:topics -->"
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    current = DOC.read_text() if DOC.exists() else "# Benchmarks\n"  # re-read right before writing
+    block = f"{start}\n{body.rstrip()}\n{end}"
+    if start in current and end in current:
+        head, rest = current.split(start, 1)
+        updated = head + block + rest.split(end, 1)[1]
+    else:
+        updated = current.rstrip() + "\n\n" + block + "\n"
+    tmp = DOC.with_name(f".{DOC.name}.{os.getpid()}.tmp")
+    tmp.write_text(updated)
+    tmp.replace(DOC)
+
+
+def pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f} %"
+
+
+def markdown(r: dict[str, Any], command: str) -> str:
+    ours, bert = r["ours"], r["bertopic"]
+    lines = [
+        "## Topics: our build vs BERTopic defaults, and topic identity",
+        "",
+        f"Command: `{command}`  ",
+        f"Data: {r['n']} papers of the 25k arXiv sample with their precomputed all-MiniLM-L6-v2 vectors; "
+        f"machine: {r['machine']} (load average {r['load']} at the start: shared and noisy, so compare the "
+        "two columns of one run).",
+        "",
+        "| | ours (cluster + label + match) | BERTopic " + (bert["version"] if bert else "") + " defaults |",
+        "|---|---|---|",
+        f"| time | {ours['seconds']:.1f} s (median of {len(ours['times'])}; build alone "
+        f"{ours['build_seconds']:.1f} s) | " + (f"{bert['seconds']:.1f} s" if bert else "skipped") + " |",
+        f"| NMI of the area facet vs primary category | {ours['nmi']:.3f} | "
+        + (f"{bert['nmi']:.3f}" if bert else "-")
+        + " |",
+        f"| papers without an area (BERTopic: outliers) | {pct(ours['unassigned'])} | "
+        + (pct(bert["unassigned"]) if bert else "-")
+        + " |",
+        f"| topics | {ours['n_areas']} areas + {ours['n_techniques']} techniques | "
+        + (str(len(bert["names"])) if bert else "-")
+        + " |",
+    ]
+    for name, cov in ours["coverage"].items():
+        theirs_cov = pct(bert["coverage"][name]["share"]) + " in its best topic" if bert else "-"
+        lines.append(
+            f"| papers with {name} in the title in that topic | {pct(cov['share'])} of {cov['papers']} "
+            f"in {cov['topic']!r} | {theirs_cov} |"
+        )
+    if bert:
+        lines.append(
+            f"| time ratio | **1/{bert['seconds'] / ours['seconds']:.0f}** of BERTopic's (target 1/20) | |"
+        )
+    lines += ["", "Ten example labels each:", "", "| ours | BERTopic |", "|---|---|"]
+    theirs = bert["names"][:10] if bert else ["(skipped: `pip install bertopic`)"]
+    for i in range(10):
+        a = ours["examples"][i] if i < len(ours["examples"]) else ""
+        b = theirs[i] if i < len(theirs) else ""
+        lines.append(f"| {a} | `{b}` |" if b else f"| {a} | |")
+    ident = r.get("identity")
+    if ident:
+        lines += [
+            "",
+            "Identity through the service (`build_topics`, `assign_new_papers`; scratch SQLite database):",
+            "",
+            f"- rebuild on the same data, same seed: {pct(ident['same_seed'][0])} of {ident['topics']} "
+            f"topic ids kept ({pct(ident['same_seed'][1])} with their label); another seed: "
+            f"{pct(ident['other_seed'][0])} of ids ({pct(ident['other_seed'][1])} with their label). "
+            "Target >= 95 %.",
+            f"- service build of all {r['n']} papers, writes included: {ident['first_build_s']:.1f} s.",
+        ]
+    replay = r.get("replay")
+    if replay:
+        lines += [
+            f"- day-by-day replay of the last {len(replay['days'])} announcement days "
+            f"({replay['days'][0]} to {replay['days'][-1]}), policy `{replay['policy']}` ("
+            + ("a full rebuild every day" if replay["policy"] == "daily" else "assign daily, rebuild weekly")
+            + "): topics keeping id and label from one day to the next: "
+            f"median {pct(replay['median_labels'])}, mean {pct(replay['mean_labels'])}, "
+            f"worst day {pct(replay['min_labels'])}. Target >= 85 %.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--limit", type=int, default=0, help="only the first N papers (a quick check)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bertopic-python", default=None, help="python of a venv with bertopic installed")
+    parser.add_argument("--skip-bertopic", action="store_true")
+    parser.add_argument("--replay-days", type=int, default=20)
+    parser.add_argument("--policy", choices=["daily", "product"], default="daily")
+    parser.add_argument("--skip-replay", action="store_true")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/BENCHMARKS.md alone")
+    parser.add_argument("--bertopic-worker", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.bertopic_worker:
+        bertopic_worker(*args.bertopic_worker)
+        return
+    sys.path.insert(0, str(ROOT))
+    import platform
+
+    rows, vectors = load(args.data)
+    if args.limit:
+        rows, vectors = rows[: args.limit], vectors[: args.limit]
+    categories = [r["primary_category"] for r in rows]
+    result: dict[str, Any] = {
+        "n": len(rows),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "load": f"{os.getloadavg()[0]:.1f}",
+    }
+    print(f"ours: {args.repeats} builds of {len(rows)} papers ...", flush=True)
+    ours = run_ours(rows, vectors, args.repeats, args.seed)
+    ours["nmi"] = nmi(categories, ours["assignment"])
+    ours["unassigned"] = float(np.mean(np.array(ours["assignment"]) < 0))
+    ours["coverage"] = word_coverage(rows, ours.pop("members"))
+    del ours["assignment"]
+    result["ours"] = ours
+    print(
+        f"  {ours['seconds']:.1f}s, NMI {ours['nmi']:.3f}, without area {pct(ours['unassigned'])}", flush=True
+    )
+    bert = None
+    if not args.skip_bertopic:
+        print("BERTopic defaults ...", flush=True)
+        bert = run_bertopic([doc_text(r) for r in rows], vectors, args.bertopic_python)
+        if bert is None:
+            print("  skipped: bertopic is not installed (pip install bertopic, or pass --bertopic-python)")
+        else:
+            bert["nmi"] = nmi(categories, bert["topics"])
+            bert["unassigned"] = float(np.mean(np.array(bert["topics"]) == -1))
+            groups: dict[str, list[int]] = {}
+            for i, t in enumerate(bert["topics"]):
+                if t != -1:
+                    groups.setdefault(f"{t}_", []).append(i)
+            bert["coverage"] = {
+                name: {
+                    "share": max((len(set(g) & wanted) for g in groups.values()), default=0)
+                    / max(len(wanted), 1)
+                }
+                for name, wanted in _wanted(rows).items()
+            }
+            del bert["topics"]
+            print(
+                f"  {bert['seconds']:.1f}s, NMI {bert['nmi']:.3f}, outliers {pct(bert['unassigned'])}",
+                flush=True,
+            )
+    result["bertopic"] = bert
+    if not args.skip_replay:
+        from _topics_identity import rebuild_figures, replay_figures
+
+        print("identity: rebuilds through the service ...", flush=True)
+        result["identity"] = rebuild_figures(rows, vectors, seed=args.seed, echo=print)
+        print(f"  same seed {result['identity']['same_seed']}, other seed {result['identity']['other_seed']}")
+        print(f"identity: replay of the last {args.replay_days} days, policy {args.policy} ...", flush=True)
+        result["replay"] = replay_figures(
+            rows, vectors, seed=args.seed, days=args.replay_days, policy=args.policy, echo=print
+        )
+    command = "python bench/topics.py " + " ".join(a for a in sys.argv[1:])
+    text = markdown(result, command.strip())
+    print(text)
+    if not args.no_write:
+        write_section(text)
+        print(f"written to {DOC.relative_to(ROOT)} (section topics)")
+
+
+def _wanted(rows: list[dict[str, Any]]) -> dict[str, set[int]]:
+    import re
+
+    return {
+        name: {i for i, r in enumerate(rows) if re.search(p, r["title"], re.I)}
+        for name, (p, _) in WORDS.items()
+    }
+
+
+if __name__ == "__main__":
+    main()
