@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 
 from app.models._common import utcnow
 
@@ -40,3 +40,14 @@ def base_url(request: Request) -> str:
     """Public URL for absolute links in feeds: BASE_URL when configured, else this request's origin."""
     configured = setting(request, "base_url", None)
     return str(configured or str(request.base_url)).rstrip("/")
+
+
+def form_date(value: str | None, name: str) -> date | None:
+    """A date from a GET form: an empty field means no date (browsers send `from=` for it)."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(422, f"“{value}” is not a date for {name}; use YYYY-MM-DD.") from None

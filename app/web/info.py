@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
@@ -15,7 +14,7 @@ from app.browse.status import status_facts
 from app.browse.topics import all_topic_chips
 from app.digest.selection import Weights
 from app.topics.trending import DEFAULT_WEIGHTS, TrendParams
-from app.web.deps import encoder_of, index_of, now, setting
+from app.web.deps import encoder_of, form_date, index_of, now, setting
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -29,12 +28,13 @@ async def search_page(
     request: Request,
     q: str = Query("", max_length=300),
     topic: str | None = Query(None, max_length=120),
-    date_from: date | None = Query(None, alias="from"),
-    date_to: date | None = Query(None, alias="to"),
+    from_: str | None = Query(None, alias="from", max_length=20),
+    to: str | None = Query(None, max_length=20),
     category: str | None = Query(None, max_length=40),
     page: int = Query(1, ge=1, le=50),
 ) -> Response:
     query = " ".join(q.split())
+    date_from, date_to = form_date(from_, "from"), form_date(to, "to")
     filters = SearchFilters(topic or None, date_from, date_to, (category or "").strip() or None)
     encoder, index = encoder_of(request), index_of(request)
 

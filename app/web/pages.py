@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
@@ -15,7 +14,7 @@ from app.browse.search import similar
 from app.browse.topics import topic_detail, topic_list, trending_topics
 from app.browse.trending import find_topic, trending
 from app.models import Topic
-from app.web.deps import index_of, model_name_of, now, setting
+from app.web.deps import form_date, index_of, model_name_of, now, setting
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -27,11 +26,12 @@ Window = Literal["day", "week", "month"]
 async def trending_page(
     request: Request,
     window: Window = "day",
-    day: date | None = Query(None, alias="date"),
+    date_text: str | None = Query(None, alias="date", max_length=20),
     topic: str | None = Query(None, max_length=120),
     page: int = Query(1, ge=1, le=10_000),
 ) -> Response:
     current = now(request)
+    day = form_date(date_text, "date")
 
     def build(session: Session) -> tuple[str, str]:
         try:

@@ -24,6 +24,12 @@ def test_search_page(client: TestClient) -> None:
     filtered = client.get("/search", params={"q": "paper", "topic": "diffusion-models"}).text
     assert 'option value="diffusion-models" selected' in filtered
     assert "Paper 6 on diffusion models" in filtered and "Paper 1 on representation" not in filtered
+    # The form sends its empty fields too: they mean "no filter".
+    blank = client.get("/search?q=int8+matrix&topic=&from=&to=&category=")
+    assert blank.status_code == 200 and "1 result for" in blank.text
+    dated = client.get("/search?q=int8&from=2026-11-25&to=")
+    assert dated.status_code == 200 and 'value="2026-11-25"' in dated.text
+    assert client.get("/search?q=int8&from=25.11.2026").status_code == 422
     none = client.get("/search", params={"q": "zzzzunmatched"}).text
     assert "No papers match" in none
     assert client.get("/search", params={"q": "x", "category": "bad category!"}).status_code == 422
