@@ -92,7 +92,7 @@ class Settings(BaseSettings):
 
     # Search and index --------------------------------------------------------------------
     index_exact_threshold: int = Field(50_000, ge=0, description="Below this many vectors search is exact.")
-    search_nprobe: int = Field(16, ge=1, description="IVF lists probed per approximate query.")
+    search_nprobe: int = Field(0, ge=0, description="IVF cells probed per query (0: calibrated at build).")
 
     # Trends ------------------------------------------------------------------------------
     trend_baseline_weeks: int = Field(8, ge=1, description="Weeks of trailing baseline for momentum.")

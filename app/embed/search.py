@@ -24,7 +24,7 @@ import numpy as np
 from sqlalchemy import ColumnElement, Date, Text, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from app.embed.encoder import Encoder
+from app.embed.encoder import Encoder, EncoderError
 from app.embed.faiss_index import MAX_SELECTOR_IDS, VectorIndex
 from app.embed.fulltext import keyword_search, matching_phrases
 from app.embed.fusion import reciprocal_rank_fusion
@@ -134,8 +134,9 @@ def hybrid_search(
     keyword = keyword_search(session, parsed, conditions=conditions, limit=fetch)
     semantic: list[tuple[int, float]] = []
     usable = _usable(encoder, index)
-    if usable and encoder is not None and index is not None and parsed.text:
-        vector = encoder.encode([parsed.text])
+    vector = _encode(encoder, parsed.text) if usable and parsed.text else None
+    usable = usable and (vector is not None or not parsed.text)
+    if vector is not None and index is not None:
         semantic = _semantic(session, index, vector, conditions, fetch, min_similarity, topic_id is not None)
         if parsed.phrases:
             keep = matching_phrases(session, parsed, [pid for pid, _ in semantic])
@@ -180,16 +181,32 @@ def similar_papers(
 def _usable(encoder: Encoder | None, index: VectorIndex | None) -> bool:
     if encoder is None or index is None or index.ntotal == 0:
         return False
-    if encoder.model_name != index.model_name or encoder.dim != index.dim:
+    try:
+        dim = encoder.dim  # may load the model
+    except EncoderError as exc:
+        log.warning("search: the embedding model cannot be used (%s); keywords only", exc)
+        return False
+    if encoder.model_name != index.model_name or dim != index.dim:
         log.warning(
             "search: encoder %s (%d-d) does not match index %s (%d-d); keywords only",
             encoder.model_name,
-            encoder.dim,
+            dim,
             index.model_name,
             index.dim,
         )
         return False
     return True
+
+
+def _encode(encoder: Encoder | None, text: str) -> np.ndarray | None:
+    """The query vector, or None when the model fails (it loads lazily): the search goes on by keywords."""
+    if encoder is None:
+        return None
+    try:
+        return encoder.encode([text])
+    except EncoderError as exc:
+        log.warning("search: the embedding model failed (%s); keywords only", exc)
+        return None
 
 
 def _semantic(

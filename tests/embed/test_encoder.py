@@ -95,3 +95,10 @@ def test_real_encoder_matches_bare_sentence_transformers_in_both_loops() -> None
     seen: list[int] = []
     assert np.abs(threaded.encode(texts, batch_size=3, progress=seen.append) - bare).max() < 1e-5
     assert sum(seen) == 14
+    # A query runs on one thread (no waiting between cores); the thread count is restored after.
+    import torch
+
+    before = torch.get_num_threads()
+    one = enc.encode(["low-bit weights for LLMs"])
+    assert torch.get_num_threads() == before
+    assert np.abs(one - enc.load().encode(["low-bit weights for LLMs"], normalize_embeddings=True)).max() < 1e-5

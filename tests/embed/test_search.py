@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pytest
 from embed_support import add_paper, add_small_corpus
 from sqlalchemy.orm import Session
 
-from app.embed.encoder import HashingEncoder
+from app.embed.encoder import HashingEncoder, SentenceTransformerEncoder
 from app.embed.faiss_index import VectorIndex
 from app.embed.fulltext import keyword_search
 from app.embed.query_parse import parse_query
@@ -104,6 +105,24 @@ def test_hybrid_fuses_both_sides_and_works_without_a_model(db: Session) -> None:
     # An encoder that does not match the index is ignored rather than trusted.
     other = hybrid_search(db, "quantization", encoder=HashingEncoder(dim=64), index=index)
     assert other.mode == "keyword"
+
+
+def test_a_model_that_fails_to_load_leaves_keyword_search(db: Session, tmp_path: Path) -> None:
+    papers = add_small_corpus(db)
+    index = _index(db)
+    # Its files announce 128-d vectors, but there are no weights: it fails on the first query.
+    folder = tmp_path / "broken-model"
+    (folder / "1_Pooling").mkdir(parents=True)
+    (folder / "modules.json").write_text(
+        '[{"path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]'
+    )
+    (folder / "1_Pooling" / "config.json").write_text('{"word_embedding_dimension": 128}')
+    broken = SentenceTransformerEncoder(folder, model_name=ENC.model_name)
+    assert broken.dim == 128
+    result = hybrid_search(db, "quantization of weights", encoder=broken, index=index)
+    assert result.mode == "keyword" and result.hits[0].paper_id == papers[0].id
+    missing = SentenceTransformerEncoder(tmp_path / "nowhere", model_name=ENC.model_name)
+    assert hybrid_search(db, "diffusion", encoder=missing, index=index).mode == "keyword"
 
 
 def test_arxiv_ids_find_that_paper(db: Session) -> None:
