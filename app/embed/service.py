@@ -120,7 +120,9 @@ def embed_pending(
     remaining = limit if limit is not None else report.pending
     after_id = 0
     while remaining > 0:
-        papers = queries.pending_papers(session, model, after_id=after_id, limit=min(CHUNK_TEXTS, remaining))
+        # A GPU batch of 512 needs bigger rounds, or each round's first batch idles the device.
+        chunk = max(CHUNK_TEXTS, batch_size * 32)
+        papers = queries.pending_papers(session, model, after_id=after_id, limit=min(chunk, remaining))
         if not papers:
             break
         after_id = papers[-1].paper_id
