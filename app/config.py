@@ -44,7 +44,9 @@ class Settings(BaseSettings):
         "development", description="`production` refuses placeholder secrets and the file outbox."
     )
     var_dir: Path = Field(DEFAULT_VAR_DIR, description="Folder for the SQLite file, outbox, secret, index.")
-    database_url: str = Field("", description="SQLAlchemy URL; empty means sqlite:///<VAR_DIR>/papertrend.db.")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL; empty means sqlite:///<VAR_DIR>/papertrend.db."
+    )
     base_url: str = Field("http://127.0.0.1:8000", description="Public URL used in emails and feeds.")
     secret_key: str = Field("", description="Signs links; empty in development: generated into VAR_DIR.")
     secret_key_old: str = Field("", description="Previous secret, still accepted (key rotation).")
@@ -79,7 +81,7 @@ class Settings(BaseSettings):
     ingest_sources: str = Field(
         "arxiv_rss arxiv_api arxiv_oai hf_daily",
         pattern=r"^\s*((arxiv_rss|arxiv_api|arxiv_oai|hf_daily)\s*)*$",
-        description="Live sources a scheduled ingest runs, in order (arxiv_rss arxiv_api arxiv_oai hf_daily).",
+        description="Live sources the scheduled ingest runs, in order.",
     )
     ingest_lookback_days: int = Field(3, ge=1, le=365, description="Days fetched by a source's first run.")
     http_retry_budget: float = Field(60.0, ge=0, description="Most seconds spent retrying one request.")
@@ -120,8 +122,12 @@ class Settings(BaseSettings):
     cache_seconds: int = Field(300, ge=0, description="Max-age of cached pages and API reads.")
 
     scheduler_enabled: bool = Field(True, description="Run the scheduler inside `papertrend run`.")
-    schedule_pipeline: str = Field("15 1 * * *", description="Cron (UTC) of the full pipeline run.")
-    schedule_digest: str = Field("0 * * * *", description="Cron (UTC) of digest build + send.")
+    schedule_pipeline: str = Field(
+        "0 7 * * *", description="Cron (UTC) of the daily catch-up: every source, then the processing stages."
+    )
+    schedule_digest: str = Field(
+        "5 * * * *", description="Cron (UTC) of digest building (each subscriber at their own send hour)."
+    )
     log_level: str = Field("INFO", description="Python logging level.")
 
     @field_validator("database_url")
@@ -165,7 +171,12 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
     @field_validator(
-        "schedule_pipeline", "schedule_digest", "schedule_arxiv", "schedule_oai", "schedule_hf", "schedule_deliver"
+        "schedule_pipeline",
+        "schedule_digest",
+        "schedule_arxiv",
+        "schedule_oai",
+        "schedule_hf",
+        "schedule_deliver",
     )
     @classmethod
     def _check_cron(cls, value: str) -> str:
@@ -186,7 +197,9 @@ class Settings(BaseSettings):
     def _production_rules(self) -> Settings:
         if self.environment == "production":
             if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < 32:
-                raise ValueError("SECRET_KEY must be set to a random value of at least 32 characters in production")
+                raise ValueError(
+                    "SECRET_KEY must be set to a random value of at least 32 characters in production"
+                )
             if not self.smtp_url:
                 raise ValueError("SMTP_URL must be set in production (the file outbox is for embedded mode)")
         return self

@@ -19,7 +19,7 @@ from app.config import Settings
 from app.db import session_scope
 from app.embed.encoder import Encoder, SentenceTransformerEncoder
 from app.embed.service import count_pending, embed_pending, ensure_index
-from app.ingest.service import run_all_sources
+from app.ingest.service import run_source
 from app.jobs.mailing import step_deliver, step_digest_build
 from app.jobs.runs import StepResult, run_step
 from app.mail.senders import Sender
@@ -54,13 +54,16 @@ def make_encoder(settings: Settings) -> Encoder:
     return SentenceTransformerEncoder.from_settings(settings)
 
 
-def step_ingest(settings: Settings, factory: sessionmaker[Session]) -> StepResult:
+def step_ingest(
+    settings: Settings, factory: sessionmaker[Session], sources: list[str] | None = None
+) -> StepResult:
+    """Run the live sources (all enabled ones by default); one failing never stops the others."""
+
     def work(result: StepResult) -> None:
-        reports = run_all_sources(factory, settings)
-        failed = [r.source for r in reports if r.errors]
-        result.stats = {
-            r.source: {"new": r.new, "updated": r.updated, "errors": len(r.errors)} for r in reports
-        }
+        names = sources if sources is not None else settings.ingest_sources.split()
+        reports = [run_source(factory, settings, name) for name in names]
+        failed = [r.source for r in reports if r.failed]
+        result.stats = {r.source: {"new": r.new, "updated": r.updated, "failed": r.failed} for r in reports}
         result.summary = f"{sum(r.new for r in reports)} new, {sum(r.updated for r in reports)} updated" + (
             f"; unreachable or failing: {', '.join(failed)}" if failed else ""
         )
@@ -146,12 +149,20 @@ def step_trends(settings: Settings, factory: sessionmaker[Session], now: datetim
     return run_step(factory, "pipeline:trends", work)
 
 
+def run_processing(
+    settings: Settings, factory: sessionmaker[Session], *, encoder: Encoder | None = None
+) -> PipelineReport:
+    """The stages after ingest (embed, index, topics, trends): what new papers need to show up."""
+    return run_pipeline(settings, factory, encoder=encoder, ingest=False, digests=False)
+
+
 def run_pipeline(
     settings: Settings,
     factory: sessionmaker[Session],
     *,
     encoder: Encoder | None = None,
     ingest: bool = True,
+    sources: list[str] | None = None,
     digests: bool = True,
     sender: Sender | None = None,
     now: datetime | None = None,
@@ -161,7 +172,7 @@ def run_pipeline(
     now = now or utcnow()
     report = PipelineReport()
     if ingest:
-        report.steps.append(step_ingest(settings, factory))
+        report.steps.append(step_ingest(settings, factory, sources))
     encoder = encoder or make_encoder(settings)
     report.steps.append(step_embed(settings, factory, encoder, progress=embed_progress))
     report.steps.append(step_index(settings, factory, encoder.model_name))

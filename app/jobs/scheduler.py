@@ -30,20 +30,28 @@ def _owner() -> str:
 def scheduled_jobs(
     settings: Settings, factory: sessionmaker[Session], on_pipeline_done: Callable[[], None] | None
 ) -> dict[str, tuple[str, Callable[[], None]]]:
-    """Job name → (cron expression, function)."""
+    """Job name → (cron expression, function).
+
+    Each ingest job fetches its sources and then runs the processing stages, so new papers
+    reach the site right after arXiv announces them; the daily pipeline is the catch-up run of
+    every enabled source. Sources are incremental, so a repeated fetch costs a request or two.
+    """
     from app.jobs import mailing, pipeline
 
-    def full_pipeline() -> None:
-        report = pipeline.run_pipeline(settings, factory, digests=False)
-        for line in report.lines():
-            log.info("pipeline %s", line)
-        if on_pipeline_done is not None:
-            on_pipeline_done()
+    enabled = settings.ingest_sources.split()
 
-    def hf_refresh() -> None:
-        from app.ingest.service import run_source
+    def ingest_then_process(sources: list[str]) -> Callable[[], None]:
+        def job() -> None:
+            wanted = [name for name in sources if name in enabled]
+            if not wanted:
+                return
+            report = pipeline.run_pipeline(settings, factory, sources=wanted, digests=False)
+            for line in report.lines():
+                log.info("%s %s", "+".join(wanted), line)
+            if on_pipeline_done is not None:
+                on_pipeline_done()
 
-        run_source(factory, settings, "hf_daily")
+        return job
 
     def digests() -> None:
         encoder = pipeline.make_encoder(settings)
@@ -53,8 +61,10 @@ def scheduled_jobs(
         mailing.step_deliver(settings, factory, None, utcnow())
 
     return {
-        "pipeline": (settings.schedule_pipeline, full_pipeline),
-        "hf_refresh": (settings.schedule_hf, hf_refresh),
+        "pipeline": (settings.schedule_pipeline, ingest_then_process(enabled)),
+        "ingest_arxiv": (settings.schedule_arxiv, ingest_then_process(["arxiv_rss", "arxiv_api"])),
+        "ingest_oai": (settings.schedule_oai, ingest_then_process(["arxiv_oai"])),
+        "ingest_hf": (settings.schedule_hf, ingest_then_process(["hf_daily"])),
         "digest_build": (settings.schedule_digest, digests),
         "deliver": (settings.schedule_deliver, deliver),
     }
