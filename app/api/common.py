@@ -61,7 +61,9 @@ def app_state(request: Request, name: str) -> Any:
     return getattr(request.app.state, name, None)
 
 
-async def cached_json(request: Request, key: Hashable, build: Callable[[Session], BaseModel]) -> Response:
+async def cached_json(
+    request: Request, key: Hashable, build: Callable[[Session], BaseModel], *, ttl: float | None = None
+) -> Response:
     """Serve `build(session)` as JSON through the response cache, with ETag and CORS headers."""
 
     def render(session: Session) -> tuple[bytes, str]:

@@ -157,7 +157,7 @@ async def status(request: Request) -> Response:
             ],
         )
 
-    return await cached_json(request, ("status", int(time.time() // 30)), build)
+    return await cached_json(request, ("status", int(time.time() // 30)), build, ttl=30)
 
 
 add_preflight(router)

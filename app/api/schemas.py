@@ -199,7 +199,7 @@ class ScoredPaper(BaseModel):
 class SearchResults(BaseModel):
     query: str
     mode: Literal["hybrid", "keyword", "id"] = Field(
-        description="hybrid: meaning + words; keyword: words only (no index loaded); id: the query named a paper."
+        description="hybrid: meaning + words; keyword: words only (no index loaded); id: a paper named by id."
     )
     total: int
     offset: int

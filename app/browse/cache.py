@@ -84,6 +84,18 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return etag in tags
 
 
+@dataclass(frozen=True)
+class RawResponse:
+    """A complete response as sent (status, headers, body), served again by the fast path."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    etag: str | None
+    ttl: float
+    created: float = field(default_factory=time.monotonic)
+
+
 Render = Callable[[Session], "tuple[bytes | str, str] | CachedResponse"]
 
 
@@ -102,10 +114,37 @@ class ResponseCache:
         self._checked_at = float("-inf")
         self._generation: tuple[str | None, int] | None = None
         self._checking = False
+        # Whole responses by raw URL, for the middleware fast path (see app.browse.fastpath).
+        self._raw: OrderedDict[Hashable, RawResponse] = OrderedDict()
 
     def clear(self) -> None:
         self._entries.clear()
+        self._raw.clear()
         self._checked_at = float("-inf")
+
+    @property
+    def generation(self) -> tuple[str | None, int] | None:
+        return self._generation
+
+    async def raw_lookup(self, factory: sessionmaker[Session], key: Hashable) -> RawResponse | None:
+        await self._current_generation(factory)
+        entry = self._raw.get(key)
+        if entry is None:
+            return None
+        if time.monotonic() - entry.created >= entry.ttl:
+            del self._raw[key]
+            return None
+        self._raw.move_to_end(key)
+        self.hits += 1
+        return entry
+
+    def raw_store(self, key: Hashable, entry: RawResponse, generation: tuple[str | None, int] | None) -> None:
+        """Keep a whole response, unless the data changed while it was being made."""
+        if generation != self._generation:
+            return
+        self._raw[key] = entry
+        while len(self._raw) > self.max_entries:
+            self._raw.popitem(last=False)
 
     async def _current_generation(self, factory: sessionmaker[Session]) -> tuple[str | None, int]:
         now = time.monotonic()
@@ -120,6 +159,7 @@ class ResponseCache:
         generation = (self._db_generation, _local_generation)
         if generation != self._generation:
             self._entries.clear()
+            self._raw.clear()
             self._generation = generation
         return generation
 
@@ -193,10 +233,25 @@ def to_response(request: Request, entry: CachedResponse) -> Response:
     return Response(entry.body, status_code=entry.status_code, media_type=entry.media_type, headers=headers)
 
 
+FASTPATH_MARK = "papertrend.cacheable"
+
+
 async def cached(
-    request: Request, key: Hashable, render: Render, *, media_type: str = "text/html"
+    request: Request,
+    key: Hashable,
+    render: Render,
+    *,
+    media_type: str = "text/html",
+    ttl: float | None = None,
 ) -> Response:
-    """Serve `render(session)` through the app's cache; exceptions (404...) are not cached."""
+    """Serve `render(session)` through the app's cache; exceptions (404...) are not cached.
+
+    The response is also marked for the fast path (app.browse.fastpath), which then answers the
+    same URL without routing, for `ttl` seconds (default: the cache's) or until the data changes.
+    """
     cache = get_cache(request.app)
     entry = await cache.get(request.app.state.session_factory, key, render, media_type)
+    mark = request.scope.get(FASTPATH_MARK)
+    if isinstance(mark, dict):
+        mark["ttl"] = min(ttl, cache.ttl) if ttl is not None else cache.ttl
     return to_response(request, entry)

@@ -86,7 +86,7 @@ async def status_page(request: Request) -> Response:
         return render("pages/status.html", section="status", facts=facts, now=current), "text/html"
 
     # A short slot in the key keeps "3 minutes ago" honest without rendering on every hit.
-    return await cached(request, ("status", int(time.time() // STATUS_SECONDS)), build)
+    return await cached(request, ("status", int(time.time() // STATUS_SECONDS)), build, ttl=STATUS_SECONDS)
 
 
 @router.get("/about")

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.browse.fastpath import install_response_cache
 from app.config import load_settings
 from app.main import create_app
 from app.web import install_error_pages
@@ -22,6 +23,8 @@ def build_app(session_factory: sessionmaker[Session], var_dir: Path, **overrides
         **overrides,
     )
     app = create_app(settings, session_factory=session_factory, load_search=False)
+    # Until create_app installs them itself: the site's error pages and the cache's fast path.
     if not hasattr(app.state, "html_error_renderer"):
         install_error_pages(app)
+    install_response_cache(app)
     return app
