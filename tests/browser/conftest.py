@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import session_scope
@@ -49,19 +51,21 @@ def browser() -> Iterator[object]:
 
 class LiveServer:
     def __init__(
-        self, server: uvicorn.Server, thread: threading.Thread, seeded: Seeded, database: str
+        self, server: uvicorn.Server, thread: threading.Thread, url: str, seeded: Seeded, database: str
     ) -> None:
-        self.server, self.thread, self.seeded, self.database = server, thread, seeded, database
-        sockets = server.servers[0].sockets
-        self.url = f"http://127.0.0.1:{sockets[0].getsockname()[1]}"
+        self.server, self.thread, self.url, self.seeded, self.database = server, thread, url, seeded, database
 
 
-@pytest.fixture
-def live_server(session_factory: sessionmaker[Session], tmp_path: Path) -> Iterator[LiveServer]:
-    with session_scope(session_factory) as session:
-        seeded = seed(session)
-    app = build_app(session_factory, tmp_path)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_live(app: FastAPI, port: int, seeded: Seeded, database: str) -> LiveServer:
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -69,7 +73,24 @@ def live_server(session_factory: sessionmaker[Session], tmp_path: Path) -> Itera
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("the test server did not start")
         time.sleep(0.05)
-    database = session_factory.kw["bind"].dialect.name
-    yield LiveServer(server, thread, seeded, database)
-    server.should_exit = True
-    thread.join(timeout=10)
+    return LiveServer(server, thread, f"http://127.0.0.1:{port}", seeded, database)
+
+
+def stop_live(live: LiveServer) -> None:
+    live.server.should_exit = True
+    live.thread.join(timeout=10)
+
+
+def seeded_database(session_factory: sessionmaker[Session]) -> tuple[Seeded, str]:
+    with session_scope(session_factory) as session:
+        seeded = seed(session)
+    return seeded, str(session_factory.kw["bind"].dialect.name)
+
+
+@pytest.fixture
+def live_server(session_factory: sessionmaker[Session], tmp_path: Path) -> Iterator[LiveServer]:
+    seeded, database = seeded_database(session_factory)
+    port = free_port()
+    live = start_live(build_app(session_factory, tmp_path), port, seeded, database)
+    yield live
+    stop_live(live)

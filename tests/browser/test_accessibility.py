@@ -19,6 +19,7 @@ PAGES = [
     "/status",
     "/about",
     "/api",
+    "/subscribe?topic=quantization",
     "/topics/no-such-topic",
 ]
 

@@ -15,13 +15,13 @@ from app.web import install_error_pages
 
 
 def build_app(session_factory: sessionmaker[Session], var_dir: Path, **overrides: Any) -> FastAPI:
-    settings = load_settings(
-        environment="test",
-        var_dir=var_dir,
-        secret_key="test-secret-key-" + "x" * 32,
-        base_url="https://papers.example.org",
-        **overrides,
-    )
+    values: dict[str, Any] = {
+        "environment": "test",
+        "var_dir": var_dir,
+        "secret_key": "test-secret-key-" + "x" * 32,
+        "base_url": "https://papers.example.org",
+    }
+    settings = load_settings(**{**values, **overrides})
     app = create_app(settings, session_factory=session_factory, load_search=False)
     # Until create_app installs them itself: the site's error pages and the cache's fast path.
     if not hasattr(app.state, "html_error_renderer"):
