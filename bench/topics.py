@@ -235,6 +235,14 @@ def markdown(r: dict[str, Any], command: str) -> str:
         lines.append(
             f"| time ratio | **1/{bert['seconds'] / ours['seconds']:.0f}** of BERTopic's (target 1/20) | |"
         )
+    if r.get("bertopic_python"):
+        venv = "`python3.11 -m venv DIR && DIR/bin/pip install 'torch==2.13.0' 'bertopic==0.17.4'`"
+        lines += ["", f"BERTopic ran in its own venv ({r['bertopic_python']}), made with {venv}."]
+    lines += [
+        "",
+        "Title words are regular expressions (`quantiz`; `prun|spars`, which also takes in sparse attention, "
+        "sparse autoencoders and sparse-view reconstruction, none of them pruning).",
+    ]
     lines += ["", "Ten example labels each:", "", "| ours | BERTopic |", "|---|---|"]
     theirs = bert["names"][:10] if bert else ["(skipped: `pip install bertopic`)"]
     for i in range(10):
@@ -331,6 +339,7 @@ def main() -> None:
                 flush=True,
             )
     result["bertopic"] = bert
+    result["bertopic_python"] = args.bertopic_python if bert else None
     if not args.skip_replay:
         from _topics_identity import rebuild_figures, replay_figures
 
