@@ -143,3 +143,19 @@ def test_keyword_matching_rules() -> None:
     assert keyword_members(titles, abstracts, ["rag"]) == []  # one abstract mention; "Rage" is another word
     assert keyword_members(titles, abstracts, ["  "]) == []
     assert parse_keywords(" a, B ,b,, c  d ") == ["a", "B", "c d"]
+
+
+def test_new_papers_join_an_added_topic_by_keyword(built: Session) -> None:
+    from app.topics.service import assign_new_papers
+
+    topic = add_topic(built, "Lidar Perception", ["lidar"], now=NOW, model_name=MODEL)
+    before = members(built, topic.id)
+    late = make_corpus(per_area=6, areas=("driving",), prefix="late", seed=21)
+    for paper in late[:3]:
+        paper.title = f"Lidar odometry for {paper.title.lower()}"
+    ids = insert_corpus(built, late)
+    assign_new_papers(built, model_name=MODEL, now=NOW + timedelta(days=1))
+    after = members(built, topic.id)
+    assert set(ids[:3]) <= after and after - before <= set(ids)
+    built.refresh(topic)
+    assert topic.size == len(after)
