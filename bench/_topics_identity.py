@@ -163,6 +163,7 @@ def replay_figures(
             previous = current
         engine.dispose()
     rebuilds = [s for s in steps if s["rebuild"]]
+    assigns = [s for s in steps if not s["rebuild"]]
     return {
         "policy": policy,
         "days": replay,
@@ -172,4 +173,5 @@ def replay_figures(
         "mean_labels": statistics.fmean(s["labels"] for s in steps),
         "min_labels_rebuild": min((s["labels"] for s in rebuilds), default=None),
         "rebuild_seconds": statistics.median(s["seconds"] for s in rebuilds) if rebuilds else None,
+        "assign_seconds": statistics.median(s["seconds"] for s in assigns) if assigns else None,
     }

@@ -10,15 +10,16 @@ One run, on the 25k arXiv sample and its precomputed MiniLM vectors (../shared/d
    "quantiz" / "prun"|"sparsi" in the title land.
 2. Identity through the product's own service on a scratch SQLite database: a rebuild on the same
    data (same seed, and another seed) and a day-by-day replay of the last --replay-days announcement
-   days (papers of each day added, then `assign_new_papers` or `build_topics` as --policy says), with
-   the share of topics that keep their id and label from one day to the next.
+   days (papers of each day added, then a rebuild every day, or what the pipeline does: assign new
+   papers, rebuild when `needs_rebuild` says so), with the share of topics that keep their id and
+   label from one day to the next.
 
 BERTopic is not a dependency of papertrend. Install it (`pip install bertopic`; 0.17.4 installs next
 to this stack) into this venv, or into a separate venv given with --bertopic-python (the BERTopic half
 then runs there in a subprocess). Without it, that half is skipped and the report says so.
 
     .venv/bin/python bench/topics.py [--data DIR] [--repeats 3] [--bertopic-python PATH]
-        [--replay-days 20] [--policy daily|product] [--skip-replay] [--limit N] [--no-write]
+        [--replay-days 20] [--policy daily|product|both] [--skip-replay] [--limit N] [--no-write]
 """
 
 from __future__ import annotations
@@ -261,12 +262,23 @@ def markdown(r: dict[str, Any], command: str) -> str:
             "Target >= 95 %.",
             f"- service build of all {r['n']} papers, writes included: {ident['first_build_s']:.1f} s.",
         ]
-    replay = r.get("replay")
-    if replay:
+    for replay in r.get("replays", []):
         lines += [
             f"- day-by-day replay of the last {len(replay['days'])} announcement days "
             f"({replay['days'][0]} to {replay['days'][-1]}), policy `{replay['policy']}` ("
-            + ("a full rebuild every day" if replay["policy"] == "daily" else "assign daily, rebuild weekly")
+            + (
+                "a full rebuild every day"
+                if replay["policy"] == "daily"
+                else "the pipeline's: assign new papers, "
+                "rebuild when `needs_rebuild` says so (weekly, or after 20 % growth)"
+            )
+            + f"; {sum(1 for st in replay['steps'] if st['rebuild'])} rebuilds, "
+            f"median {replay['rebuild_seconds']:.1f} s"
+            + (
+                f", assignments median {replay['assign_seconds']:.1f} s"
+                if replay.get("assign_seconds")
+                else ""
+            )
             + "): topics keeping id and label from one day to the next: "
             f"median {pct(replay['median_labels'])}, mean {pct(replay['mean_labels'])}, "
             f"worst day {pct(replay['min_labels'])}. Target >= 85 %.",
@@ -283,7 +295,7 @@ def main() -> None:
     parser.add_argument("--bertopic-python", default=None, help="python of a venv with bertopic installed")
     parser.add_argument("--skip-bertopic", action="store_true")
     parser.add_argument("--replay-days", type=int, default=20)
-    parser.add_argument("--policy", choices=["daily", "product"], default="daily")
+    parser.add_argument("--policy", choices=["daily", "product", "both"], default="both")
     parser.add_argument("--skip-replay", action="store_true")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/BENCHMARKS.md alone")
     parser.add_argument("--bertopic-worker", nargs=2, help=argparse.SUPPRESS)
@@ -346,10 +358,14 @@ def main() -> None:
         print("identity: rebuilds through the service ...", flush=True)
         result["identity"] = rebuild_figures(rows, vectors, seed=args.seed, echo=print)
         print(f"  same seed {result['identity']['same_seed']}, other seed {result['identity']['other_seed']}")
-        print(f"identity: replay of the last {args.replay_days} days, policy {args.policy} ...", flush=True)
-        result["replay"] = replay_figures(
-            rows, vectors, seed=args.seed, days=args.replay_days, policy=args.policy, echo=print
-        )
+        result["replays"] = []
+        for policy in ("daily", "product") if args.policy == "both" else (args.policy,):
+            print(f"identity: replay of the last {args.replay_days} days, policy {policy} ...", flush=True)
+            result["replays"].append(
+                replay_figures(
+                    rows, vectors, seed=args.seed, days=args.replay_days, policy=policy, echo=print
+                )
+            )
     command = "python bench/topics.py " + " ".join(a for a in sys.argv[1:])
     text = markdown(result, command.strip())
     print(text)
