@@ -16,9 +16,15 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.api import install_error_handlers
+from app.api import router as api_router
+from app.browse.fastpath import install_response_cache
 from app.config import Settings, get_settings
 from app.db import make_engine, make_session_factory
 from app.mail.senders import make_sender
+from app.web import install_error_pages
+from app.web import router as web_router
+from app.web.security import install_security_headers
 
 log = logging.getLogger("papertrend")
 
@@ -78,13 +84,11 @@ def create_app(
     app.state.encoder = None
     app.state.index = None
 
-    from app.api import install_error_handlers
-    from app.api import router as api_router
-    from app.web import router as web_router
-    from app.web.security import install_security_headers
-
+    # Middleware added last runs first: security headers wrap everything, cached answers included.
+    install_response_cache(app)
     install_security_headers(app)
     install_error_handlers(app)
+    install_error_pages(app)
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
