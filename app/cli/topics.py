@@ -3,9 +3,11 @@ and `papertrend trends` (rising and falling topics)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any, TextIO
@@ -21,6 +23,22 @@ from app.models._common import utcnow
 topics_app = typer.Typer(help="Build, inspect, export and edit topics.", no_args_is_help=True)
 
 
+def database_errors(command: Callable[..., None]) -> Callable[..., None]:
+    """Turn a database failure (unreachable server, schema behind the code) into one clear line."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            command(*args, **kwargs)
+        except SQLAlchemyError as exc:
+            detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            fail(f"database error: {detail} (is the database reachable and migrated? `papertrend init`)")
+
+    return wrapper
+
+
 def _model_name(cfg: Settings, override: str | None) -> str:
     if override:
         return override
@@ -34,6 +52,7 @@ def _console() -> Console:
 
 
 @topics_app.command("build")
+@database_errors
 def build(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Build and report, write nothing.")] = False,
     seed: Annotated[int | None, typer.Option("--seed", help="Clustering seed (default: TOPIC_SEED).")] = None,
@@ -77,6 +96,7 @@ def build(
 
 
 @topics_app.command("assign")
+@database_errors
 def assign(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Place and report, write nothing.")] = False,
     model: Annotated[str | None, typer.Option("--model", help="Embedding model name of the vectors.")] = None,
@@ -91,6 +111,7 @@ def assign(
 
 
 @topics_app.command("list")
+@database_errors
 def list_topics(
     all_topics: Annotated[
         bool, typer.Option("--all", help="Include hidden, dormant and merged topics.")
@@ -170,6 +191,7 @@ def export_lines(session: Any) -> Any:
 
 
 @topics_app.command("export")
+@database_errors
 def export(
     fmt: Annotated[str, typer.Option("--format", help="Only `jsonl`: one JSON object per paper.")] = "jsonl",
     out: Annotated[
@@ -186,17 +208,22 @@ def export(
         stream: Any = target.open("w", encoding="utf-8") if target else nullcontext(sys.stdout)
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror}")
-    with stream as handle, unit_of_work(dry_run=True) as session:
-        writer: TextIO = handle
-        for line in export_lines(session):
-            writer.write(line + "\n")
-            count += 1
-    if out and target:
-        target.replace(out)  # a reader never sees half a file
+    try:
+        with stream as handle, unit_of_work(dry_run=True) as session:
+            writer: TextIO = handle
+            for line in export_lines(session):
+                writer.write(line + "\n")
+                count += 1
+        if out and target:
+            target.replace(out)  # a reader never sees half a file
+    finally:
+        if target is not None:
+            target.unlink(missing_ok=True)
     print(f"exported {count} papers in {time.perf_counter() - started:.1f}s", file=sys.stderr)
 
 
 @topics_app.command("rename")
+@database_errors
 def rename(
     topic_id: Annotated[int, typer.Argument(help="Topic id.")],
     label: Annotated[str, typer.Argument(help="New label (kept by every rebuild).")] = "",
@@ -212,9 +239,10 @@ def rename(
 
 
 @topics_app.command("merge")
+@database_errors
 def merge(
-    source: Annotated[int, typer.Argument(help="Topic that disappears into DST.")],
-    target: Annotated[int, typer.Argument(help="Topic that receives SRC's papers.")],
+    source: Annotated[int, typer.Argument(metavar="SRC", help="Topic that disappears into DST.")],
+    target: Annotated[int, typer.Argument(metavar="DST", help="Topic that receives SRC's papers.")],
 ) -> None:
     """Merge topic SRC into DST: SRC's papers move to DST; rebuilds keep them together."""
     from app.topics.service import merge_topics
@@ -224,6 +252,7 @@ def merge(
 
 
 @topics_app.command("hide")
+@database_errors
 def hide(
     topic_id: Annotated[int, typer.Argument(help="Topic id.")],
     undo: Annotated[bool, typer.Option("--undo", help="Show the topic again.")] = False,
@@ -236,6 +265,7 @@ def hide(
 
 
 @topics_app.command("pin")
+@database_errors
 def pin(
     topic_id: Annotated[int, typer.Argument(help="Topic id.")],
     undo: Annotated[bool, typer.Option("--undo", help="Unpin.")] = False,
@@ -248,6 +278,7 @@ def pin(
 
 
 @topics_app.command("add")
+@database_errors
 def add(
     label: Annotated[str, typer.Argument(help="The topic's name.")],
     keywords: Annotated[
@@ -277,6 +308,7 @@ def _edit(action: Any) -> Any:
         fail(str(exc))
 
 
+@database_errors
 def trends(
     limit: Annotated[int, typer.Option("--limit", help="Topics per list.")] = 10,
     refresh: Annotated[

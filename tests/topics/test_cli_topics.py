@@ -160,3 +160,22 @@ def test_build_without_vectors_fails_with_one_line(
 ) -> None:
     code, _, err = run(cli, "topics", "build", "--model", MODEL)
     assert code == 1 and len(err.strip().splitlines()) == 1 and "papertrend embed" in err
+
+
+def test_an_unmigrated_database_is_one_clear_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    get_settings.cache_clear()
+    try:
+        out = tmp_path / "out.jsonl"
+        for args in (
+            ["topics", "list"],
+            ["trends"],
+            ["topics", "export"],
+            ["topics", "export", "--out", str(out)],
+        ):
+            code, _, err = run(CliRunner(), *args)
+            assert code == 1 and len(err.strip().splitlines()) == 1, err
+            assert "database error" in err and "papertrend init" in err
+        assert not out.exists() and not list(tmp_path.glob("*.tmp"))  # no half-written export left behind
+    finally:
+        get_settings.cache_clear()
