@@ -6,9 +6,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import Table, and_, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -202,19 +202,20 @@ def insert_digests(session: Session, rows: list[dict[str, Any]]) -> dict[int, in
         return {}
     dialect = dialect_name(session)
     stmt: Any
+    table = cast(Table, Digest.__table__)  # Core statements: no ORM bookkeeping for thousands of rows
     if dialect == "postgresql":
-        stmt = postgresql.insert(Digest).on_conflict_do_nothing(index_elements=["subscriber_id", "period"])
+        stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=["subscriber_id", "period"])
     elif dialect == "sqlite":
-        stmt = sqlite.insert(Digest).on_conflict_do_nothing(index_elements=["subscriber_id", "period"])
+        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["subscriber_id", "period"])
     else:  # pragma: no cover - only the two supported databases
-        stmt = insert(Digest)
+        stmt = insert(table)
     out: dict[int, int] = {}
     for chunk in _chunks(rows, 500):
-        result = session.execute(stmt.returning(Digest.id, Digest.subscriber_id), chunk)
+        result = session.execute(stmt.returning(table.c.id, table.c.subscriber_id), chunk)
         out.update({sid: did for did, sid in result})
     return out
 
 
 def insert_items(session: Session, rows: list[dict[str, Any]]) -> None:
     for chunk in _chunks(rows, 2000):
-        session.execute(insert(DigestItem), chunk)
+        session.execute(insert(cast(Table, DigestItem.__table__)), chunk)

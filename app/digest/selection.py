@@ -86,7 +86,15 @@ class Pool:
         self.has_vector = (
             np.linalg.norm(vectors, axis=1) > 0 if vectors is not None and n else np.zeros(n, dtype=bool)
         )
+        self.paper_ids = np.array([c.paper_id for c in candidates], dtype=np.int64)
         self.texts = [c.text.lower() for c in candidates]
+        # Dense paper × topic scores over the topics present in the pool (a few dozen columns).
+        self.topic_ids = sorted({t for c in candidates for t in c.topics})
+        self.topic_col = {t: j for j, t in enumerate(self.topic_ids)}
+        self.scores = np.zeros((n, len(self.topic_ids)), dtype=np.float64)
+        for i, c in enumerate(candidates):
+            for t, score in c.topics.items():
+                self.scores[i, self.topic_col[t]] = score
         self.primary_topic = [
             max(c.topics, key=lambda t: (c.topics[t], -t)) if c.topics else None for c in candidates
         ]
@@ -105,6 +113,13 @@ class Pool:
             pattern = re.compile(r"(?<!\w)" + re.escape(key) + r"(?!\w)")
             self._keyword_cache[key] = np.array([bool(pattern.search(t)) for t in self.texts], dtype=bool)
         return self._keyword_cache[key]
+
+    def columns(self, topic_ids: frozenset[int]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(topic ids, column indices) of the given topics that occur in the pool."""
+        present = sorted(t for t in topic_ids if t in self.topic_col)
+        return np.array(present, dtype=np.int64), np.array(
+            [self.topic_col[t] for t in present], dtype=np.int64
+        )
 
 
 def _percentile(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -132,33 +147,25 @@ def _short(text: str, limit: int) -> str:
 def select(
     profile: Profile,
     pool: Pool,
-    eligible: list[int],
+    eligible: list[int] | npt.NDArray[np.int64],
     topic_labels: dict[int, str],
     weights: Weights = Weights(),
 ) -> list[Pick]:
     """Rank the eligible candidates (indices into the pool) for one subscriber."""
-    idx = np.array(
-        [
-            i
-            for i in eligible
-            if not any(
-                pool.candidates[i].topics.get(t, 0.0) >= weights.mute_threshold
-                for t in profile.muted_topic_ids
-            )
-        ],
-        dtype=np.int64,
-    )
+    idx = np.asarray(eligible, dtype=np.int64)
+    _, muted_cols = pool.columns(profile.muted_topic_ids)
+    if muted_cols.size and idx.size:
+        idx = idx[~(pool.scores[np.ix_(idx, muted_cols)] >= weights.mute_threshold).any(axis=1)]
     if idx.size == 0:
         return []
     n = idx.size
     topic = np.zeros(n)
     topic_of = np.full(n, -1, dtype=np.int64)
-    for row, i in enumerate(idx):
-        cand = pool.candidates[i]
-        for tid in profile.topic_ids:
-            score = cand.topics.get(tid, 0.0)
-            if score > topic[row]:
-                topic[row], topic_of[row] = score, tid
+    chosen_ids, chosen_cols = pool.columns(profile.topic_ids)
+    if chosen_cols.size:
+        sub = pool.scores[np.ix_(idx, chosen_cols)]
+        topic = sub.max(axis=1)
+        topic_of = chosen_ids[sub.argmax(axis=1)]
     matches = np.zeros(n)
     keyword_of = np.full(n, -1, dtype=np.int64)
     for k, word in enumerate(profile.keywords):
@@ -171,16 +178,16 @@ def select(
     liked_of = np.full(n, -1, dtype=np.int64)
     disliked = np.zeros(n)
     if pool.vectors is not None:
-        vecs = pool.vectors[idx]
+        # Products over the whole pool, then the eligible rows: cheaper than copying their vectors.
         has = pool.has_vector[idx]
         if profile.interest is not None:
-            interest = np.where(has, _clip01((vecs @ profile.interest - 0.25) / 0.35), 0.0)
+            interest = np.where(has, _clip01(((pool.vectors @ profile.interest)[idx] - 0.25) / 0.35), 0.0)
         if profile.liked:
-            sims = vecs @ np.stack([v for v, _ in profile.liked]).T
+            sims = (pool.vectors @ np.stack([v for v, _ in profile.liked]).T)[idx]
             liked = np.where(has, _clip01((sims.max(axis=1) - 0.4) / 0.4), 0.0)
             liked_of = sims.argmax(axis=1)
         if profile.disliked:
-            sims = vecs @ np.stack(profile.disliked).T
+            sims = (pool.vectors @ np.stack(profile.disliked).T)[idx]
             disliked = np.where(has, _clip01((sims.max(axis=1) - 0.5) / 0.3), 0.0)
     parts = {
         "topic": weights.topic * topic,
@@ -188,15 +195,15 @@ def select(
         "interest": weights.interest * interest,
         "liked": weights.liked * liked,
     }
-    relevance = sum(parts.values()) - weights.disliked * disliked
+    relevance = (
+        parts["topic"] + parts["keyword"] + parts["interest"] + parts["liked"] - weights.disliked * disliked
+    )
     trending = pool.trend_pct[idx]
     score = relevance + weights.trending * trending
     # No preferences yet: every candidate qualifies and the best of the day wins by trending.
     for_you = relevance >= weights.min_relevance if profile.has_signal else np.ones(n, dtype=bool)
-    order = sorted(range(n), key=lambda r: (-score[r], pool.candidates[idx[r]].paper_id))
-    chosen = _diverse(
-        [r for r in order if for_you[r]], pool, idx, profile.max_papers, weights.diversity_share
-    )
+    order = np.lexsort((pool.paper_ids[idx], -score))  # best score first, ties by paper id
+    chosen = _diverse(order[for_you[order]].tolist(), pool, idx, profile.max_papers, weights.diversity_share)
 
     def reason(r: int) -> str:
         cand = pool.candidates[idx[r]]
@@ -213,7 +220,7 @@ def select(
 
     picks = [
         Pick(
-            int(pool.candidates[idx[r]].paper_id),
+            int(pool.paper_ids[idx[r]]),
             rank,
             round(float(score[r]), 4),
             reason(r),
@@ -222,14 +229,13 @@ def select(
         )
         for rank, r in enumerate(chosen, start=1)
     ]
-    if profile.include_trending and profile.has_signal and pool.has_trending:
-        taken = set(chosen)
-        rest = [
-            r
-            for r in sorted(range(n), key=lambda r: (-trending[r], pool.candidates[idx[r]].paper_id))
-            if r not in taken and pool.real_trending[idx[r]]
-        ]
-        for r in rest[: weights.trending_items]:
+    if profile.include_trending and profile.has_signal and pool.has_trending and weights.trending_items:
+        open_rows = np.ones(n, dtype=bool)
+        open_rows[chosen] = False
+        open_rows &= pool.real_trending[idx]
+        rows = np.flatnonzero(open_rows)
+        best = rows[np.lexsort((pool.paper_ids[idx[rows]], -trending[rows]))][: weights.trending_items]
+        for r in best.tolist():
             cand = pool.candidates[idx[r]]
             picks.append(
                 Pick(

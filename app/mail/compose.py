@@ -7,9 +7,8 @@ in the Delivery row at enqueue time (subject, bodies, Message-ID, list headers).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
@@ -24,6 +23,7 @@ from app.mail.message import (
 )
 from app.mail.render import DigestView, ItemView, Renderer, short_authors, summarize
 from app.models import Delivery, Subscriber
+from app.models.digest import DeliveryContent
 from app.subscribers.tokens import TokenSigner
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ class MailSetup:
     renderer: Renderer
     dkim: DkimSigner | None = None
     stale_hours: int = 24
+    _parts: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, renderer: Renderer | None = None) -> MailSetup:
@@ -80,14 +81,17 @@ class MailSetup:
         token = self.signer.confirm_token(subscriber.id, subscriber.link_key, subscriber.token_version)
         return self.identity.url("/confirm/" + token)
 
-    def feedback_url(self, subscriber_id: int, link_key: str, kind: str, target: int) -> str:
-        return self.identity.url(
-            "/feedback/" + self.signer.feedback_token(subscriber_id, link_key, kind, target)
-        )
+    def feedback_url(self, subscriber_id: int, link_key: str, paper_id: int, topic_id: int | None) -> str:
+        """The base of an item's feedback links; `/more`, `/less` or `/mute` is appended."""
+        token = self.signer.feedback_token(subscriber_id, link_key, paper_id, topic_id)
+        return self.identity.url("/feedback/" + token)
 
     # Confirmation ----------------------------------------------------------------------------
 
-    def confirmation_delivery(self, subscriber: Subscriber, now: datetime) -> Delivery:
+    def confirmation_delivery(
+        self, subscriber: Subscriber, now: datetime
+    ) -> tuple[Delivery, DeliveryContent]:
+        """The outbox row of a confirmation email and its content (link the two after a flush)."""
         rendered = self.renderer.confirmation(
             confirm_url=self.confirm_url(subscriber), site_url=self.identity.base_url, site_name="papertrend"
         )
@@ -98,14 +102,11 @@ class MailSetup:
             recipient=subscriber.email,
             message_id=confirm_message_id(self.identity, subscriber.id, now, tag),
             subject=rendered.subject,
-            body_text=rendered.text,
-            body_html=rendered.html,
-            headers={},
             status="queued",
             next_attempt_at=now,
             stale_after=now + timedelta(hours=min(self.stale_hours, 24)),
             created_at=now,
-        )
+        ), DeliveryContent(body_text=rendered.text, body_html=rendered.html, headers={})
 
     # Digests ---------------------------------------------------------------------------------
 
@@ -114,22 +115,18 @@ class MailSetup:
         prefs = self.preferences_url(sid, key)
 
         def item(it: BuiltItem) -> ItemView:
-            topic = it.topics[0] if it.topics else None
+            fixed = self._paper_parts(
+                it.paper_id, it.public_id, it.title, it.abstract, tuple(it.authors), it.abs_url, it.code_url,
+                it.upvotes, tuple(it.topics),
+            )  # fmt: skip
+            mute = it.topics[0][0] if it.topics else None
+            base = self.feedback_url(sid, key, it.paper_id, mute)
             return ItemView(
-                title=" ".join(it.title.split()),
-                paper_url=self.identity.url("/papers/" + quote(it.public_id, safe=":")),
-                arxiv_url=it.abs_url
-                or (f"https://arxiv.org/abs/{it.public_id}" if ":" not in it.public_id else None),
-                authors=short_authors(it.authors),
-                summary=summarize(it.abstract),
+                **fixed,
                 reason=it.reason,
-                topics=[(label, self.identity.url("/topics/" + quote(slug))) for _, slug, label in it.topics],
-                upvotes=it.upvotes,
-                code_url=it.code_url,
-                more_url=self.feedback_url(sid, key, "more", it.paper_id),
-                less_url=self.feedback_url(sid, key, "less", it.paper_id),
-                mute_url=self.feedback_url(sid, key, "mute", topic[0]) if topic else None,
-                mute_label=topic[2] if topic else None,
+                more_url=base + "/more",
+                less_url=base + "/less",
+                mute_url=base + "/mute" if mute is not None else None,
             )
 
         main = [item(i) for i in built.items if i.section == "for_you"]
@@ -150,8 +147,40 @@ class MailSetup:
             quiet=built.kind == "quiet",
         )
 
-    def digest_row(self, built: BuiltDigest, now: datetime) -> dict[str, Any]:
-        """The outbox row (as insert values) of one built digest."""
+    def _paper_parts(
+        self,
+        paper_id: int,
+        public_id: str,
+        title: str,
+        abstract: str,
+        authors: tuple[str, ...],
+        abs_url: str | None,
+        code_url: str | None,
+        upvotes: int | None,
+        topics: tuple[tuple[int, str, str], ...],
+    ) -> dict[str, Any]:
+        """What every digest shows the same way for a paper (computed once per paper and build)."""
+        key = (paper_id, public_id, title, abstract, authors, abs_url, code_url, upvotes, topics)
+        cached = self._parts.get(key)
+        if cached is None:
+            if len(self._parts) > 20_000:
+                self._parts.clear()
+            cached = self._parts[key] = {
+                "title": " ".join(title.split()),
+                "paper_url": self.identity.url("/papers/" + quote(public_id, safe=":")),
+                "arxiv_url": abs_url
+                or (f"https://arxiv.org/abs/{public_id}" if ":" not in public_id else None),
+                "authors": short_authors(authors),
+                "summary": summarize(abstract),
+                "topics": [(label, self.identity.url("/topics/" + quote(slug))) for _, slug, label in topics],
+                "upvotes": upvotes,
+                "code_url": code_url,
+                "mute_label": topics[0][2] if topics else None,
+            }
+        return cached
+
+    def digest_row(self, built: BuiltDigest, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The outbox row and its content (as insert values) of one built digest."""
         rendered = self.renderer.digest(self.digest_view(built))
         tag = self.signer.digest(f"digest:{built.subscriber_id}:{built.period}", "message-id")
         token = self.signer.unsubscribe_token(built.subscriber_id, built.link_key)
@@ -162,21 +191,22 @@ class MailSetup:
             "recipient": built.email,
             "message_id": digest_message_id(self.identity, built.period, built.subscriber_id, tag),
             "subject": rendered.subject,
-            "body_text": rendered.text,
-            "body_html": rendered.html,
-            "headers": list_headers(self.identity, token),
             "status": "queued",
             "attempts": 0,
             "next_attempt_at": now,
             "stale_after": now + timedelta(hours=self.stale_hours),
             "created_at": now,
+        }, {
+            "body_text": rendered.text,
+            "body_html": rendered.html,
+            "headers": list_headers(self.identity, token),
         }
 
     # Sending ---------------------------------------------------------------------------------
 
-    def message(self, delivery: OutboxMessage, now: datetime) -> EmailMessage:
-        """The message of an outbox row: identical on every attempt except the Date header."""
-        msg = build_message(
+    def message(self, delivery: OutboxMessage, now: datetime) -> bytes:
+        """The wire bytes of an outbox row: identical on every attempt except the Date header."""
+        raw = build_message(
             identity=self.identity,
             to=delivery.recipient,
             subject=delivery.subject,
@@ -186,4 +216,4 @@ class MailSetup:
             date=now,
             extra_headers=dict(delivery.headers or {}),
         )
-        return self.dkim.sign(msg) if self.dkim is not None else msg
+        return self.dkim.sign(raw) if self.dkim is not None else raw

@@ -28,6 +28,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email import message_from_bytes
+from email import policy as email_policy
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
@@ -41,7 +43,7 @@ from app.mail.ratelimit import RateLimiter
 from app.mail.senders import Sender, SendResult
 from app.models import Delivery, Subscriber, Suppression
 from app.models._common import utcnow
-from app.models.digest import MailAlert
+from app.models.digest import DeliveryContent, MailAlert
 from app.subscribers.suppression import suppress
 
 if TYPE_CHECKING:
@@ -236,7 +238,8 @@ def claim(
     if not ids:
         return [], 0
     rows = session.execute(
-        select(Delivery, Subscriber.status, Suppression.email)
+        select(Delivery, DeliveryContent, Subscriber.status, Suppression.email)
+        .join(DeliveryContent, DeliveryContent.delivery_id == Delivery.id)
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
         .outerjoin(Suppression, Suppression.email == Delivery.recipient)
         .where(Delivery.id.in_(ids))
@@ -244,8 +247,7 @@ def claim(
     ).all()
     claimed: list[Claimed] = []
     skipped = 0
-    for row, sub_status, suppressed in rows:
-        session.refresh(row)
+    for row, content, sub_status, suppressed in rows:
         reason = None
         if suppressed is not None:
             reason = "address is on the suppression list"
@@ -264,10 +266,10 @@ def claim(
                 kind=row.kind,
                 recipient=row.recipient,
                 subject=row.subject,
-                body_text=row.body_text,
-                body_html=row.body_html,
+                body_text=content.body_text,
+                body_html=content.body_html,
                 message_id=row.message_id,
-                headers=dict(row.headers or {}),
+                headers=dict(content.headers or {}),
                 attempts=row.attempts,
                 stale_after=row.stale_after,
             )
@@ -378,7 +380,13 @@ def _attempt(
         if stop.is_set():
             return item, None
     try:
-        return item, sender.send(message)
+        send_raw = getattr(sender, "send_raw", None)
+        if send_raw is None:  # a sender with only the `send(EmailMessage)` interface
+            parsed = message_from_bytes(message, policy=email_policy.default)
+            return item, sender.send(parsed)
+        return item, send_raw(
+            setup.identity.from_address, item.recipient, message, message_id=item.message_id
+        )
     except Exception as exc:  # a sender bug must not lose the row: treat as unknown outcome
         log.exception("sender raised for delivery %s", item.id)
         return item, SendResult("unknown", None, f"sender error: {type(exc).__name__}: {exc}", stage="data")
@@ -415,6 +423,7 @@ def deliver_outbox(
         budget = min(budget, max_messages)
     limiter = limiter or RateLimiter(policy.rate_per_second, clock=clock, sleep=sleep)
     stop = threading.Event()
+    tally = _Tally()
     with ThreadPoolExecutor(max_workers=policy.concurrency, thread_name_prefix="mail") as pool:
         while not stop.is_set():
             if budget <= 0:
@@ -440,8 +449,10 @@ def deliver_outbox(
             futures = [pool.submit(_attempt, item, sender, setup, now, limiter, stop) for item in batch]
             done: list[tuple[Claimed, SendResult | None]] = []
             for future in as_completed(futures):
-                done.append(future.result())
-                _check_threshold(done, report, policy, stop)
+                item, result = future.result()
+                done.append((item, result))
+                if tally.add(result, policy):
+                    stop.set()
                 if len(done) >= policy.commit_every:
                     _commit(factory, done, now(), policy, report)
                     if progress is not None:
@@ -458,17 +469,19 @@ def deliver_outbox(
     return report
 
 
-def _check_threshold(
-    done: list[tuple[Claimed, SendResult | None]],
-    report: DeliverReport,
-    policy: DeliveryPolicy,
-    stop: threading.Event,
-) -> None:
-    # Count what is already recorded plus what is waiting to be written.
-    attempted = report.attempted + sum(1 for _, r in done if r is not None)
-    errors = report.deferred + report.failed + sum(1 for _, r in done if r is not None and not r.ok)
-    if attempted >= policy.min_sample and errors / attempted > policy.error_threshold:
-        stop.set()
+@dataclass
+class _Tally:
+    """Attempts and errors of this run, for the error threshold (counted as results arrive)."""
+
+    attempted: int = 0
+    errors: int = 0
+
+    def add(self, result: SendResult | None, policy: DeliveryPolicy) -> bool:
+        """Count one result; True when the run's error share has passed the threshold."""
+        if result is not None:
+            self.attempted += 1
+            self.errors += not result.ok
+        return self.attempted >= policy.min_sample and self.errors / self.attempted > policy.error_threshold
 
 
 def _commit(

@@ -1,24 +1,20 @@
 """Building the email itself: headers (Message-ID, List-Unsubscribe, ...) and the MIME structure.
 
-Headers are only ever set through `EmailMessage` with `policy.default`, which refuses
-line breaks in header values, and every value we put in is checked for length first.
+Every header value is checked (no line breaks, bounded length) before it is written; the
+bytes are produced by `mime`, which is fast enough for thousands of digests a minute.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from email import policy
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
 from urllib.parse import quote
 
+from app.mail import mime
+from app.mail.mime import HeaderError
+
 MAX_SUBJECT = 250
-
-
-class HeaderError(ValueError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -39,7 +35,7 @@ class MailIdentity:
             raise HeaderError(f"MAIL_FROM has no usable address: {mail_from!r}")
         domain = address.rsplit("@", 1)[1].lower()
         return cls(
-            from_header=str(Address(display_name=name, addr_spec=address)) if name else address,
+            from_header=formataddr((name, address), charset="utf-8") if name else address,
             from_address=address,
             domain=domain,
             base_url=base_url.rstrip("/"),
@@ -89,23 +85,22 @@ def build_message(
     message_id: str,
     date: datetime,
     extra_headers: dict[str, str] | None = None,
-) -> EmailMessage:
-    """A multipart/alternative message, text/plain first, both UTF-8."""
+) -> bytes:
+    """The wire bytes of a multipart/alternative message, text/plain first, both UTF-8.
+
+    Every header value is checked for line breaks and length before it is written, so no
+    submitted text can ever add a header (see `mime`).
+    """
     if len(subject) > MAX_SUBJECT:
         raise HeaderError("subject too long")
-    for value in (to, subject, message_id, *(extra_headers or {}).values()):
-        if "\r" in value or "\n" in value:
-            raise HeaderError("header value contains a line break")
-    msg = EmailMessage(policy=policy.default.clone(max_line_length=998))
-    msg["From"] = identity.from_header
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(date)
-    msg["Message-ID"] = message_id
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"
-    for name, value in (extra_headers or {}).items():
-        msg[name] = value
-    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
-    return msg
+    headers = [
+        ("From", identity.from_header),
+        ("To", to),
+        ("Subject", subject),
+        ("Date", format_datetime(date)),
+        ("Message-ID", message_id),
+        ("Auto-Submitted", "auto-generated"),
+        ("X-Auto-Response-Suppress", "OOF, AutoReply"),
+        *(extra_headers or {}).items(),
+    ]
+    return mime.alternative(headers, text, html)

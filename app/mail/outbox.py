@@ -11,8 +11,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,11 +25,13 @@ from app.digest.service import (
     TextEncoder,
     VectorLoader,
     build_due_digests,
+    gc_paused,
 )
 from app.mail.compose import MailSetup
 from app.mail.delivery import DeliveryPolicy, send_now
 from app.mail.senders import Sender, SendResult
 from app.models import Delivery, Suppression
+from app.models.digest import DeliveryContent
 from app.subscribers.service import SubscribeLimits, SubscribeResult, subscribe
 
 
@@ -48,26 +51,36 @@ def queue_digests(
     digests: list[BuiltDigest],
     now: datetime,
     progress: Callable[[int], None] | None = None,
+    chunk_size: int = 500,
 ) -> int:
-    """Render built digests into outbox rows (one per digest; existing rows are left alone)."""
-    if not digests:
-        return 0
-    emails = sorted({d.email for d in digests})
-    suppressed = set(session.scalars(select(Suppression.email).where(Suppression.email.in_(emails))))
-    rows = []
-    for d in digests:
-        if d.email not in suppressed:
-            rows.append(setup.digest_row(d, now))
-        if progress is not None:
-            progress(1)
-    stmt = (
-        postgresql.insert(Delivery) if dialect_name(session) == "postgresql" else sqlite.insert(Delivery)
-    ).on_conflict_do_nothing()
+    """Render built digests into outbox rows (one per digest; existing rows are left alone).
+
+    Rendered and written a chunk at a time, so memory stays flat however many digests there are.
+    """
+    table = cast(Table, Delivery.__table__)  # Core statements: no ORM bookkeeping for thousands of rows
+    base = postgresql.insert(table) if dialect_name(session) == "postgresql" else sqlite.insert(table)
+    stmt = base.on_conflict_do_nothing().returning(table.c.id, table.c.digest_id)
+    content_table = cast(Table, DeliveryContent.__table__)
     queued = 0
-    for start in range(0, len(rows), 500):
-        chunk = rows[start : start + 500]
-        result = session.execute(stmt.returning(Delivery.id), chunk)
-        queued += len(result.all())
+    for start in range(0, len(digests), chunk_size):
+        chunk = digests[start : start + chunk_size]
+        emails = sorted({d.email for d in chunk})
+        suppressed = set(session.scalars(select(Suppression.email).where(Suppression.email.in_(emails))))
+        rows, contents = [], {}
+        with gc_paused():
+            for d in chunk:
+                if d.email not in suppressed:
+                    row, content = setup.digest_row(d, now)
+                    rows.append(row)
+                    contents[d.digest_id] = content
+        if rows:
+            created = session.execute(stmt, rows).all()
+            if created:
+                values = [{"delivery_id": did, **contents[digest_id]} for did, digest_id in created]
+                session.execute(insert(content_table), values)
+            queued += len(created)
+        if progress is not None:
+            progress(len(chunk))
     session.flush()
     return queued
 
@@ -131,10 +144,11 @@ def request_subscription(
         )
         delivery_id = None
         if result.should_send and result.subscriber is not None:
-            delivery = setup.confirmation_delivery(result.subscriber, now)
+            delivery, content = setup.confirmation_delivery(result.subscriber, now)
             session.add(delivery)
             session.flush()
-            delivery_id = delivery.id
+            content.delivery_id = delivery_id = delivery.id
+            session.add(content)
     if delivery_id is None:
         return result, None
     return result, send_now(factory, sender, setup, delivery_id, now=now, policy=policy)

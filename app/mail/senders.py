@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import secrets
 import smtplib
 import ssl
 import tempfile
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
@@ -46,6 +48,8 @@ class SendResult:
 
 class Sender(Protocol):
     def send(self, message: EmailMessage) -> SendResult: ...
+
+    def send_raw(self, mail_from: str, rcpt: str, raw: bytes, *, message_id: str = "") -> SendResult: ...
 
     def close(self) -> None: ...
 
@@ -166,7 +170,9 @@ class SmtpSender:
         to = recipients(message)
         if len(to) != 1:
             return SendResult("failed", None, f"expected one recipient, got {len(to)}", stage="build")
-        raw = message_bytes(message)
+        return self.send_raw(envelope_sender(message), to[0], message_bytes(message))
+
+    def send_raw(self, mail_from: str, rcpt: str, raw: bytes, *, message_id: str = "") -> SendResult:
         for attempt in (1, 2):
             try:
                 conn, fresh = self._connection()
@@ -176,10 +182,13 @@ class SmtpSender:
                 self._drop()
                 code = getattr(exc, "smtp_code", None)
                 return SendResult(
-                    "deferred", code if isinstance(code, int) else None, f"connect failed: {exc}"
+                    "deferred",
+                    code if isinstance(code, int) else None,
+                    f"connect failed: {exc}",
+                    stage="connect",
                 )
             try:
-                return self._transaction(conn, envelope_sender(message), to[0], raw)
+                return self._transaction(conn, mail_from, rcpt, raw)
             except _BeforeData as exc:
                 self._drop()
                 if attempt == 1 and not fresh:
@@ -241,27 +250,29 @@ class FileOutboxSender:
         self.directory = Path(directory)
 
     @staticmethod
-    def file_name(message: EmailMessage) -> str:
-        message_id = str(message.get("Message-ID", "")).strip("<> ")
-        date_part = ""
-        if message.get("Date") is not None:
-            parsed = message["Date"].datetime
-            date_part = parsed.strftime("%Y%m%d-%H%M%S") + "-"
-        slug = re.sub(r"[^A-Za-z0-9]+", "-", message_id.split("@", 1)[0]).strip("-")[:60] or "message"
-        digest = hashlib.sha256(message_id.encode()).hexdigest()[:8]
-        return f"{date_part}{slug}-{digest}.eml"
+    def file_name(message_id: str, when: datetime) -> str:
+        bare = message_id.strip("<> ")
+        slug = re.sub(r"[^A-Za-z0-9]+", "-", bare.split("@", 1)[0]).strip("-")[:60] or "message"
+        digest = hashlib.sha256(bare.encode()).hexdigest()[:8]
+        return f"{when:%Y%m%d-%H%M%S}-{slug}-{digest}.eml"
 
     def send(self, message: EmailMessage) -> SendResult:
-        if len(recipients(message)) != 1:
+        to = recipients(message)
+        if len(to) != 1:
             return SendResult("failed", None, "expected one recipient", stage="build")
+        message_id = str(message.get("Message-ID", "")) or f"<{secrets.token_hex(8)}@outbox>"
+        return self.send_raw(envelope_sender(message), to[0], message_bytes(message), message_id=message_id)
+
+    def send_raw(self, mail_from: str, rcpt: str, raw: bytes, *, message_id: str = "") -> SendResult:
         self.directory.mkdir(parents=True, exist_ok=True)
-        name = self.file_name(message)
-        for old in self.directory.glob(f"*-{name.rsplit('-', 1)[1]}"):
+        name = self.file_name(message_id or f"<{secrets.token_hex(8)}@outbox>", datetime.now(UTC))
+        suffix = name.rsplit("-", 1)[1]
+        for old in self.directory.glob(f"*-{suffix}"):
             if old.name != name:
                 old.unlink(missing_ok=True)  # an earlier attempt of the same message
         fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
-            fh.write(message_bytes(message))
+            fh.write(raw)
         os.replace(tmp, self.directory / name)
         return SendResult("sent", 250, f"written to outbox {name}", stage="data")
 

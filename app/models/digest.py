@@ -55,10 +55,6 @@ class Delivery(Base):
     recipient: Mapped[str] = mapped_column(String(320))
     message_id: Mapped[str] = mapped_column(String(300), unique=True)  # stable across retries
     subject: Mapped[str] = mapped_column(String(300))
-    body_text: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str] = mapped_column(Text)
-    # Extra headers fixed at enqueue time (List-Unsubscribe, List-Id, ...): identical on every retry.
-    headers: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
     # queued | sending | sent | deferred | failed | expired | skipped
     status: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -71,6 +67,24 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DeliveryContent(Base):
+    """The fixed content of one email, apart from its frequently updated Delivery row.
+
+    Kept in its own table because SQLite rewrites a whole row on every update: status changes
+    of a row carrying a 30 KB body would write the body again each time.
+    """
+
+    __tablename__ = "delivery_contents"
+
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True
+    )
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    # Extra headers fixed at enqueue time (List-Unsubscribe, List-Id, ...): identical on every retry.
+    headers: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
 
 
 class MailAlert(Base):

@@ -362,13 +362,6 @@ def upgrade() -> None:
         sa.Column("recipient", sa.String(length=320), nullable=False),
         sa.Column("message_id", sa.String(length=300), nullable=False),
         sa.Column("subject", sa.String(length=300), nullable=False),
-        sa.Column("body_text", sa.Text(), nullable=False),
-        sa.Column("body_html", sa.Text(), nullable=False),
-        sa.Column(
-            "headers",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
@@ -477,9 +470,28 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("topic_id", "day", name=op.f("pk_topic_daily_counts")),
     )
+    op.create_table(
+        "delivery_contents",
+        sa.Column("delivery_id", sa.Integer(), nullable=False),
+        sa.Column("body_text", sa.Text(), nullable=False),
+        sa.Column("body_html", sa.Text(), nullable=False),
+        sa.Column(
+            "headers",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["delivery_id"],
+            ["deliveries.id"],
+            name=op.f("fk_delivery_contents_delivery_id_deliveries"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("delivery_id", name=op.f("pk_delivery_contents")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("delivery_contents")
     op.drop_table("topic_daily_counts")
     op.drop_table("subscriber_topics")
     op.drop_index("ix_paper_topics_topic_score", table_name="paper_topics")

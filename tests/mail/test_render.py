@@ -95,3 +95,27 @@ def test_summary_and_authors() -> None:
     assert short.startswith("First sentence is here.") and len(short) <= 121
     assert summarize("One run-on sentence " * 40, 100).endswith("…")
     assert short_authors(["A", "B"]) == "A, B" and short_authors([]) == ""
+
+
+def _same_document(html: str) -> str:
+    """Both through html5ever once more: equal output means equal documents (escaping style aside)."""
+    import css_inline
+
+    return css_inline.CSSInliner(keep_at_rules=True).inline(html)
+
+
+def test_cached_pieces_give_exactly_the_html_of_inlining_each_email() -> None:
+    renderer = Renderer()
+    shapes = [_item(i) for i in range(6)]
+    shapes[1].arxiv_url = None
+    shapes[2].topics = []
+    shapes[3].more_url = shapes[3].less_url = shapes[3].mute_url = shapes[3].mute_label = None
+    shapes[4].topics = [("A & B", "https://x.example/t?a=1&b=2"), ("C", "https://x.example/c")]
+    for view in (_view(shapes), _view(shapes[:2]), _view([])):
+        view.trending = shapes[4:] if view.items else []
+        view.quiet = not view.items
+        assert _same_document(renderer.digest(view).html) == _same_document(renderer.digest_uncached(view))
+        assert renderer.digest(view).text == renderer.digest_text_uncached(view)
+    huge = _view([_item(i, abstract="A long abstract sentence about quantization. " * 40) for i in range(50)])
+    cached, reference = renderer.digest(huge).html, renderer.digest_uncached(huge)
+    assert _same_document(cached) == _same_document(reference) and "compact" not in cached

@@ -51,7 +51,7 @@ def test_suppress_cancels_queued_mail_and_unsuppress_restores(db: Session) -> No
     db.add(sub)
     db.flush()
     db.add(Delivery(subscriber_id=sub.id, kind="digest", recipient=sub.email, message_id="<m@x>", subject="s",
-                    body_text="t", body_html="h", status="queued"))  # fmt: skip
+                    status="queued"))  # fmt: skip
     db.flush()
     assert suppress(db, "q@example.org", kind="complaint", reason="fbl", source="webhook", now=NOW)
     assert not suppress(db, "q@example.org", kind="complaint", reason="fbl", source="webhook", now=NOW)

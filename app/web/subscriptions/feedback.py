@@ -18,59 +18,64 @@ from app.subscribers.service import (
     from_feedback_token,
     undo_feedback,
 )
-from app.subscribers.tokens import InvalidToken
+from app.subscribers.tokens import FEEDBACK_KINDS, InvalidToken
 from app.web.subscriptions.common import check_csrf, db, form_token, invalid_link, now_of, page, setup_of
 
 router = APIRouter(include_in_schema=False)
 
 
-def _show(request: Request, session: Session, token: str, state: str) -> HTMLResponse:
+def _show(request: Request, session: Session, token: str, kind: str, state: str) -> HTMLResponse:
     setup = setup_of(request)
     try:
         subscriber, claims = from_feedback_token(session, setup.signer, token)
     except InvalidToken:
         return invalid_link("feedback link")
-    target = describe_feedback_target(session, claims.kind, claims.target_id)
+    target_id = claims.topic_id if kind == "mute" else claims.paper_id
+    target = (
+        describe_feedback_target(session, kind, target_id) if kind in FEEDBACK_KINDS and target_id else None
+    )
     if target is None:
         return invalid_link("feedback link")
     now = now_of(request)
     if state == "applied":
-        apply_feedback(session, subscriber, claims.kind, claims.target_id, now)
+        apply_feedback(session, subscriber, kind, target_id, now)
     elif state == "undone":
-        undo_feedback(session, subscriber, claims.kind, claims.target_id, now)
+        undo_feedback(session, subscriber, kind, target_id, now)
     return page(
         "pages/feedback.html",
         state=state,
-        kind=claims.kind,
+        kind=kind,
         target_title=getattr(target, "title", None) or getattr(target, "label", ""),
-        token=token,
+        action=f"/feedback/{token}/{kind}",
         preferences_url=setup.preferences_url(subscriber.id, subscriber.link_key),
-        csrf_token=form_token(request, "feedback", token),
+        csrf_token=form_token(request, "feedback", f"{token}/{kind}"),
     )
 
 
-@router.get("/feedback/{token}")
-def feedback_page(request: Request, token: str, session: Session = Depends(db)) -> HTMLResponse:
-    return _show(request, session, token, "ask")
+@router.get("/feedback/{token}/{kind}")
+def feedback_page(request: Request, token: str, kind: str, session: Session = Depends(db)) -> HTMLResponse:
+    return _show(request, session, token, kind, "ask")
 
 
-@router.post("/feedback/{token}")
+@router.post("/feedback/{token}/{kind}")
 def feedback_apply(
     request: Request,
     token: str,
+    kind: str,
     session: Session = Depends(db),
     csrf_token: Annotated[str, Form(max_length=2_000)] = "",
 ) -> HTMLResponse:
-    check_csrf(request, csrf_token, "feedback", token)
-    return _show(request, session, token, "applied")
+    check_csrf(request, csrf_token, "feedback", f"{token}/{kind}")
+    return _show(request, session, token, kind, "applied")
 
 
-@router.post("/feedback/{token}/undo")
+@router.post("/feedback/{token}/{kind}/undo")
 def feedback_undo(
     request: Request,
     token: str,
+    kind: str,
     session: Session = Depends(db),
     csrf_token: Annotated[str, Form(max_length=2_000)] = "",
 ) -> HTMLResponse:
-    check_csrf(request, csrf_token, "feedback", token)
-    return _show(request, session, token, "undone")
+    check_csrf(request, csrf_token, "feedback", f"{token}/{kind}")
+    return _show(request, session, token, kind, "undone")

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.digest.service import preview_digest
 from app.models import Delivery, Digest, Subscriber, Topic
+from app.models.digest import DeliveryContent
 from app.subscribers import queries
 from app.subscribers.service import (
     current_preferences,
@@ -210,7 +211,8 @@ def past_digest(request: Request, token: str, period: str, session: Session = De
     if subscriber is None:
         return invalid_link("preferences link")
     html = session.scalar(
-        select(Delivery.body_html)
+        select(DeliveryContent.body_html)
+        .join(Delivery, Delivery.id == DeliveryContent.delivery_id)
         .join(Digest, Digest.id == Delivery.digest_id)
         .where(Digest.subscriber_id == subscriber.id, Digest.period == period[:32])
     )
