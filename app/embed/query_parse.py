@@ -46,6 +46,17 @@ def words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text)]
 
 
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ers", "er", "ies", "es", "ed", "s")
+
+
+def stem(word: str) -> str:
+    """A crude English stem (one common suffix off), for comparing words without a full stemmer."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
 def parse_query(raw: str) -> ParsedQuery:
     text = " ".join((raw or "").split())[:MAX_QUERY_CHARS]
     ids: list[str] = []

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -39,6 +41,8 @@ log = logging.getLogger("papertrend.search")
 SEMANTIC_FLOOR = 0.2
 MAX_CANDIDATES = 1000  # results that can be paged through
 MAX_LIMIT = 100
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
 _CATEGORY = re.compile(r"^[A-Za-z][A-Za-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
 
 
@@ -131,10 +135,12 @@ def hybrid_search(
         return SearchResult(hits[offset : offset + limit], len(hits), "id", parsed)
 
     fetch = min(MAX_CANDIDATES, max(100, 2 * (offset + limit)))
-    keyword = keyword_search(session, parsed, conditions=conditions, limit=fetch)
     semantic: list[tuple[int, float]] = []
     usable = _usable(encoder, index)
-    vector = _encode(encoder, parsed.text) if usable and parsed.text else None
+    # The model encodes the query while the database runs the keyword search (both free the GIL).
+    pending = _encoder_pool().submit(_encode, encoder, parsed.text) if usable and parsed.text else None
+    keyword = keyword_search(session, parsed, conditions=conditions, limit=fetch)
+    vector = pending.result() if pending is not None else None
     usable = usable and (vector is not None or not parsed.text)
     if vector is not None and index is not None:
         semantic = _semantic(session, index, vector, conditions, fetch, min_similarity, topic_id is not None)
@@ -196,6 +202,15 @@ def _usable(encoder: Encoder | None, index: VectorIndex | None) -> bool:
         )
         return False
     return True
+
+
+def _encoder_pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        with _POOL_LOCK:
+            if _POOL is None:
+                _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="query-encode")
+    return _POOL
 
 
 def _encode(encoder: Encoder | None, text: str) -> np.ndarray | None:

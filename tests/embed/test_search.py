@@ -205,3 +205,22 @@ def test_similar_papers(db: Session) -> None:
         similar_papers(db, lonely.id, index=index, model_name=ENC.model_name)
     assert isinstance(db.get(Paper, papers[0].id), Paper)
     assert np.isfinite([s for _, s in similar]).all()
+
+
+def test_large_corpus_ranking_without_bm25(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above BM25_MAX_PAPERS (SQLite) matches come newest first, title matches first; filters still apply."""
+    import app.embed.fulltext as fulltext
+
+    monkeypatch.setattr(fulltext, "BM25_MAX_PAPERS", 0)
+    old_title = add_paper(db, "Weight quantization", "Old but the title says it.", categories=["cs.LG"])
+    newer = add_paper(db, "Pruning", "Weight quantization in the abstract only.", categories=["cs.CV"])
+    newest = add_paper(db, "Quantization of weights", "Newest, with both words in the title.", categories=["cs.LG"])
+    found = _keyword(db, "weight quantization")
+    assert set(found) == {old_title.id, newer.id, newest.id}
+    if db.get_bind().dialect.name == "sqlite":
+        assert found == [newest.id, old_title.id, newer.id]
+    lg = keyword_search(db, parse_query("quantization"), conditions=[Paper.categories.is_not(None)], limit=5)
+    assert {pid for pid, _ in lg} == {old_title.id, newer.id, newest.id}
+    result = hybrid_search(db, "weight quantization", encoder=None, index=None, category="cs.LG")
+    assert set(_ids(result)) == {old_title.id, newest.id}
+    assert set(_keyword(db, "quantiz")) == {old_title.id, newer.id, newest.id}  # prefix stage
