@@ -5,9 +5,11 @@ SQLite; a generated, GIN-indexed `search_vector` column on PostgreSQL). They are
 models, so `include_object`/`include_name` hide them from Alembic's autogenerate comparison.
 
 Relevance is bm25 (SQLite; title weighted 5, authors 2, abstract 1) or ts_rank (PostgreSQL; title A,
-abstract B, authors C) over the newest KEYWORD_WINDOW matches. A search first asks for papers
-holding every word; when that finds fewer than wanted, papers holding any of the words follow,
-ranked after them. Quoted phrases are required either way.
+abstract B, authors C) over the newest KEYWORD_WINDOW matches. On a SQLite corpus above
+BM25_MAX_PAPERS, bm25 itself is too slow for common words, and matches come newest first with
+those holding every query word in the title ahead. A search first asks for papers holding every
+word; when that finds fewer than wanted, papers holding any of the words follow, then (a single
+word) words starting with it. Quoted phrases are required throughout.
 """
 
 from __future__ import annotations
