@@ -1,0 +1,401 @@
+"""Words of the topic model: tokens, light stems, key-phrase counts, and the rules for names and slugs.
+
+This module owns what turns titles and abstracts into phrase statistics (`PhraseCorpus`: which 1-3
+word phrases each paper uses, written the way authors write them) and the rules every topic name
+follows (`pretty` casing that keeps LLM/LoRA, `near_duplicate`, `assign_labels`, `slugify`). Ranking
+phrases for one topic's name lives in `model`. Pure: plain strings and arrays in, plain data out.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+# Words that end a phrase: function words, plus the verbs and fillers that open arXiv titles
+# ("Towards ...", "Rethinking ...") and would otherwise glue themselves onto real key phrases.
+STOP_WORDS: frozenset[str] = ENGLISH_STOP_WORDS | {
+    "via", "using", "use", "uses", "used", "based", "towards", "toward", "vs", "versus", "new", "novel",
+    "improved", "improving", "improve", "improves", "enhanced", "enhancing", "enhance", "enhances",
+    "boosting", "boost", "rethinking", "revisiting", "exploring", "leveraging", "unleashing", "harnessing",
+    "empowering", "unlocking", "bridging", "introducing", "making", "make", "let", "lets", "does", "doing",
+    "need", "really", "matters", "matter", "simple", "simply", "better", "good", "best", "beyond", "tale",
+    "short", "lessons", "insights", "free", "lunch", "leap", "forward", "et", "al", "i.e", "e.g",
+    "propose", "proposed", "proposes", "present", "presents", "paper", "work", "show", "shows", "achieve",
+    "achieves", "demonstrate", "demonstrates", "significantly", "existing", "recent", "various", "specific",
+    "respectively", "including", "different", "effectively", "extensive", "experiments", "code", "available",
+}  # fmt: skip
+
+# Words too broad to be a phrase on their own. A phrase made only of these ("large language model",
+# "neural network", "deep learning") is never a keyword or a label, but it may sit inside one
+# ("representation learning", "graph neural network").
+GENERIC_WORDS: frozenset[str] = frozenset(
+    """model method approach framework learning network neural deep large language data task system
+    analysis study result performance benchmark dataset evaluation training efficient effective robust
+    multi scale scaling general problem application design algorithm technique tool llm vlm mllm lm ai
+    machine artificial intelligence survey review comprehensive base information feature structure
+    process accuracy high low computation power generation sample text image stage step level contextual
+    aware guided driven fine-grained end-to-end real-world real world state-of-the-art sota unified
+    adaptive dynamic hierarchical hybrid scalable automated automatic lightweight diverse towards
+    large-scale small open multimodal visual semantic human understanding challenge report""".split()  # noqa: SIM905
+)
+
+# Word tokens keep their hyphens ("low-bit", "retrieval-augmented"); any other punctuation becomes a
+# "." token that ends a phrase (":" in "ZeroQuant-FP: A Leap ...", "." in "LLM.int8()"). Substitute and
+# split is the fastest tokeniser in pure Python (about 1 s for 25k abstracts on one core).
+_PUNCT = re.compile(r"[^\w\s-]+")
+_LETTER = re.compile(r"[^\W\d_]")
+_BREAK = -1
+_SMALL_WORDS = frozenset({"and", "or", "of", "for", "in", "on", "with", "the", "a", "an", "to", "via"})
+
+
+# Suffix rules by last letter: (suffix, replacement, shortest stem that may remain). "-iz" rules end
+# the stemming; the others are followed by the clean-up below.
+_SUFFIXES: dict[str, tuple[tuple[str, str, int], ...]] = {
+    "n": (("ization", "iz", 3), ("isation", "iz", 3), ("ation", "", 4), ("tion", "t", 3), ("sion", "s", 3)),
+    "g": (("izing", "iz", 3), ("ing", "", 4)),
+    "d": (("ized", "iz", 3), ("ed", "", 4)),
+    "r": (("izer", "iz", 3),),
+    "e": (("ize", "iz", 3), ("ive", "", 4), ("e", "", 4)),
+}
+
+
+@lru_cache(maxsize=1 << 18)
+def stem(word: str) -> str:
+    """Light, deterministic stemmer: "quantization"/"quantized"/"quantizing" -> "quantiz".
+
+    Porter would merge too much ("transformer"/"transform") and is not a dependency; a dozen suffix
+    rules group the inflections that matter for phrase counting.
+    """
+    w = word.lower().replace("-", "")  # "fine-tuning" and "finetuning" share a key
+    if len(w) <= 3 or not w.isalpha():
+        return w
+    if w[-1] == "s":
+        if w.endswith("ies") and len(w) > 4:
+            w = w[:-3] + "y"
+        elif w[-2] not in "suia":  # "process", "focus", "analysis", "bias" keep their s
+            w = w[:-1]
+    for suffix, repl, keep in _SUFFIXES.get(w[-1], ()):
+        if w.endswith(suffix) and len(w) - len(suffix) >= keep:
+            w = w[: -len(suffix)] + repl
+            if repl == "iz":
+                return w
+            break
+    else:
+        return w
+    if len(w) >= 2 and w[-1] == w[-2] and w[-1] not in "aeious":
+        w = w[:-1]  # "embedd" -> "embed", "plann" -> "plan"; "compress" keeps its "ss"
+    if w.endswith("at") and len(w) >= 7:
+        w = w[:-2]  # "generat(ion|ive|e)" -> "gener", "evaluat" -> "evalu"
+    return w
+
+
+_GENERIC_STEMS = frozenset(stem(w) for w in GENERIC_WORDS)
+# Words whose presence or absence does not change what a label names ("Diffusion Models" = "Diffusion").
+_NOISE_STEMS = frozenset(stem(w) for w in ["model", "large", "method", "approach", "framework", "learning"])
+
+
+def _is_break(word: str) -> bool:
+    low = word.lower()
+    return (
+        len(low) < 2
+        or len(low) > 40
+        or low in STOP_WORDS
+        or not (low.isalpha() or _LETTER.search(low))  # numbers, punctuation: no numbering in labels
+    )
+
+
+@dataclass(frozen=True)
+class PhraseCorpus:
+    """Phrase counts of a list of papers: rows are papers, columns are phrases (1-3 stems)."""
+
+    keys: list[str]  # stem key of each phrase, e.g. "quantiz", "represent learn"
+    phrases: list[str]  # display form: the most frequent way titles write it ("Quantization", "LoRA")
+    n_words: np.ndarray  # words per phrase (int)
+    complete: np.ndarray  # 1 = a whole phrase in titles, 0 = a fragment ("Retrieval-Augmented")
+    title: sp.csr_matrix  # papers x phrases, occurrences in the title
+    abstract: sp.csr_matrix  # papers x phrases, occurrences in the abstract
+
+
+@dataclass(frozen=True)
+class _Tokens:
+    ids: np.ndarray  # stem id per position; _BREAK for stop words, numbers, punctuation, paper ends
+    docs: np.ndarray  # paper of each position
+    word_ids: np.ndarray  # distinct-word id per position (to recover the written form)
+    words: list[str]  # distinct words
+
+
+def _tokenize(texts: Sequence[str], stem_ids: dict[str, int], *, lower: bool, grow: bool) -> _Tokens:
+    """Stem ids of every word; with `grow` false, a stem missing from `stem_ids` is a break (it
+    cannot belong to a phrase mined from titles)."""
+    words: list[str] = []
+    lengths = np.empty(len(texts), dtype=np.int64)
+    for i, text in enumerate(texts):
+        toks = _PUNCT.sub(" . ", text.lower() if lower else text).split()
+        toks.append(".")  # papers never share a phrase
+        words.extend(toks)
+        lengths[i] = len(toks)
+    # Stem each distinct word once, then map all positions with C-level dict lookups: a Python call
+    # per token would cost seconds on 25k abstracts.
+    unique = {w: i for i, w in enumerate(dict.fromkeys(words))}
+    stem_of = np.empty(len(unique), dtype=np.int64)
+    for w, i in unique.items():
+        s = "" if _is_break(w) else stem(w)
+        known = stem_ids.setdefault(s, len(stem_ids)) if grow and s else stem_ids.get(s, _BREAK)
+        stem_of[i] = known if s else _BREAK
+    word_ids = np.fromiter(map(unique.__getitem__, words), dtype=np.int64, count=len(words))
+    docs = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+    return _Tokens(stem_of[word_ids], docs, word_ids, list(unique))
+
+
+def _ngram_codes(
+    ids: np.ndarray, n: int, base: int, starts: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of the n-grams without a break (and starting with a stem in `starts`), and where."""
+    m = len(ids) - n + 1
+    if m <= 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    ok = ids[:m] >= 0
+    if starts is not None:
+        ok &= starts[np.maximum(ids[:m], 0)]
+    for j in range(1, n):
+        ok &= ids[j : j + m] >= 0
+    pos = np.flatnonzero(ok)
+    code = np.zeros(len(pos), dtype=np.int64)
+    for j in range(n):
+        code = code * base + (ids[pos + j] + 1)  # + 1: a code never starts with a zero digit
+    return code, pos
+
+
+def _decode(codes: np.ndarray, n: int, base: int, offset: int = 1) -> np.ndarray:
+    """The (len, n) ids behind n-gram codes."""
+    out = np.empty((len(codes), n), dtype=np.int64)
+    rest = np.asarray(codes, dtype=np.int64).copy()
+    for j in range(n - 1, -1, -1):
+        out[:, j] = rest % base - offset
+        rest //= base
+    return out
+
+
+def _lookup(vocab: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column of each code in the sorted `vocab`, and whether it is there."""
+    if not len(vocab):
+        return np.zeros(len(codes), np.int64), np.zeros(len(codes), bool)
+    col = np.minimum(np.searchsorted(vocab, codes), len(vocab) - 1)
+    return col, vocab[col] == codes
+
+
+def _counts(codes: np.ndarray, docs: np.ndarray, vocab: np.ndarray, n_docs: int) -> sp.csr_matrix:
+    col, hit = _lookup(vocab, codes)
+    data = np.ones(int(hit.sum()), dtype=np.float32)
+    return sp.coo_matrix((data, (docs[hit], col[hit])), shape=(n_docs, len(vocab))).tocsr()
+
+
+def build_corpus(
+    titles: Sequence[str],
+    abstracts: Sequence[str],
+    *,
+    min_df: int = 2,
+    max_words: int = 3,
+    vocabulary: Sequence[str] | None = None,
+) -> PhraseCorpus:
+    """Count key phrases in titles and abstracts.
+
+    The vocabulary is every run of 1-`max_words` non-stop words in at least `min_df` titles, unless made
+    only of generic words: authors name their topic in the title, so mining titles is cheaper and cleaner
+    than mining abstracts. With `vocabulary` (phrases as written) only those phrases are counted."""
+    if len(titles) != len(abstracts):
+        raise ValueError("titles and abstracts must have the same length")
+    stem_ids: dict[str, int] = {}
+    fixed = [_tokenize([p], stem_ids, lower=True, grow=True).ids[:-1] for p in vocabulary or ()]
+    tit = _tokenize(titles, stem_ids, lower=False, grow=True)
+    abs_ = _tokenize(abstracts, stem_ids, lower=True, grow=False)
+    base, n_docs = len(stem_ids) + 2, len(titles)
+    stems = sorted(stem_ids, key=stem_ids.__getitem__)  # stem of each id
+    generic = np.asarray([s in _GENERIC_STEMS for s in stems] + [False])
+    lower: dict[str, int] = {}
+    low_id = np.asarray([lower.setdefault(w.lower(), len(lower)) for w in tit.words], dtype=np.int64)
+
+    keys: list[str] = []
+    phrases: list[str] = []
+    n_words: list[int] = []
+    complete: list[np.ndarray] = []
+    title_parts, abstract_parts = [], []
+    for n in range(1, max_words + 1):
+        codes, pos = _ngram_codes(tit.ids, n, base)
+        if vocabulary is not None:
+            vocab = np.unique(np.concatenate([_ngram_codes(f, n, base)[0] for f in fixed] + [codes[:0]]))
+        else:
+            pairs = np.unique(np.stack([codes, tit.docs[pos]]), axis=1)  # one count per title
+            uniq, df = np.unique(pairs[0], return_counts=True)
+            vocab = uniq[df >= min_df]
+            vocab = vocab[~generic[_decode(vocab, n, base)].all(axis=1)]
+        parts = _decode(vocab, n, base)
+        keys.extend(" ".join(stems[p] for p in row) for row in parts.tolist())
+        n_words.extend([n] * len(vocab))
+        title_parts.append(_counts(codes, tit.docs[pos], vocab, n_docs))
+        surfaces = _surfaces(codes, pos, tit, vocab, n)
+        phrases.extend(surfaces)
+        complete.append(_completeness(codes, pos, n, tit, low_id, lower, vocab, surfaces))
+        starts = np.zeros(base, dtype=bool)
+        starts[parts[:, 0]] = True  # only n-grams that can be in the vocabulary are coded
+        a_codes, a_pos = _ngram_codes(abs_.ids, n, base, starts)
+        abstract_parts.append(_counts(a_codes, abs_.docs[a_pos], vocab, n_docs))
+    if vocabulary is not None:  # phrases never seen in a title: as given, and whole
+        phrases = [p or k for p, k in zip(phrases, keys, strict=True)]
+        complete = [np.ones(len(c)) for c in complete]
+    corpus = PhraseCorpus(
+        keys=keys,
+        phrases=phrases,
+        n_words=np.asarray(n_words, dtype=np.int64),
+        complete=np.concatenate(complete),
+        title=sp.hstack(title_parts, format="csr", dtype=np.float32),
+        abstract=sp.hstack(abstract_parts, format="csr", dtype=np.float32),
+    )
+    return _merge_spellings(corpus)
+
+
+def _merge_spellings(corpus: PhraseCorpus) -> PhraseCorpus:
+    """One column per phrase however it is hyphenated: "vision-language model" = "vision language model"."""
+    groups: dict[str, list[int]] = {}
+    for j, key in enumerate(corpus.keys):
+        groups.setdefault(key.replace(" ", ""), []).append(j)
+    if len(groups) == len(corpus.keys):
+        return corpus
+    title_df = np.diff(corpus.title.tocsc().indptr).astype(np.float64)
+    reps = [min(members, key=lambda j: (-title_df[j], j)) for members in groups.values()]  # most used
+    rows = [j for members in groups.values() for j in members]
+    cols = [g for g, members in enumerate(groups.values()) for _ in members]
+    merge = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(corpus.keys), len(reps)))
+    weights = merge.T @ title_df
+    complete = (merge.T @ (corpus.complete * title_df)) / np.maximum(weights, 1)
+    return PhraseCorpus(
+        keys=[corpus.keys[j] for j in reps],
+        phrases=[corpus.phrases[j] for j in reps],
+        n_words=corpus.n_words[reps],
+        complete=np.where(weights > 0, complete, corpus.complete[reps]),
+        title=(corpus.title @ merge).tocsr(),
+        abstract=(corpus.abstract @ merge).tocsr(),
+    )
+
+
+def _surfaces(codes: np.ndarray, pos: np.ndarray, tit: _Tokens, vocab: np.ndarray, n: int) -> list[str]:
+    """The most frequent written form of each phrase in the titles (ties: the first distinct form);
+    forms ending in "-ed" count half: "Quantization" names a topic better than "Quantized [Models]"."""
+    out = [""] * len(vocab)
+    col, hit = _lookup(vocab, codes)
+    if not hit.any():
+        return out
+    col, start = col[hit], pos[hit]
+    forms = np.zeros(len(col), dtype=np.int64)
+    for j in range(n):
+        forms = forms * (len(tit.words) + 1) + tit.word_ids[start + j]
+    pairs, inverse = np.unique(np.stack([col, forms]), axis=1, return_inverse=True)
+    participle = np.asarray([w.lower().endswith("ed") for w in tit.words] + [False])
+    weight = np.where(participle[tit.word_ids[start + n - 1]], 0.5, 1.0)
+    counts = np.bincount(inverse.ravel(), weights=weight, minlength=pairs.shape[1])
+    order = np.lexsort((pairs[1], -counts, pairs[0]))  # by phrase, most frequent form first
+    first = order[np.r_[True, pairs[0][order][1:] != pairs[0][order][:-1]]]
+    words = _decode(pairs[1][first], n, len(tit.words) + 1, offset=0)
+    for c, row in zip(pairs[0][first].tolist(), words.tolist(), strict=True):
+        out[c] = " ".join(tit.words[w] for w in row)
+    return out
+
+
+def _completeness(
+    codes: np.ndarray, pos: np.ndarray, n: int, tit: _Tokens, low_id: np.ndarray, lower: dict[str, int],
+    vocab: np.ndarray, surfaces: list[str],
+) -> np.ndarray:  # fmt: skip
+    """How whole each phrase is in titles: the share of its uses that no content word follows (only uses
+    ending in the displayed word: "Quantized Models" says nothing about "Quantization"), capped by 1 -
+    the share of its most frequent predecessor. "Retrieval-Augmented" (+ "Generation"), "Video" (+
+    "Generation", "Understanding") and "Answering" ("Question" +) are fragments: counted, seldom names."""
+    col, hit = _lookup(vocab, codes)
+    shown = np.asarray([lower.get(s.split()[-1].lower(), -1) if s else -1 for s in surfaces], dtype=np.int64)
+    counted = hit & (low_id[tit.word_ids[pos + n - 1]] == shown[col]) if len(vocab) else hit
+    ends = tit.ids[np.minimum(pos + n, len(tit.ids) - 1)] < 0
+    total = np.bincount(col[counted], minlength=len(vocab))
+    closed = np.bincount(col[counted], weights=ends[counted].astype(np.float64), minlength=len(vocab))
+    before = tit.ids[np.maximum(pos - 1, 0)]
+    lead = np.zeros(len(vocab))
+    prev = hit & (before >= 0) & (pos > 0)
+    if prev.any():
+        pairs, counts = np.unique(np.stack([col[prev], before[prev]]), axis=1, return_counts=True)
+        np.maximum.at(lead, pairs[0], counts)
+    uses = np.bincount(col[hit], minlength=len(vocab))
+    return np.minimum(closed / np.maximum(total, 1), 1.0 - lead / np.maximum(uses, 1))
+
+
+def _pretty_part(part: str, first: bool, title_case: bool) -> str:
+    if any(c.isupper() for c in part[1:]) or any(c.isdigit() for c in part):
+        return part  # an acronym or a name as authors write it: LLM, LoRA, NeRF, BF16, 3D
+    if part.lower() in _SMALL_WORDS and not first:
+        return part.lower()
+    return part[:1].upper() + part[1:].lower() if title_case else part.lower()
+
+
+def pretty(phrase: str, *, title_case: bool = True) -> str:
+    """ "retrieval-augmented generation" -> "Retrieval-Augmented Generation"; "LoRA" stays "LoRA"."""
+    return " ".join(
+        "-".join(_pretty_part(p, i == j == 0, title_case) for j, p in enumerate(word.split("-")))
+        for i, word in enumerate(phrase.split())
+    )
+
+
+def label_key(label: str) -> frozenset[str]:
+    """Stems of a label, hyphens ignored: the identity used to find near-duplicate labels."""
+    words = _PUNCT.sub(" ", label.replace("-", " ")).split()
+    return frozenset(stem(w) for w in words if w.lower() not in STOP_WORDS)
+
+
+def near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Same stems, give or take words like "models" or "large": "Diffusion" = "Diffusion Models",
+    "Vision-Language Models" = "Large Vision-Language Models"; "Medical Image Segmentation" and
+    "Image Segmentation", or "Video" and "Video Generation", name different things."""
+    return not (a ^ b) - _NOISE_STEMS and bool(a - _NOISE_STEMS or a == b)
+
+
+def is_acronym(short: str, long: str) -> bool:
+    """Whether `short` abbreviates `long`: "RAG" / "retrieval-augmented generation", "LoRA" / "low-rank
+    adaptation", "LVLMs" / "large vision-language models" (its capitals are the words' initials)."""
+    caps = "".join(c for c in short if c.isupper())
+    words = [w for w in re.split(r"[\s-]+", long) if w and w.lower() not in _SMALL_WORDS]
+    initials = "".join(w[0] for w in words).lower()
+    return len(caps) >= 2 and " " not in short.strip() and caps.lower() == initials
+
+
+def assign_labels(
+    candidates: Sequence[Sequence[str]], *, taken: Sequence[str] = (), required: bool = True
+) -> list[str | None]:
+    """Pick one label per topic, in order, never reusing a label or a near-duplicate of one.
+
+    Earlier topics choose first (pass the most important first); `taken` labels are already in use.
+    When every candidate of a topic is taken, a `required` topic gets two candidates joined by "and"
+    (never a number); an optional one gets None, meaning it duplicates another topic.
+    """
+    used = [label_key(t) for t in taken]
+    labels: list[str | None] = []
+    for cands in candidates:
+        choice = next((c for c in cands if not any(near_duplicate(label_key(c), u) for u in used)), None)
+        if choice is None and required:
+            pool = [*cands, "Other"]
+            combos = [f"{a} and {b}" for a in pool for b in pool if a != b and len(f"{a} {b}".split()) <= 3]
+            combos += [f"{pool[0]} ({w})" for w in ("Other", "Related", "Further", "Assorted")]
+            choice = next((c for c in combos if all(label_key(c) != u for u in used)), combos[-1])
+        if choice is not None:
+            used.append(label_key(choice))
+        labels.append(choice)
+    return labels
+
+
+def slugify(label: str) -> str:
+    """URL-safe lowercase ASCII: "LoRA & Parameter-Efficient Tuning" -> "lora-parameter-efficient-tuning"."""
+    ascii_text = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug or "topic"
