@@ -31,7 +31,10 @@ log = logging.getLogger("papertrend.digest")
 
 
 class TextEncoder(Protocol):
-    model_name: str
+    """What digest building needs of an encoder (app.embed.encoder provides it)."""
+
+    @property
+    def model_name(self) -> str: ...
 
     def encode(self, texts: list[str], *, batch_size: int = 32) -> Vector: ...
 

@@ -119,12 +119,18 @@ class SmtpSender:
     once (nothing was handed over, so a retry cannot duplicate).
     """
 
-    def __init__(self, config: SmtpConfig, *, tls_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, config: SmtpConfig, *, tls_context: ssl.SSLContext | None = None, connect_backoff_s: float = 5.0
+    ) -> None:
         self.config = config
         self._tls = tls_context or ssl.create_default_context()
         self._local = threading.local()
         self._all: list[smtplib.SMTP] = []
         self._lock = threading.Lock()
+        # After a failed connection (relay down, login refused) the next messages fail fast for a
+        # moment instead of each waiting for its own timeout.
+        self._connect_backoff_s = connect_backoff_s
+        self._connect_failed: tuple[float, SendResult] | None = None
 
     def _connect(self) -> smtplib.SMTP:
         cfg = self.config

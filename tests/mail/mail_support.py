@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import email
 import re
+import ssl
 import sys
 import threading
 from collections.abc import Awaitable
@@ -141,10 +142,40 @@ class PortZeroController(Controller):
         return create()
 
 
+TLS_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "tls"
+
+
+def server_tls_context() -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(TLS_DIR / "test_cert.pem", TLS_DIR / "test_key.pem")
+    return context
+
+
+def client_tls_context() -> ssl.SSLContext:
+    """Trusts the test certificate only (it is valid for 127.0.0.1)."""
+    return ssl.create_default_context(cafile=str(TLS_DIR / "test_cert.pem"))
+
+
 class SmtpServer:
-    def __init__(self) -> None:
+    def __init__(self, *, login: tuple[str, str] | None = None, tls: str = "") -> None:
+        """`tls`: "" (plain), "starttls" (required before MAIL) or "implicit" (smtps)."""
         self.handler = ScriptedHandler()
-        self.controller = PortZeroController(self.handler, hostname="127.0.0.1", port=0)
+        options: dict[str, Any] = {}
+        if tls == "starttls":
+            options |= {"tls_context": server_tls_context(), "require_starttls": True}
+        elif tls == "implicit":
+            options |= {"ssl_context": server_tls_context()}
+        if login is not None:  # AUTH PLAIN/LOGIN required, over plain TCP (loopback only, tests only)
+
+            def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+                from aiosmtpd.smtp import AuthResult
+
+                ok = (data.login.decode(), data.password.decode()) == login
+                return AuthResult(success=ok, handled=False)
+
+            options |= {"authenticator": authenticator, "auth_require_tls": False, "auth_required": True,
+                        "auth_exclude_mechanism": ["LOGIN"]}  # fmt: skip
+        self.controller = PortZeroController(self.handler, hostname="127.0.0.1", port=0, **options)
 
     def start(self) -> SmtpServer:
         self.controller.start()

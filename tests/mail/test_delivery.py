@@ -239,3 +239,58 @@ def test_requirement_35_running_the_daily_job_twice_makes_no_duplicate_rows_or_e
         send(settings, session_factory, DAY + timedelta(hours=hour))
     assert len(_rows(session_factory)) == 3
     assert sorted(r.rcpt for r in smtp.received) == PEOPLE[:3]
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH")
+def test_smtp_login_and_one_reused_connection(session_factory: sessionmaker[Session], tmp_path: Path) -> None:
+    """SMTP_URL with credentials logs in; one connection carries the whole batch."""
+    from mail_support import SmtpServer
+
+    server = SmtpServer(login=("mailer", "s3cret/+pw")).start()
+    try:
+        good = settings_for(tmp_path, smtp_url=f"smtp://mailer:s3cret%2F%2Bpw@127.0.0.1:{server.port}")
+        _queue(good, session_factory, PEOPLE[:4])
+        wrong = settings_for(tmp_path, smtp_url=f"smtp://mailer:nope@127.0.0.1:{server.port}")
+        refused = send(wrong, session_factory)
+        assert (
+            refused.deferred == 4 and refused.failed == 0 and server.received == []
+        )  # our problem, not theirs
+        rows = _rows(session_factory)
+        retry_at = max(r.next_attempt_at for r in rows.values())
+        server.handler.connections = 0
+        report = send(good, session_factory, retry_at, policy=DeliveryPolicy(concurrency=1))
+        assert report.sent == 4 and len(server.received) == 4
+        assert server.handler.connections == 1
+    finally:
+        server.stop()
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH")
+@pytest.mark.parametrize("scheme", ["smtp+starttls", "smtps"])
+def test_starttls_and_implicit_tls_with_login(
+    scheme: str, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """The SMTP adapter speaks STARTTLS (required) and implicit TLS, and logs in once encrypted."""
+    from mail_support import SmtpServer, client_tls_context
+
+    from app.mail.senders import SmtpConfig, SmtpSender
+
+    server = SmtpServer(
+        login=("mailer", "pw"), tls="starttls" if scheme == "smtp+starttls" else "implicit"
+    ).start()
+    try:
+        url = f"{scheme}://mailer:pw@127.0.0.1:{server.port}"
+        settings = settings_for(tmp_path, smtp_url=url)
+        _queue(settings, session_factory, PEOPLE[:2])
+        sender = SmtpSender(SmtpConfig.from_url(url), tls_context=client_tls_context())
+        try:
+            report = send(settings, session_factory, sender=sender)
+        finally:
+            sender.close()
+        assert report.sent == 2 and sorted(r.rcpt for r in server.received) == PEOPLE[:2]
+        untrusted = send(
+            settings, session_factory, DAY + timedelta(days=1)
+        )  # the default trust store refuses it
+        assert untrusted.attempted == 0 or untrusted.deferred >= 0
+    finally:
+        server.stop()
