@@ -12,10 +12,12 @@ Timed phases, each with what the product runs:
   render   `queue_digests`: HTML (inlined CSS) + text per digest, Delivery rows;
   deliver  `deliver_outbox`: claim with leases, build each MIME message, send over SMTP to an
            aiosmtpd sink in a separate process (127.0.0.1), record each reply.
-Digests per second per phase and overall (N / sum of phases), peak RSS of this process.
+Digests per second per phase and overall (N / sum of phases), CPU seconds of this process and of the
+sink, peak RSS. The timed phases run --repeats times on the same data (digests and emails deleted in
+between); each figure is the median over the rounds (the machine is shared and noisy).
 
-    .venv/bin/python bench/mail.py [--subscribers 10000] [--concurrency 4] [--dkim] [--database-url URL]
-                                   [--json-out FILE] [--no-write]
+    .venv/bin/python bench/mail.py [--subscribers 10000] [--repeats 3] [--concurrency 4] [--dkim]
+                                   [--database-url URL] [--json-out FILE] [--no-write]
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import os
 import platform
 import random
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -42,7 +45,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from app.config import load_settings  # noqa: E402
 from app.db import Base, make_engine, make_session_factory, session_scope  # noqa: E402
@@ -256,64 +259,40 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "dkim_private_key_path": key,
         }
     settings = load_settings(**overrides)
-    setup = MailSetup.from_settings(settings)
-    phases: dict[str, float] = {}
-    cpu: dict[str, float] = {}
-    rss: dict[str, float] = {"setup": peak_rss_mb()}
-    load_before = os.getloadavg()[0]
-
-    t, c = time.perf_counter(), time.process_time()
-    with session_scope(factory) as s:
-        report = build_due_digests(
-            s, now=NOW, options=DigestOptions(model_name=MODEL), load_vectors=load_vectors
-        )
-    phases["build"], cpu["build"] = time.perf_counter() - t, time.process_time() - c
-    rss["build"] = peak_rss_mb()
-    print(f"build: {report.summary()}", flush=True)
-
-    t, c = time.perf_counter(), time.process_time()
-    with session_scope(factory) as s:
-        queued = queue_digests(s, setup, report.digests, NOW)
-    phases["render"], cpu["render"] = time.perf_counter() - t, time.process_time() - c
-    rss["render"] = peak_rss_mb()
-    built = len(report.digests)
-    del report
-    print(f"render: {queued} emails queued ({phases['render']:.1f}s)", flush=True)
-
     ctx = mp.get_context("spawn")
     port_q, stop, counts = ctx.Queue(), ctx.Event(), ctx.Array("q", 3)
     sink = ctx.Process(target=_sink, args=(port_q, stop, counts), daemon=True)
     sink.start()
     port = port_q.get(timeout=30)
-    sender = SmtpSender(SmtpConfig.from_url(f"smtp://127.0.0.1:{port}"))
-    policy = DeliveryPolicy(
-        rate_per_second=1e6, daily_limit=10**9, concurrency=args.concurrency, batch_size=500, commit_every=250
-    )
-    t, c = time.perf_counter(), time.process_time()
-    sent = deliver_outbox(factory, sender, setup, policy=policy, now=lambda: NOW)
-    phases["deliver"], cpu["deliver"] = time.perf_counter() - t, time.process_time() - c
-    rss["deliver"] = peak_rss_mb()
-    sender.close()
+    rss: dict[str, float] = {"setup": peak_rss_mb()}
+    load_before = os.getloadavg()[0]
+    rounds = [run_round(factory, settings, port, args, counts, i) for i in range(args.repeats)]
+    rss["phases"] = peak_rss_mb()
     stop.set()
     sink.join(timeout=30)
     sink_cpu = counts[2] / 1000
-    print(f"deliver: {sent.summary()}; sink received {counts[0]} ({counts[1] / 1e6:.0f} MB)", flush=True)
     with session_scope(factory) as s:
         html = DeliveryContent.body_html
         html_bytes = s.execute(select(func.avg(func.length(html)), func.max(func.length(html)))).one()
     engine.dispose()
-    total = sum(phases.values())
+    built = rounds[0]["digests"]
+    phases = {k: statistics.median(r["seconds"][k] for r in rounds) for k in ("build", "render", "deliver")}
+    cpu = {k: statistics.median(r["cpu"][k] for r in rounds) for k in ("build", "render", "deliver")}
+    overall = [r["digests"] / sum(r["seconds"].values()) for r in rounds]
     return {
         "subscribers": args.subscribers,
+        "repeats": args.repeats,
         "digests": built,
-        "queued": queued,
-        "sent": sent.sent,
+        "queued": rounds[0]["queued"],
+        "sent": rounds[0]["sent"],
         "sink_received": int(counts[0]),
         "seconds": {k: round(v, 2) for k, v in phases.items()},
-        "cpu_seconds": {k: round(v, 2) for k, v in cpu.items()} | {"sink": round(sink_cpu, 2)},
+        "cpu_seconds": {k: round(v, 2) for k, v in cpu.items()}
+        | {"sink_per_round": round(sink_cpu / len(rounds), 2)},
+        "overall_per_round": [round(x, 1) for x in overall],
         "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
         "per_second": {k: round(built / v, 1) for k, v in phases.items()}
-        | {"overall": round(built / total, 1)},
+        | {"overall": round(statistics.median(overall), 1)},
         "peak_rss_mb": {k: round(v) for k, v in rss.items()},
         "html_bytes": {"mean": round(float(html_bytes[0] or 0)), "max": int(html_bytes[1] or 0)},
         "setup_s": round(setup_s, 1),
@@ -322,6 +301,58 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "dkim": args.dkim,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}",
     }
+
+
+def reset(factory: Any) -> None:
+    """Forget the digests and emails of the previous round (same subscribers, same papers)."""
+    with session_scope(factory) as s:
+        for table in ("delivery_contents", "deliveries", "digest_items", "digests"):
+            s.execute(text(f"DELETE FROM {table}"))
+        s.execute(text("UPDATE subscribers SET last_digest_at = NULL"))
+
+
+def run_round(
+    factory: Any, settings: Any, port: int, args: argparse.Namespace, counts: Any, i: int
+) -> dict[str, Any]:
+    if i:
+        reset(factory)
+    setup = MailSetup.from_settings(settings)  # fresh caches: every round renders from scratch
+    seconds: dict[str, float] = {}
+    cpu: dict[str, float] = {}
+
+    t, c = time.perf_counter(), time.process_time()
+    with session_scope(factory) as s:
+        report = build_due_digests(
+            s, now=NOW, options=DigestOptions(model_name=MODEL), load_vectors=load_vectors
+        )
+    seconds["build"], cpu["build"] = time.perf_counter() - t, time.process_time() - c
+    digests = len(report.digests)
+
+    t, c = time.perf_counter(), time.process_time()
+    with session_scope(factory) as s:
+        queued = queue_digests(s, setup, report.digests, NOW)
+    seconds["render"], cpu["render"] = time.perf_counter() - t, time.process_time() - c
+    del report
+
+    before = counts[0]
+    sender = SmtpSender(SmtpConfig.from_url(f"smtp://127.0.0.1:{port}"))
+    policy = DeliveryPolicy(
+        rate_per_second=1e6, daily_limit=10**9, concurrency=args.concurrency, batch_size=500, commit_every=250
+    )
+    t, c = time.perf_counter(), time.process_time()
+    sent = deliver_outbox(factory, sender, setup, policy=policy, now=lambda: NOW)
+    seconds["deliver"], cpu["deliver"] = time.perf_counter() - t, time.process_time() - c
+    sender.close()
+    received = counts[0] - before
+    if not digests == queued == sent.sent == received:
+        counted = f"{digests} built, {queued} queued, {sent.sent} sent, {received} received"
+        sys.exit(f"bench/mail.py: round {i + 1} lost mail: {counted}")
+    print(
+        f"round {i + 1}: build {seconds['build']:.1f}s, render {seconds['render']:.1f}s, "
+        f"deliver {seconds['deliver']:.1f}s: {digests / sum(seconds.values()):.0f} digests/s overall",
+        flush=True,
+    )
+    return {"digests": digests, "queued": queued, "sent": sent.sent, "seconds": seconds, "cpu": cpu}
 
 
 def write_section(body: str) -> None:
@@ -348,6 +379,7 @@ PHASES = {
 
 def markdown(r: dict[str, Any], command: str) -> str:
     ps, sec, cpu, n = r["per_second"], r["seconds"], r["cpu_seconds"], r["digests"]
+    rounds = ", ".join(f"{x:,}" for x in r["overall_per_round"])
     total_cpu = round(sum(cpu[k] for k in PHASES), 2)
     load = r["load_average"]
     lines = [
@@ -359,7 +391,7 @@ def markdown(r: dict[str, Any], command: str) -> str:
         f"{r['subscribers']:,} subscribers with varied preferences over the 25k arXiv sample (its shared "
         "all-MiniLM-L6-v2 vectors), first digests looking back 3 days of announcements; SMTP to an "
         f"aiosmtpd sink in another process on 127.0.0.1, {r['concurrency']} connections; "
-        f"DKIM {'on' if r['dkim'] else 'off'}.",
+        f"DKIM {'on' if r['dkim'] else 'off'}. {r['repeats']} rounds from the same data; medians per phase.",
         "",
         "| phase | wall s | digests/s (wall) | CPU s (this process) | digests per CPU s |",
         "|---|---:|---:|---:|---:|",
@@ -368,12 +400,14 @@ def markdown(r: dict[str, Any], command: str) -> str:
         lines.append(f"| {label} | {sec[key]} | {ps[key]:,} | {cpu[key]} | {round(n / cpu[key]):,} |")
     wall = round(sum(sec.values()), 2)
     lines += [
-        f"| **overall** | {wall} | **{ps['overall']:,}** | {total_cpu} | {round(n / total_cpu):,} |",
+        f"| **overall** (median round) | {wall} | **{ps['overall']:,}** | {total_cpu} | "
+        f"{round(n / total_cpu):,} |",
         "",
-        f"The sink used {cpu['sink']} CPU s to receive the {r['sink_received']:,} messages. {n:,} digests "
-        f"built, {r['queued']:,} queued, {r['sent']:,} sent. HTML per email: mean "
+        f"Overall per round: {rounds} digests/s (the median is the figure above). The sink used "
+        f"{cpu['sink_per_round']} CPU s per round to receive the messages. Each round: {n:,} digests built, "
+        f"{r['queued']:,} queued, {r['sent']:,} sent and received. HTML per email: mean "
         f"{r['html_bytes']['mean']:,} bytes, max {r['html_bytes']['max']:,} (limit 100 KB). Peak RSS of "
-        f"the benchmark process: {r['peak_rss_mb']['deliver']} MB ({r['peak_rss_mb']['setup']} MB after "
+        f"the benchmark process: {r['peak_rss_mb']['phases']} MB ({r['peak_rss_mb']['setup']} MB after "
         "loading the data). Target: at least 300 digests/s overall.",
     ]
     return "\n".join(lines)
@@ -385,6 +419,7 @@ def main() -> None:
     )
     parser.add_argument("--subscribers", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=3, help="Rounds; each phase is reported as a median.")
     parser.add_argument("--dkim", action="store_true", help="Sign every message with the test DKIM key.")
     parser.add_argument("--database-url", default="", help="A PostgreSQL URL (its tables are dropped!).")
     parser.add_argument("--json-out", type=Path)
