@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 import httpx
 
 from app.ingest.parse.arxiv_api import ApiErrorFeed, parse_api_feed
 from app.ingest.parse.common import Parsed, ParseError
-from app.ingest.sources.http import ArxivLimiter, Fetcher, SourceError, build_fetcher
+from app.ingest.sources.http import ArxivLimiter, Fetcher, SourceClient, SourceError
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -31,12 +31,13 @@ def category_query(categories: Sequence[str]) -> str:
     return " OR ".join(f"cat:{c}" for c in categories)
 
 
-class ArxivApiClient:
+class ArxivApiClient(SourceClient):
     """Talks to the arXiv API; `requests` counts HTTP calls."""
 
+    url_setting = "arxiv_api_url"
+
     def __init__(self, fetcher: Fetcher, base_url: str, *, page_size: int = 500) -> None:
-        self.fetcher = fetcher
-        self.base_url = base_url
+        super().__init__(fetcher, base_url)
         self.page_size = max(1, min(page_size, MAX_PER_CALL))
 
     @classmethod
@@ -47,16 +48,10 @@ class ArxivApiClient:
         *,
         limiter: ArxivLimiter | None = None,
         sleep: Callable[[float], None] = time.sleep,
-    ) -> ArxivApiClient:
-        fetcher = build_fetcher(settings, transport, arxiv=True, limiter=limiter, sleep=sleep)
-        return cls(fetcher, settings.arxiv_api_url, page_size=settings.arxiv_page_size)
-
-    @property
-    def requests(self) -> int:
-        return self.fetcher.requests
-
-    def close(self) -> None:
-        self.fetcher.close()
+    ) -> Self:
+        client = super().from_settings(settings, transport, limiter=limiter, sleep=sleep)
+        client.page_size = max(1, min(settings.arxiv_page_size, MAX_PER_CALL))
+        return client
 
     def page(
         self,

@@ -7,48 +7,21 @@ expired token (`badResumptionToken`). A truncated page is fetched again before g
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING
 
-import httpx
-
 from app.ingest.parse.arxiv_oai import OaiError, parse_oai_response
 from app.ingest.parse.common import Parsed, ParseError
-from app.ingest.sources.http import ArxivLimiter, Fetcher, SourceError, build_fetcher
+from app.ingest.sources.http import SourceClient, SourceError
 
 if TYPE_CHECKING:
-    from app.config import Settings
+    pass
 
 PAGE_ATTEMPTS = 3
 
 
-class ArxivOaiClient:
-    def __init__(self, fetcher: Fetcher, base_url: str) -> None:
-        self.fetcher = fetcher
-        self.base_url = base_url
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        transport: httpx.BaseTransport | None = None,
-        *,
-        limiter: ArxivLimiter | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> ArxivOaiClient:
-        return cls(
-            build_fetcher(settings, transport, arxiv=True, limiter=limiter, sleep=sleep),
-            settings.arxiv_oai_url,
-        )
-
-    @property
-    def requests(self) -> int:
-        return self.fetcher.requests
-
-    def close(self) -> None:
-        self.fetcher.close()
+class ArxivOaiClient(SourceClient):
+    url_setting = "arxiv_oai_url"
 
     def list_records(
         self,

@@ -2,47 +2,21 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
-
-import httpx
 
 from app.ingest.parse.arxiv_rss import parse_rss_feed
 from app.ingest.parse.common import Parsed, ParseError
-from app.ingest.sources.http import ArxivLimiter, Fetcher, SourceError, build_fetcher
+from app.ingest.sources.http import SourceClient, SourceError
 
 if TYPE_CHECKING:
-    from app.config import Settings
+    pass
 
 PAGE_ATTEMPTS = 3
 
 
-class ArxivRssClient:
-    def __init__(self, fetcher: Fetcher, base_url: str) -> None:
-        self.fetcher = fetcher
-        self.base_url = base_url
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        transport: httpx.BaseTransport | None = None,
-        *,
-        limiter: ArxivLimiter | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> ArxivRssClient:
-        return cls(
-            build_fetcher(settings, transport, arxiv=True, limiter=limiter, sleep=sleep),
-            settings.arxiv_rss_url,
-        )
-
-    @property
-    def requests(self) -> int:
-        return self.fetcher.requests
-
-    def close(self) -> None:
-        self.fetcher.close()
+class ArxivRssClient(SourceClient):
+    url_setting = "arxiv_rss_url"
 
     def feed(self, categories: Sequence[str]) -> Parsed:
         """Today's feed for the categories (joined with '+', as arXiv expects)."""

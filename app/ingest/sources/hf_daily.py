@@ -6,46 +6,25 @@ not go through the arXiv limiter; a 429 is retried after its `Retry-After`.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
 from typing import TYPE_CHECKING
 
-import httpx
-
 from app.ingest.parse.common import Parsed, ParseError
 from app.ingest.parse.hf_daily import parse_hf_response
-from app.ingest.sources.http import Fetcher, SourceError, build_fetcher
+from app.ingest.sources.http import SourceClient, SourceError
 
 if TYPE_CHECKING:
-    from app.config import Settings
+    pass
 
 PAGE_LIMIT = 100  # the API's maximum
 MAX_PAGES = 20
 PAGE_ATTEMPTS = 2
 
 
-class HfDailyClient:
-    def __init__(self, fetcher: Fetcher, base_url: str) -> None:
-        self.fetcher = fetcher
-        self.base_url = base_url
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        transport: httpx.BaseTransport | None = None,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> HfDailyClient:
-        return cls(build_fetcher(settings, transport, arxiv=False, sleep=sleep), settings.hf_api_url)
-
-    @property
-    def requests(self) -> int:
-        return self.fetcher.requests
-
-    def close(self) -> None:
-        self.fetcher.close()
+class HfDailyClient(SourceClient):
+    url_setting = "hf_api_url"
+    arxiv = False
 
     def _page(self, params: dict[str, str | int]) -> Parsed:
         url = f"{self.base_url}/daily_papers"

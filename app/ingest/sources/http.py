@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from importlib import metadata
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 from urllib.parse import urlsplit
 
 import httpx
@@ -238,3 +238,36 @@ def build_fetcher(
         limiter=limiter if arxiv else None,
         sleep=sleep,
     )
+
+
+class SourceClient:
+    """Shared plumbing of the source clients: a Fetcher, a base URL, request counting, close.
+
+    Subclasses name the setting that holds their base URL and whether arXiv's limiter applies.
+    """
+
+    url_setting: ClassVar[str]
+    arxiv: ClassVar[bool] = True
+
+    def __init__(self, fetcher: Fetcher, base_url: str) -> None:
+        self.fetcher = fetcher
+        self.base_url = base_url
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        limiter: ArxivLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Self:
+        fetcher = build_fetcher(settings, transport, arxiv=cls.arxiv, limiter=limiter, sleep=sleep)
+        return cls(fetcher, getattr(settings, cls.url_setting))
+
+    @property
+    def requests(self) -> int:
+        return self.fetcher.requests
+
+    def close(self) -> None:
+        self.fetcher.close()
