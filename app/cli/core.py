@@ -55,12 +55,19 @@ def init(
 def pipeline(
     no_ingest: Annotated[bool, typer.Option("--no-ingest", help="Skip the live sources.")] = False,
     no_digests: Annotated[bool, typer.Option("--no-digests", help="Skip digest build and delivery.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what each stage would do; change nothing.")
+    ] = False,
 ) -> None:
     """Run every stage once, in order: ingest, embed, index, topics, trends, digests, delivery."""
-    from app.jobs.pipeline import run_pipeline
+    from app.jobs.pipeline import plan_pipeline, run_pipeline
 
     cfg = settings()
     factory = session_factory(cfg)
+    if dry_run:
+        for line in plan_pipeline(cfg, factory):
+            typer.echo(line)
+        return
     with progress_bar("embedding", None) as advance:
         report = run_pipeline(
             cfg, factory, ingest=not no_ingest, digests=not no_digests, embed_progress=advance

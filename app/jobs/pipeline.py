@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.browse.cache import bump_generation
@@ -22,7 +23,9 @@ from app.embed.service import count_pending, embed_pending, ensure_index
 from app.ingest.service import run_source
 from app.jobs.mailing import step_deliver, step_digest_build
 from app.jobs.runs import StepResult, run_step
+from app.mail.delivery import outbox_counts
 from app.mail.senders import Sender
+from app.models import Topic
 from app.models._common import utcnow
 from app.topics.service import (
     AssignReport,
@@ -182,3 +185,27 @@ def run_pipeline(
         report.steps.append(step_digest_build(settings, factory, encoder, now))
         report.steps.append(step_deliver(settings, factory, sender, now))
     return report
+
+
+def plan_pipeline(
+    settings: Settings, factory: sessionmaker[Session], *, now: datetime | None = None
+) -> list[str]:
+    """What `run_pipeline` would do now, read from the database; writes and fetches nothing."""
+    now = now or utcnow()
+    model_name = make_encoder(settings).model_name
+    with factory() as session:
+        pending = count_pending(session, model_name)
+        # With nothing embedded yet there is nothing to cluster, but this run's embed step changes that.
+        no_topics = not session.scalar(select(func.count()).select_from(Topic))
+        rebuild = needs_rebuild(session, now=now, model_name=model_name) or (no_topics and pending > 0)
+        outbox = outbox_counts(session, now)
+    return [
+        f"ingest          would fetch: {settings.ingest_sources or '(no live source enabled)'}",
+        f"embed           {pending} papers need a vector for {model_name}",
+        "index           brought up to date with the stored vectors",
+        f"topics          {'full rebuild' if rebuild else 'new papers assigned to the existing topics'}",
+        "trends          counts, momentum and trending scores recomputed",
+        "digest build    digests of subscribers whose send hour has come",
+        f"digest send     {outbox['due']} emails due now, {outbox['later']} waiting for a retry"
+        + (" (sending is PAUSED)" if outbox["paused"] else ""),
+    ]
