@@ -39,6 +39,10 @@ TARGET_RECALL = 0.96
 # vectors (512 cells) with 250 encoded title-word queries: recall 0.90 at the nprobe where paper
 # queries reach 0.96-0.98 (64), 0.95 at 2x, 0.98 at 4x (docs/BENCHMARKS.md, section search).
 TEXT_QUERY_FACTOR = 4
+# And never fewer than 1/16 of the cells: where paper vectors come in tight groups (1M synthetic
+# vectors) paper queries need very few cells while text queries still need ~1/16 for 0.95; a
+# query then scans ~6 % of the index (1M vectors: 5 ms).
+MIN_PROBE_DIVISOR = 16
 # Selector sets above this size cost more to build than over-fetching and filtering afterwards.
 MAX_SELECTOR_IDS = 200_000
 
@@ -169,10 +173,11 @@ class VectorIndex:
         """Choose nprobe from the recall@10 it reaches against brute force; returns that recall.
 
         Queries are indexed vectors (each one's own id ignored on both sides): the smallest nprobe
-        reaching TARGET_RECALL for them is found, then multiplied by TEXT_QUERY_FACTOR, because a
-        short text query lies far from every paper (best cosine ~0.5 instead of ~0.8) and its
-        neighbours spread over more cells. The recall stored is that of paper queries at the final
-        nprobe; bench/search.py measures text queries.
+        reaching TARGET_RECALL for them is found, then multiplied by TEXT_QUERY_FACTOR and kept at
+        1/MIN_PROBE_DIVISOR of the cells or more, because a short text query lies far from every
+        paper (best cosine ~0.5 instead of ~0.8) and its neighbours spread over more cells. The
+        recall stored is that of paper queries at the final nprobe; bench/search.py measures text
+        queries.
         """
         if self.info.kind != IVF_SQ8 or self.ntotal == 0:
             return 1.0
@@ -188,7 +193,7 @@ class VectorIndex:
             if recall >= TARGET_RECALL or probe >= self.info.nlist:
                 break
             probe = min(self.info.nlist, probe * 2)
-        final = min(self.info.nlist, probe * TEXT_QUERY_FACTOR)
+        final = min(self.info.nlist, max(probe * TEXT_QUERY_FACTOR, self.info.nlist // MIN_PROBE_DIVISOR))
         if final != probe:
             _, found = self.search(q, 11, nprobe=final)
             recall = recall_at_k(truth, _without_self(found, ids[pick]), 10)

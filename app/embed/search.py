@@ -13,6 +13,7 @@ most recent papers that pass the filters.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -41,6 +42,9 @@ log = logging.getLogger("papertrend.search")
 SEMANTIC_FLOOR = 0.2
 MAX_CANDIDATES = 1000  # results that can be paged through
 MAX_LIMIT = 100
+# A second over-fetch is sized by the share of the first that passed the filters (at least this).
+MIN_FILTER_SHARE = 0.005
+MAX_OVERFETCH = 20_000
 _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 _CATEGORY = re.compile(r"^[A-Za-z][A-Za-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
@@ -233,16 +237,30 @@ def _semantic(
     floor: float,
     selective: bool,
 ) -> list[tuple[int, float]]:
-    """Nearest papers above `floor` that pass the filters, best first (at most `fetch`)."""
+    """Nearest papers above `floor` that pass the filters, best first (at most `fetch`).
+
+    Without a topic: over-fetch and filter in SQL; when too few pass, a second over-fetch sized
+    by the share that passed. Only when that still finds less than half of `fetch` (a narrow
+    filter), and always for a topic, the search is restricted to the papers the filters keep.
+    """
     kept: list[tuple[int, float]] = []
     if not selective:
         over = min(index.ntotal, fetch * (4 if conditions else 1))
-        scores, ids = index.search(vector, over)
-        pairs = [(int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0 and s >= floor]
-        existing = _existing(session, [p for p, _ in pairs], conditions)
-        kept = [p for p in pairs if p[0] in existing]
-        # Done when enough passed, or when every paper above the floor has been looked at.
-        if len(kept) >= fetch or len(pairs) < over or over >= index.ntotal:
+        for attempt in range(2):
+            scores, ids = index.search(vector, over)
+            pairs = [
+                (int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0 and s >= floor
+            ]
+            existing = _existing(session, [p for p, _ in pairs], conditions)
+            kept = [p for p in pairs if p[0] in existing]
+            # Done when enough passed, or when every paper above the floor has been looked at.
+            if len(kept) >= fetch or len(pairs) < over or over >= index.ntotal:
+                return kept[:fetch]
+            if attempt:
+                break
+            share = max(len(kept) / max(len(pairs), 1), MIN_FILTER_SHARE)
+            over = min(index.ntotal, MAX_OVERFETCH, int(2 * fetch / share))
+        if kept and len(kept) >= fetch // 2:
             return kept[:fetch]
     allowed = _allowed_ids(session, conditions)
     if allowed is None:  # the filter keeps too many papers for a selector; settle for the over-fetch
@@ -254,14 +272,17 @@ def _semantic(
 
 
 def _existing(session: Session, ids: Sequence[int], conditions: Sequence[ColumnElement[bool]]) -> set[int]:
-    found: set[int] = set()
-    for start in range(0, len(ids), 900):
-        chunk = list(ids[start : start + 900])
-        found.update(
-            int(p)
-            for p in session.execute(select(Paper.id).where(Paper.id.in_(chunk), *conditions)).scalars()
-        )
-    return found
+    """The ids that are papers passing the conditions (one statement on SQLite, however many ids)."""
+    if not ids:
+        return set()
+    if session.get_bind().dialect.name == "sqlite":
+        listed = func.json_each(json.dumps(list(ids))).table_valued("value")
+        stmt = select(Paper.id).where(Paper.id.in_(select(listed.c.value)), *conditions)
+        return {int(p) for p in session.execute(stmt).scalars()}
+    return {
+        int(p)
+        for p in session.execute(select(Paper.id).where(Paper.id.in_(list(ids)), *conditions)).scalars()
+    }
 
 
 def _allowed_ids(session: Session, conditions: Sequence[ColumnElement[bool]]) -> list[int] | None:
