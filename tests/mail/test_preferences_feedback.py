@@ -60,6 +60,11 @@ def test_preferences_are_shown_saved_and_validated(
     page = client.get(links["Preferences"])
     assert page.status_code == 200 and "reader@example.org" in page.text and "checked" in page.text
     assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
+    feed = re.search(r'href="https://news\.example\.org(/feeds/subscriber/[^"]+\.atom)"', page.text)
+    assert feed, "the preferences page links the subscriber's private feed"
+    atom = client.get(feed.group(1))
+    assert atom.status_code == 200 and "<feed" in atom.text
+    assert client.get(feed.group(1).replace("-", "-0", 1)).status_code == 404
     with session_scope(session_factory) as s:
         rl = s.scalars(select(Topic).where(Topic.slug == "reinforcement-learning")).one().id
     data = _form(page.text) | {"topics": [str(rl)], "keywords": "policy gradient, offline RL",

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.browse.private_feed import feed_path
 from app.digest.service import preview_digest
 from app.models import Delivery, Digest, Subscriber, Topic
 from app.models.digest import DeliveryContent
@@ -96,6 +97,9 @@ def _render(
         errors=errors or {},
         notice=notice,
         unsubscribe_url=setup.unsubscribe_url(subscriber.id, subscriber.link_key),
+        feed_url=None
+        if subscriber.status == "unsubscribed"
+        else setup.identity.base_url + feed_path(setup.signer, subscriber.id, subscriber.link_key),
         csrf_token=form_token(request, "preferences", token),
         delete_token=form_token(request, "delete", token),
     )
