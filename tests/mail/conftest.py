@@ -13,13 +13,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mail_support import SmtpServer
+from mail_support import NetworkBlocked, SmtpServer
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
-
-
-class NetworkBlocked(OSError):
-    pass
 
 
 @pytest.fixture(autouse=True)

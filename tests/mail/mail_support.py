@@ -298,3 +298,7 @@ def links_in(text: str) -> list[str]:
 def path_of(url: str) -> str:
     assert url.startswith(BASE_URL), url
     return url[len(BASE_URL) :]
+
+
+class NetworkBlocked(OSError):
+    """Raised by the mail tests' socket guard for any address beyond loopback (requirement 44)."""

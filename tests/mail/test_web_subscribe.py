@@ -257,7 +257,7 @@ def test_requirement_44_the_suite_cannot_reach_beyond_loopback(smtp: SmtpServer)
     """Requirement 44: the email suite uses in-process aiosmtpd, networking limited to 127.0.0.1."""
     import socket
 
-    from conftest import NetworkBlocked
+    from mail_support import NetworkBlocked
 
     assert smtp.controller.hostname == "127.0.0.1"
     with socket.create_connection(("127.0.0.1", smtp.port), timeout=2) as conn:
