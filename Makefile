@@ -38,7 +38,7 @@ format: install
 	$(BIN)/ruff check --fix app tests bench
 
 bench: install ## benchmark scripts; figures land in docs/BENCHMARKS.md
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/run_all.py $(BENCHMARKS)
 
 browser: ## Debian's chromium for the browser tests (installed when missing)
 	@test -x /usr/bin/chromium || (command -v apt-get >/dev/null && \
