@@ -299,11 +299,14 @@ def add(
 
 
 def _edit(action: Any) -> Any:
+    from app.browse.cache import bump_generation
     from app.topics.service import OperatorError
 
     try:
         with unit_of_work() as session:
-            return action(session)
+            result = action(session)
+            bump_generation(session)  # the site's cached pages show the edit at once
+            return result
     except OperatorError as exc:
         fail(str(exc))
 

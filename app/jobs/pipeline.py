@@ -119,7 +119,7 @@ def step_topics(
     def work(result: StepResult) -> None:
         with session_scope(factory) as session:
             report: TopicsReport | AssignReport
-            if needs_rebuild(session, now=now):
+            if needs_rebuild(session, now=now, model_name=model_name):
                 report = build_topics(
                     session,
                     model_name=model_name,

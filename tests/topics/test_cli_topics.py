@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from app.browse.cache import read_generation
 from app.cli.topics import register
 from app.config import get_settings
 from app.db import session_scope
@@ -122,8 +123,12 @@ def test_operator_commands(cli: CliRunner, corpus: list[int], session_factory: s
             t.id
             for t in session.scalars(select(Topic).where(Topic.kind == "area").order_by(Topic.id)).all()[:2]
         )
+    with session_scope(session_factory) as session:
+        before = read_generation(session)
     code, out, _ = run(cli, "topics", "rename", str(a), "Vehicles and Roads")
     assert code == 0 and "Vehicles and Roads" in out
+    with session_scope(session_factory) as session:
+        assert read_generation(session) != before  # cached pages are invalidated by an edit
     assert run(cli, "topics", "hide", str(a))[0] == 0
     assert run(cli, "topics", "pin", str(b))[0] == 0
     code, out, _ = run(cli, "topics", "add", "Lidar Sensing", "--keywords", "lidar, point cloud*")
