@@ -158,9 +158,21 @@ def trending_scores(session: Session, paper_ids: list[int], windows: tuple[str, 
 
 
 def subscriber_topics(session: Session) -> dict[int, set[int]]:
+    """Each subscriber's topics, with a merged topic replaced by the topic it was merged into."""
+    merged = dict(
+        session.execute(select(Topic.id, Topic.merged_into_id).where(Topic.merged_into_id.is_not(None))).all()
+    )
+
+    def final(tid: int) -> int:
+        seen = set()
+        while tid in merged and tid not in seen:  # follow chains of merges, never loop
+            seen.add(tid)
+            tid = merged[tid]
+        return tid
+
     out: dict[int, set[int]] = defaultdict(set)
     for sid, tid in session.execute(select(SubscriberTopic.subscriber_id, SubscriberTopic.topic_id)):
-        out[sid].add(tid)
+        out[sid].add(final(tid))
     return out
 
 

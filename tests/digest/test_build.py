@@ -190,3 +190,18 @@ def test_interest_text_is_encoded_at_build_time(db: Session) -> None:
     assert items[0].title == "Speculative decoding on phones"
     assert items[0].reason.startswith("Close to your interest")
     assert date(2026, 5, 5) == TODAY
+
+
+def test_subscriber_of_a_merged_topic_follows_it_into_the_target(db: Session) -> None:
+    w = _world(db)
+    old = add_topic(db, "Low-bit Inference")  # merged by an operator into Quantization
+    old.merged_into_id = w.quant.id
+    old.status = "merged"
+    db.flush()
+    sub = add_subscriber(db, "grace@example.org", topics=[old])
+    report = build(db)
+    (digest,) = report.digests
+    assert digest.subscriber_id == sub.id
+    main = [i for i in digest.items if i.section == "for_you"]
+    assert main and main[0].title.startswith("Quantized LLM inference")
+    assert main[0].reason == "In your topic Quantization"
