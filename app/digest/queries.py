@@ -159,9 +159,8 @@ def trending_scores(session: Session, paper_ids: list[int], windows: tuple[str, 
 
 def subscriber_topics(session: Session) -> dict[int, set[int]]:
     """Each subscriber's topics, with a merged topic replaced by the topic it was merged into."""
-    merged = dict(
-        session.execute(select(Topic.id, Topic.merged_into_id).where(Topic.merged_into_id.is_not(None))).all()
-    )
+    rows = session.execute(select(Topic.id, Topic.merged_into_id).where(Topic.merged_into_id.is_not(None)))
+    merged: dict[int, int] = {tid: into for tid, into in rows if into is not None}
 
     def final(tid: int) -> int:
         seen = set()
