@@ -21,7 +21,8 @@ target_metadata = Base.metadata
 
 def _url() -> str:
     x_args = context.get_x_argument(as_dictionary=True)
-    return x_args.get("url") or config.get_main_option("sqlalchemy.url") or get_settings().effective_database_url
+    explicit = x_args.get("url") or config.get_main_option("sqlalchemy.url")
+    return explicit or get_settings().effective_database_url
 
 
 def _configure(connection: Connection) -> None:

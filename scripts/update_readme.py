@@ -1,7 +1,7 @@
 """Regenerate the configuration and command tables of README.md from the code.
 
-    .venv/bin/python scripts/update_readme.py          # rewrite the tables in place
-    .venv/bin/python scripts/update_readme.py --check  # exit 1 if README.md is out of date
+.venv/bin/python scripts/update_readme.py          # rewrite the tables in place
+.venv/bin/python scripts/update_readme.py --check  # exit 1 if README.md is out of date
 """
 
 from __future__ import annotations

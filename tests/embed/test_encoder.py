@@ -101,4 +101,6 @@ def test_real_encoder_matches_bare_sentence_transformers_in_both_loops() -> None
     before = torch.get_num_threads()
     one = enc.encode(["low-bit weights for LLMs"])
     assert torch.get_num_threads() == before
-    assert np.abs(one - enc.load().encode(["low-bit weights for LLMs"], normalize_embeddings=True)).max() < 1e-5
+    assert (
+        np.abs(one - enc.load().encode(["low-bit weights for LLMs"], normalize_embeddings=True)).max() < 1e-5
+    )

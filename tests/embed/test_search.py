@@ -214,7 +214,9 @@ def test_large_corpus_ranking_without_bm25(db: Session, monkeypatch: pytest.Monk
     monkeypatch.setattr(fulltext, "BM25_MAX_PAPERS", 0)
     old_title = add_paper(db, "Weight quantization", "Old but the title says it.", categories=["cs.LG"])
     newer = add_paper(db, "Pruning", "Weight quantization in the abstract only.", categories=["cs.CV"])
-    newest = add_paper(db, "Quantization of weights", "Newest, with both words in the title.", categories=["cs.LG"])
+    newest = add_paper(
+        db, "Quantization of weights", "Newest, with both words in the title.", categories=["cs.LG"]
+    )
     found = _keyword(db, "weight quantization")
     assert set(found) == {old_title.id, newer.id, newest.id}
     if db.get_bind().dialect.name == "sqlite":
