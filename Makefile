@@ -28,8 +28,8 @@ test-fast: install ## everything but the slow end-to-end tests
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
 
 lint: install ## ruff, mypy and the import rules
-	$(BIN)/ruff check app tests bench migrations
-	$(BIN)/ruff format --check app tests bench
+	$(BIN)/ruff check app tests bench migrations scripts
+	$(BIN)/ruff format --check app tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
