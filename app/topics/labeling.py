@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import count
 
 import numpy as np
 import scipy.sparse as sp
@@ -52,6 +53,9 @@ GENERIC_WORDS: frozenset[str] = frozenset(
 _PUNCT = re.compile(r"[^\w\s-]+")
 _LETTER = re.compile(r"[^\W\d_]")
 _BREAK = -1
+# ASCII text takes a faster path (see `_split_words`): the same characters as _PUNCT, mapped to ".".
+_ASCII_PUNCT = {c: "." for c in range(1, 128) if _PUNCT.fullmatch(chr(c))}
+_END = "\x00"  # closes each paper in the token stream (never a word: _PUNCT removes it from text)
 _SMALL_WORDS = frozenset({"and", "or", "of", "for", "in", "on", "with", "the", "a", "an", "to", "via"})
 
 
@@ -128,30 +132,66 @@ class _Tokens:
     ids: np.ndarray  # stem id per position; _BREAK for stop words, numbers, punctuation, paper ends
     docs: np.ndarray  # paper of each position
     word_ids: np.ndarray  # distinct-word id per position (to recover the written form)
-    words: list[str]  # distinct words
+    words: list[str]  # distinct words, in order of first use
+
+
+def _split_words(texts: Sequence[str], lower: bool) -> list[str]:
+    """Every token of `texts` in order, each paper closed by an _END token.
+
+    Consecutive ASCII papers (nearly all) are joined and cleaned by one `str.translate`, which does
+    in C what `_PUNCT.sub` does; the others take the regex. Either way a paper is one string
+    operation at most, not one per token. (A run of punctuation becomes several "." tokens instead
+    of one: the same break between phrases.)
+    """
+    pieces: list[str] = []
+    run: list[str] = []
+    for text in [*texts, None]:
+        if text is not None and text.isascii() and _END not in text:
+            run.append(text)
+            continue
+        if run:
+            joined = f" {_END} ".join(run)
+            joined = joined.lower() if lower else joined
+            pieces.append(joined.translate(_ASCII_PUNCT).replace(".", " . "))
+            run.clear()
+        if text is not None:
+            pieces.append(_PUNCT.sub(" . ", text.lower() if lower else text))
+    return f" {_END} ".join([*pieces, ""]).split()
+
+
+@lru_cache(maxsize=1 << 18)
+def _word_stem(word: str) -> str:
+    """The stem of a token, or "" for a break."""
+    return "" if _is_break(word) else stem(word)
 
 
 def _tokenize(texts: Sequence[str], stem_ids: dict[str, int], *, lower: bool, grow: bool) -> _Tokens:
     """Stem ids of every word; with `grow` false, a stem missing from `stem_ids` is a break (it
     cannot belong to a phrase mined from titles)."""
-    words: list[str] = []
-    lengths = np.empty(len(texts), dtype=np.int64)
-    for i, text in enumerate(texts):
-        toks = _PUNCT.sub(" . ", text.lower() if lower else text).split()
-        toks.append(".")  # papers never share a phrase
-        words.extend(toks)
-        lengths[i] = len(toks)
-    # Stem each distinct word once, then map all positions with C-level dict lookups: a Python call
-    # per token would cost seconds on 25k abstracts.
-    unique = {w: i for i, w in enumerate(dict.fromkeys(words))}
-    stem_of = np.empty(len(unique), dtype=np.int64)
-    for w, i in unique.items():
-        s = "" if _is_break(w) else stem(w)
-        known = stem_ids.setdefault(s, len(stem_ids)) if grow and s else stem_ids.get(s, _BREAK)
-        stem_of[i] = known if s else _BREAK
-    word_ids = np.fromiter(map(unique.__getitem__, words), dtype=np.int64, count=len(words))
-    docs = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
-    return _Tokens(stem_of[word_ids], docs, word_ids, list(unique))
+    tokens = _split_words(texts, lower)
+    # One C-level dict operation per token: each distinct word maps to the position of its first use,
+    # which then indexes the distinct words (a Python call per token would cost seconds on 25k
+    # abstracts). Words are numbered, and stems get new ids, in order of first use.
+    first_use: dict[str, int] = {}
+    first = np.fromiter(map(first_use.setdefault, tokens, count()), dtype=np.int64, count=len(tokens))
+    words = list(first_use)
+    dense = np.zeros(max(len(tokens), 1), dtype=np.int64)
+    dense[np.fromiter(first_use.values(), dtype=np.int64, count=len(words))] = np.arange(len(words))
+    word_ids = dense[first]
+    stem_of = np.empty(len(words), dtype=np.int64)
+    for i, w in enumerate(words):
+        s = _word_stem(w)
+        if not s:
+            stem_of[i] = _BREAK
+        elif grow:
+            stem_of[i] = stem_ids.setdefault(s, len(stem_ids))
+        else:
+            stem_of[i] = stem_ids.get(s, _BREAK)
+    ends = first == first_use[_END] if tokens else np.zeros(0, dtype=bool)
+    if int(ends.sum()) != len(texts):
+        raise AssertionError("tokenizer lost a paper boundary")
+    docs = np.cumsum(ends) - ends
+    return _Tokens(stem_of[word_ids], docs, word_ids, words)
 
 
 def _ngram_codes(

@@ -148,3 +148,31 @@ def test_build_corpus_is_deterministic() -> None:
     a, b = corpus_of(titles), corpus_of(list(titles))
     assert a.keys == b.keys and a.phrases == b.phrases
     assert np.array_equal(a.title.toarray(), b.title.toarray())
+
+
+def test_ascii_and_unicode_papers_count_the_same_phrases() -> None:
+    """ASCII papers take a faster tokeniser than the others; both must count alike, punctuation runs and
+    hyphens included, and a NUL byte in a text must not be taken for the end of a paper."""
+    titles = [
+        "Low-Bit Quantization (LLMs): a Study",
+        "Low-Bit Quantization (LLMs): a Study ÷",
+        "Quantization\x00 Aware Training; Low-Bit Quantization",
+        "Quantization — Aware Training; Low-Bit Quantization",
+    ]
+    abstracts = [
+        "We study low-bit quantization... of LLMs!! Quantization-aware training helps.",
+        "We study low-bit quantization... of LLMs!! Quantization-aware training helps. é",
+        "Low-bit quantization, again: low-bit quantization.",
+        "Low-bit quantization, again: low-bit quantization. ✓",
+    ]
+    corpus = corpus_of(titles, abstracts)
+    title, abstract = corpus.title.toarray(), corpus.abstract.toarray()
+    np.testing.assert_array_equal(title[0], title[1])
+    np.testing.assert_array_equal(abstract[0], abstract[1])
+    np.testing.assert_array_equal(title[2], title[3])
+    np.testing.assert_array_equal(abstract[2], abstract[3])
+    bit = column(corpus, "lowbit quantiz")
+    assert title[:, bit].tolist() == [1, 1, 1, 1]
+    assert abstract[:, bit].tolist() == [1, 1, 2, 2]
+    assert title[:, column(corpus, "quantiz")].tolist() == [1, 1, 2, 2]
+    assert corpus.title.shape == corpus.abstract.shape == (4, 3)  # the NUL did not start a fifth paper

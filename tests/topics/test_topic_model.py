@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import normalized_mutual_info_score
 
+from app.topics.clustering import spherical_kmeans
 from app.topics.labeling import STOP_WORDS, label_key, near_duplicate
 from app.topics.model import TopicModel, build_topic_model
 
@@ -148,3 +149,19 @@ def test_bad_inputs_raise() -> None:
         build_topic_model(np.zeros((2, 4)), ["a"], ["b", "c"])
     with pytest.raises(ValueError):
         build_topic_model(np.zeros(4), ["a"], ["b"])
+
+
+def test_kmeans_splits_empty_clusters_and_is_deterministic() -> None:
+    """More areas than distinct points: seeding repeats a centre, the empty areas are split off a
+    large one, and every paper still gets a valid area; the same seed gives the same result."""
+    rng = np.random.default_rng(3)
+    points = np.repeat(rng.normal(size=(2, 8)).astype(np.float32), 20, axis=0)
+    first = spherical_kmeans(points, 4, seed=1)
+    again = spherical_kmeans(points, 4, seed=1)
+    centroids, labels, cosines = first
+    assert centroids.shape == (4, 8)
+    assert set(labels.tolist()) <= set(range(4)) and len(set(labels[:20].tolist())) == 1
+    assert labels[0] != labels[-1]
+    np.testing.assert_allclose(cosines, 1.0, atol=1e-3)
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)
