@@ -20,11 +20,11 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, Date, Text, cast, func, select, type_coerce
+from sqlalchemy import ColumnElement, Date, Select, Text, and_, cast, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from app.embed.encoder import Encoder, EncoderError
@@ -42,9 +42,7 @@ log = logging.getLogger("papertrend.search")
 SEMANTIC_FLOOR = 0.2
 MAX_CANDIDATES = 1000  # results that can be paged through
 MAX_LIMIT = 100
-# A second over-fetch is sized by the share of the first that passed the filters (at least this).
-MIN_FILTER_SHARE = 0.005
-MAX_OVERFETCH = 20_000
+MAX_OVERFETCH = 2_000
 _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 _CATEGORY = re.compile(r"^[A-Za-z][A-Za-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
@@ -68,13 +66,27 @@ class SearchResult:
 
 
 def paper_day(session: Session) -> ColumnElement[Any]:
-    """The paper's date: announcement day, else the UTC day it was published."""
+    """The paper's date: announcement day, else the UTC day it was published (for ordering)."""
     published: ColumnElement[Any]
     if session.get_bind().dialect.name == "postgresql":
         published = cast(func.timezone("UTC", Paper.published_at), Date)
     else:
         published = func.date(Paper.published_at)
     return type_coerce(func.coalesce(Paper.announced_date, published), Date)
+
+
+def _day_range(first: date | None, last: date | None) -> ColumnElement[bool]:
+    """The paper's date within [first, last], written so both date columns' indexes can serve it."""
+    announced: list[ColumnElement[bool]] = []
+    published: list[ColumnElement[bool]] = [Paper.announced_date.is_(None)]
+    if first:
+        announced.append(Paper.announced_date >= first)
+        published.append(Paper.published_at >= datetime.combine(first, time.min, tzinfo=UTC))
+    if last:
+        announced.append(Paper.announced_date <= last)
+        after = datetime.combine(last, time.min, tzinfo=UTC) + timedelta(days=1)
+        published.append(Paper.published_at < after)
+    return or_(and_(*announced), and_(*published))
 
 
 def filter_conditions(
@@ -91,11 +103,8 @@ def filter_conditions(
         conditions.append(Paper.id.in_(select(PaperTopic.paper_id).where(PaperTopic.topic_id == topic_id)))
     if date_from and date_to and date_from > date_to:
         raise ValueError(f"the start date {date_from} is after the end date {date_to}")
-    day = paper_day(session) if (date_from or date_to) else None
-    if day is not None and date_from:
-        conditions.append(day >= date_from)
-    if day is not None and date_to:
-        conditions.append(day <= date_to)
+    if date_from or date_to:
+        conditions.append(_day_range(date_from, date_to))
     if category:
         category = category.strip()
         if not _CATEGORY.match(category):
@@ -138,16 +147,26 @@ def hybrid_search(
     if not parsed.has_words:
         return SearchResult(hits[offset : offset + limit], len(hits), "id", parsed)
 
-    fetch = min(MAX_CANDIDATES, max(100, 2 * (offset + limit)))
+    # Candidates per side: two pages' worth (at least 50); fusion rarely lifts a paper from further down.
+    fetch = min(MAX_CANDIDATES, max(50, 2 * (offset + limit)))
+    # A topic alone is listed from its own index, without reading any paper row.
+    only_topic = topic_id is not None and not (date_from or date_to or category)
+    topic_papers = select(PaperTopic.paper_id).where(PaperTopic.topic_id == topic_id) if only_topic else None
+    listing = topic_papers if topic_papers is not None else select(Paper.id).where(*conditions)
     semantic: list[tuple[int, float]] = []
     usable = _usable(encoder, index)
     # The model encodes the query while the database runs the keyword search (both free the GIL).
     pending = _encoder_pool().submit(_encode, encoder, parsed.text) if usable and parsed.text else None
-    keyword = keyword_search(session, parsed, conditions=conditions, limit=fetch)
+    keyword = keyword_search(
+        session, parsed, conditions=[] if only_topic else conditions, limit=fetch, within=topic_papers
+    )
     vector = pending.result() if pending is not None else None
     usable = usable and (vector is not None or not parsed.text)
     if vector is not None and index is not None:
-        semantic = _semantic(session, index, vector, conditions, fetch, min_similarity, topic_id is not None)
+        narrow = topic_id is not None or date_from is not None or date_to is not None
+        semantic = _semantic(
+            session, index, vector, conditions, fetch, min_similarity, topic_id is not None, narrow, listing
+        )
         if parsed.phrases:
             keep = matching_phrases(session, parsed, [pid for pid, _ in semantic])
             semantic = [(pid, s) for pid, s in semantic if pid in keep]
@@ -165,7 +184,13 @@ def hybrid_search(
         for f in fused
         if f.item not in seen
     ]
-    return SearchResult(hits[offset : offset + limit], len(hits), "hybrid" if usable else "keyword", parsed)
+    page = hits[offset : offset + limit]
+    # Vector hits come from the index, which may hold a paper deleted since it was saved.
+    present = set(_first_passing(session, [h.paper_id for h in page], (), len(page)))
+    gone = [h for h in page if h.paper_id not in present]
+    if gone:
+        page = [h for h in page if h.paper_id in present]
+    return SearchResult(page, len(hits) - len(gone), "hybrid" if usable else "keyword", parsed)
 
 
 def similar_papers(
@@ -184,7 +209,7 @@ def similar_papers(
         return []
     scores, found = index.search(vectors, min(index.ntotal, limit + 10))
     pairs = [(int(i), float(s)) for s, i in zip(scores[0], found[0], strict=True) if i >= 0 and i != paper_id]
-    existing = _existing(session, [p for p, _ in pairs], ())
+    existing = set(_first_passing(session, [p for p, _ in pairs], (), limit))
     return [p for p in pairs if p[0] in existing][:limit]
 
 
@@ -236,33 +261,31 @@ def _semantic(
     fetch: int,
     floor: float,
     selective: bool,
+    indexed: bool,
+    listing: Select[Any],
 ) -> list[tuple[int, float]]:
     """Nearest papers above `floor` that pass the filters, best first (at most `fetch`).
 
-    Without a topic: over-fetch and filter in SQL; when too few pass, a second over-fetch sized
-    by the share that passed. Only when that still finds less than half of `fetch` (a narrow
-    filter), and always for a topic, the search is restricted to the papers the filters keep.
+    Unfiltered: the index's nearest (whether they still exist is checked on the page shown).
+    Filtered: the nearest MAX_OVERFETCH are checked in SQL in order, stopping at `fetch`. Only when
+    fewer than half of `fetch` pass (a narrow filter) and an index can list the filter's papers
+    (dates), and always for a topic, the search is restricted to the papers the filters keep.
     """
     kept: list[tuple[int, float]] = []
     if not selective:
-        over = min(index.ntotal, fetch * (4 if conditions else 1))
-        for attempt in range(2):
-            scores, ids = index.search(vector, over)
-            pairs = [
-                (int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0 and s >= floor
-            ]
-            existing = _existing(session, [p for p, _ in pairs], conditions)
-            kept = [p for p in pairs if p[0] in existing]
-            # Done when enough passed, or when every paper above the floor has been looked at.
-            if len(kept) >= fetch or len(pairs) < over or over >= index.ntotal:
-                return kept[:fetch]
-            if attempt:
-                break
-            share = max(len(kept) / max(len(pairs), 1), MIN_FILTER_SHARE)
-            over = min(index.ntotal, MAX_OVERFETCH, int(2 * fetch / share))
-        if kept and len(kept) >= fetch // 2:
-            return kept[:fetch]
-    allowed = _allowed_ids(session, conditions)
+        over = min(index.ntotal, MAX_OVERFETCH if conditions else fetch)
+        scores, ids = index.search(vector, over)
+        pairs = [(int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0 and s >= floor]
+        if not conditions:
+            return pairs[:fetch]
+        score = dict(pairs)
+        kept = [
+            (pid, score[pid]) for pid in _first_passing(session, [p for p, _ in pairs], conditions, fetch)
+        ]
+        if len(kept) >= fetch // 2 or len(pairs) < over or not indexed:
+            # A category alone has no index: listing its papers would read the whole table.
+            return kept
+    allowed = _allowed_ids(session, listing)
     if allowed is None:  # the filter keeps too many papers for a selector; settle for the over-fetch
         return kept[:fetch]
     if not allowed:
@@ -271,22 +294,31 @@ def _semantic(
     return [(int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0 and s >= floor]
 
 
-def _existing(session: Session, ids: Sequence[int], conditions: Sequence[ColumnElement[bool]]) -> set[int]:
-    """The ids that are papers passing the conditions (one statement on SQLite, however many ids)."""
-    if not ids:
-        return set()
+def _first_passing(
+    session: Session, ids: Sequence[int], conditions: Sequence[ColumnElement[bool]], limit: int
+) -> list[int]:
+    """The first `limit` of `ids` (in their order) that are papers passing the conditions.
+
+    On SQLite the ids go in as one JSON array walked in order, so the lookups stop at `limit`:
+    each costs a page read of a wide row (~35 µs at a million papers).
+    """
+    if not ids or limit < 1:
+        return []
     if session.get_bind().dialect.name == "sqlite":
-        listed = func.json_each(json.dumps(list(ids))).table_valued("value")
-        stmt = select(Paper.id).where(Paper.id.in_(select(listed.c.value)), *conditions)
-        return {int(p) for p in session.execute(stmt).scalars()}
-    return {
-        int(p)
-        for p in session.execute(select(Paper.id).where(Paper.id.in_(list(ids)), *conditions)).scalars()
-    }
+        listed = func.json_each(json.dumps(list(ids))).table_valued("key", "value")
+        stmt = (
+            select(listed.c.key, listed.c.value)
+            .join(Paper, Paper.id == listed.c.value)
+            .where(*conditions)
+            .limit(limit)
+        )
+        return [int(v) for _, v in sorted(session.execute(stmt).all())]
+    passing = set(session.execute(select(Paper.id).where(Paper.id.in_(list(ids)), *conditions)).scalars())
+    return [pid for pid in ids if pid in passing][:limit]
 
 
-def _allowed_ids(session: Session, conditions: Sequence[ColumnElement[bool]]) -> list[int] | None:
-    rows = session.execute(select(Paper.id).where(*conditions).limit(MAX_SELECTOR_IDS + 1)).scalars().all()
+def _allowed_ids(session: Session, listing: Select[Any]) -> list[int] | None:
+    rows = session.execute(listing.limit(MAX_SELECTOR_IDS + 1)).scalars().all()
     return None if len(rows) > MAX_SELECTOR_IDS else [int(r) for r in rows]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -167,6 +167,18 @@ def test_filters_by_date_category_and_topic(db: Session) -> None:
     in_topic = hybrid_search(db, "transformer weights", encoder=ENC, index=index, topic_id=topic.id)
     assert _ids(in_topic) == [papers[4].id]
 
+    # A paper known only by its publication time counts on its UTC day.
+    late = add_paper(db, "Late transformers", "Audio transformers published late in the UTC day.")
+    late.published_at = datetime(2026, 1, 8, 23, 30, tzinfo=UTC)
+    db.flush()
+    in_day = hybrid_search(
+        db, "transformers", encoder=None, index=None, date_from=date(2026, 1, 8), date_to=date(2026, 1, 8)
+    )
+    assert late.id in _ids(in_day) and papers[1].id not in _ids(in_day)
+    assert late.id not in _ids(
+        hybrid_search(db, "transformers", encoder=None, index=None, date_to=date(2026, 1, 7))
+    )
+    assert late.id in _ids(hybrid_search(db, "", encoder=None, index=None, date_from=date(2026, 1, 8)))
     with pytest.raises(ValueError, match="category"):
         hybrid_search(db, q, encoder=ENC, index=index, category="cs.LG' OR 1=1")
     with pytest.raises(ValueError, match="after the end date"):
