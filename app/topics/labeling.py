@@ -195,17 +195,19 @@ def _tokenize(texts: Sequence[str], stem_ids: dict[str, int], *, lower: bool, gr
 
 
 def _ngram_codes(
-    ids: np.ndarray, n: int, base: int, starts: np.ndarray | None = None
+    ids: np.ndarray, n: int, base: int, allowed: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes of the n-grams without a break (and starting with a stem in `starts`), and where."""
+    """Integer codes of the n-grams without a break (and, given `allowed` (n x stems), whose j-th stem is
+    allowed at place j), and where they start."""
     m = len(ids) - n + 1
     if m <= 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     ok = ids[:m] >= 0
-    if starts is not None:
-        ok &= starts[np.maximum(ids[:m], 0)]
-    for j in range(1, n):
-        ok &= ids[j : j + m] >= 0
+    for j in range(n):
+        if j:
+            ok &= ids[j : j + m] >= 0
+        if allowed is not None:
+            ok &= allowed[j][np.maximum(ids[j : j + m], 0)]
     pos = np.flatnonzero(ok)
     code = np.zeros(len(pos), dtype=np.int64)
     for j in range(n):
@@ -229,6 +231,24 @@ def _lookup(vocab: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarra
         return np.zeros(len(codes), np.int64), np.zeros(len(codes), bool)
     col = np.minimum(np.searchsorted(vocab, codes), len(vocab) - 1)
     return col, vocab[col] == codes
+
+
+def _unique_pairs(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`np.unique(np.stack([first, second]), axis=1, return_inverse=True, return_counts=True)` for
+    non-negative ints, as one sort of combined int64 keys when they fit (several times faster)."""
+    if not len(first):
+        empty = np.zeros((2, 0), dtype=np.int64)
+        return empty, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    width = int(second.max()) + 1
+    if int(first.max()) < (1 << 62) // width:
+        keys, inverse, counts = np.unique(
+            first.astype(np.int64) * width + second, return_inverse=True, return_counts=True
+        )
+        return np.stack([keys // width, keys % width]), inverse.ravel(), counts
+    pairs, inverse, counts = np.unique(
+        np.stack([first, second]), axis=1, return_inverse=True, return_counts=True
+    )
+    return pairs, inverse.ravel(), counts
 
 
 def _counts(codes: np.ndarray, docs: np.ndarray, vocab: np.ndarray, n_docs: int) -> sp.csr_matrix:
@@ -272,7 +292,7 @@ def build_corpus(
         if vocabulary is not None:
             vocab = np.unique(np.concatenate([_ngram_codes(f, n, base)[0] for f in fixed] + [codes[:0]]))
         else:
-            pairs = np.unique(np.stack([codes, tit.docs[pos]]), axis=1)  # one count per title
+            pairs = _unique_pairs(codes, tit.docs[pos])[0]  # one count per title
             uniq, df = np.unique(pairs[0], return_counts=True)
             vocab = uniq[df >= min_df]
             vocab = vocab[~generic[_decode(vocab, n, base)].all(axis=1)]
@@ -283,9 +303,10 @@ def build_corpus(
         surfaces = _surfaces(codes, pos, tit, vocab, n)
         phrases.extend(surfaces)
         complete.append(_completeness(codes, pos, n, tit, low_id, lower, vocab, surfaces))
-        starts = np.zeros(base, dtype=bool)
-        starts[parts[:, 0]] = True  # only n-grams that can be in the vocabulary are coded
-        a_codes, a_pos = _ngram_codes(abs_.ids, n, base, starts)
+        allowed = np.zeros((n, base), dtype=bool)
+        for j in range(n):
+            allowed[j, parts[:, j]] = True  # only n-grams that can be in the vocabulary are coded
+        a_codes, a_pos = _ngram_codes(abs_.ids, n, base, allowed)
         abstract_parts.append(_counts(a_codes, abs_.docs[a_pos], vocab, n_docs))
     if vocabulary is not None:  # phrases never seen in a title: as given, and whole
         phrases = [p or k for p, k in zip(phrases, keys, strict=True)]
@@ -336,7 +357,7 @@ def _surfaces(codes: np.ndarray, pos: np.ndarray, tit: _Tokens, vocab: np.ndarra
     forms = np.zeros(len(col), dtype=np.int64)
     for j in range(n):
         forms = forms * (len(tit.words) + 1) + tit.word_ids[start + j]
-    pairs, inverse = np.unique(np.stack([col, forms]), axis=1, return_inverse=True)
+    pairs, inverse, _ = _unique_pairs(col, forms)
     participle = np.asarray([w.lower().endswith("ed") for w in tit.words] + [False])
     weight = np.where(participle[tit.word_ids[start + n - 1]], 0.5, 1.0)
     counts = np.bincount(inverse.ravel(), weights=weight, minlength=pairs.shape[1])
@@ -366,7 +387,7 @@ def _completeness(
     lead = np.zeros(len(vocab))
     prev = hit & (before >= 0) & (pos > 0)
     if prev.any():
-        pairs, counts = np.unique(np.stack([col[prev], before[prev]]), axis=1, return_counts=True)
+        pairs, _, counts = _unique_pairs(col[prev], before[prev])
         np.maximum.at(lead, pairs[0], counts)
     uses = np.bincount(col[hit], minlength=len(vocab))
     return np.minimum(closed / np.maximum(total, 1), 1.0 - lead / np.maximum(uses, 1))
