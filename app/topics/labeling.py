@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import count
+from itertools import count, repeat
 
 import numpy as np
 import scipy.sparse as sp
@@ -178,15 +178,11 @@ def _tokenize(texts: Sequence[str], stem_ids: dict[str, int], *, lower: bool, gr
     dense = np.zeros(max(len(tokens), 1), dtype=np.int64)
     dense[np.fromiter(first_use.values(), dtype=np.int64, count=len(words))] = np.arange(len(words))
     word_ids = dense[first]
-    stem_of = np.empty(len(words), dtype=np.int64)
-    for i, w in enumerate(words):
-        s = _word_stem(w)
-        if not s:
-            stem_of[i] = _BREAK
-        elif grow:
-            stem_of[i] = stem_ids.setdefault(s, len(stem_ids))
-        else:
-            stem_of[i] = stem_ids.get(s, _BREAK)
+    stems = list(map(_word_stem, words))
+    if grow:
+        stem_of = np.asarray([stem_ids.setdefault(s, len(stem_ids)) if s else _BREAK for s in stems])
+    else:  # "" (a break) is never a key
+        stem_of = np.fromiter(map(stem_ids.get, stems, repeat(_BREAK)), dtype=np.int64, count=len(stems))
     ends = first == first_use[_END] if tokens else np.zeros(0, dtype=bool)
     if int(ends.sum()) != len(texts):
         raise AssertionError("tokenizer lost a paper boundary")
@@ -229,6 +225,11 @@ def _lookup(vocab: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarra
     """Column of each code in the sorted `vocab`, and whether it is there."""
     if not len(vocab):
         return np.zeros(len(codes), np.int64), np.zeros(len(codes), bool)
+    if vocab[-1] < 1 << 20:  # single words: a table is faster than a binary search per code
+        table = np.zeros(int(vocab[-1]) + 1, dtype=np.int64)
+        table[vocab] = np.arange(len(vocab))
+        col = table[np.minimum(codes, vocab[-1])]
+        return col, vocab[col] == codes
     col = np.minimum(np.searchsorted(vocab, codes), len(vocab) - 1)
     return col, vocab[col] == codes
 
