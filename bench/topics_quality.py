@@ -8,7 +8,7 @@ kept by a same-seed rebuild, and the topics matched between a build on the first
 an area, > 50% of the title-word papers in their technique, build <= 5.7 s (1/20 of BERTopic's 113 s),
 >= 85% of topics matched.
 
-    .venv/bin/python bench/topics_quality.py [--data ../shared/data] [--seed 0] [--faiss-threads 1]
+    .venv/bin/python bench/topics_quality.py [--data ../shared/data] [--seed 0]
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import os
 import time
 from pathlib import Path
 
-import faiss
 import numpy as np
 from sklearn.metrics import normalized_mutual_info_score
 
@@ -79,10 +78,7 @@ def main() -> None:
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--faiss-threads", type=int, default=0, help="faiss OpenMP threads (0: default)")
     args = parser.parse_args()
-    if args.faiss_threads:
-        faiss.omp_set_num_threads(args.faiss_threads)
     rows, vectors = load(args.data)
     ids = list(range(len(rows)))
     busy = os.getloadavg()[0]
@@ -117,14 +113,18 @@ def main() -> None:
     again, wall2, _ = build(vectors, rows, args.seed)
     pairs = zip(model.topics, again.topics, strict=False)
     same = [a.label == b.label and a.members == b.members for a, b in pairs]
-    print(f"same-seed rebuild ({wall2:.2f} s): identical topics {sum(same)}/{len(model.topics)}; "
-          f"{matched_share(model, again, ids, ids)}")
+    print(
+        f"same-seed rebuild ({wall2:.2f} s): identical topics {sum(same)}/{len(model.topics)}; "
+        f"{matched_share(model, again, ids, ids)}"
+    )
 
     order = sorted(range(len(rows)), key=lambda i: (rows[i]["announced_date"], rows[i]["id"]))
     first = sorted(order[: int(0.9 * len(rows))])
     early, wall3, _ = build(vectors[first], [rows[i] for i in first], args.seed)
-    print(f"first 90% by date ({len(first)} papers, {wall3:.2f} s) vs all: "
-          f"{matched_share(early, model, [ids[i] for i in first], ids)} (target >= 85%)")
+    print(
+        f"first 90% by date ({len(first)} papers, {wall3:.2f} s) vs all: "
+        f"{matched_share(early, model, [ids[i] for i in first], ids)} (target >= 85%)"
+    )
 
 
 if __name__ == "__main__":

@@ -50,8 +50,9 @@ def _kmeans_pp(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """Greedy k-means++ seeding (as scikit-learn): each next centre is the best of 2 + log(k) points
     drawn with probability proportional to their squared distance from the nearest centre so far.
 
-    faiss's random start sometimes puts two centres in one dense region and none in another, which
-    k-means never repairs (two areas merged, one split): about one seed in three on clean data.
+    A uniformly random start (faiss's default) sometimes puts two centres in one dense region and none
+    in another, which k-means never repairs (two areas merged, one split): about one seed in three on
+    clean data.
     """
     n = x.shape[0]
     trials = 2 + int(np.log(k))
