@@ -43,7 +43,7 @@ BM25_WEIGHTS = (5.0, 1.0, 2.0)
 # Ranking every match of a word found in most abstracts ("model") costs a second at a million
 # papers, so relevance is computed over the newest KEYWORD_WINDOW matches (ids grow with time):
 # rare words are ranked in full, and the vector side still reaches older papers.
-KEYWORD_WINDOW = 5000
+KEYWORD_WINDOW = 1000
 # Above this many papers (SQLite), keyword hits are ranked newest first, title matches first,
 # instead of by bm25 (see `_newest_matches`).
 BM25_MAX_PAPERS = 200_000
