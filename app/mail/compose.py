@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
-from app.digest.service import BuiltDigest, BuiltItem
+from app.digest.built import BuiltDigest, BuiltItem
 from app.mail.dkim import DkimSigner
 from app.mail.message import (
     MailIdentity,

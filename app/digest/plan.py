@@ -1,0 +1,209 @@
+"""Planning digests: what each due subscriber gets, without writing anything.
+
+Reads the candidate pool once for every due subscriber (papers, topics, trending scores,
+feedback, stored vectors), then ranks per subscriber with the pure `selection` module and
+returns `BuiltDigest` objects with their subject and heading. Writing them is the service's job,
+so a preview can use the same plan.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy.orm import Session
+
+from app.digest import queries, schedule
+from app.digest.built import BuildReport, BuiltDigest, BuiltItem, DigestOptions, VectorLoader
+from app.digest.due import Due
+from app.digest.selection import Candidate, Pick, Pool, Profile, Vector, select
+from app.models import Subscriber
+
+
+def plan(
+    session: Session,
+    due: list[Due],
+    options: DigestOptions,
+    load_vectors: VectorLoader | None,
+    report: BuildReport,
+) -> list[tuple[BuiltDigest, Due]]:
+    """The digest of each due subscriber who has something new; the others count as `nothing_new`."""
+    since_day = min(d.since_day for d in due)
+    since_ts = min((d.since_ts for d in due if d.since_ts is not None), default=None)
+    papers = queries.pool_papers(session, since_day - timedelta(days=7) if since_ts else since_day, since_ts)
+    paper_ids = [p.id for p in papers]
+    topics = queries.visible_topics(session)
+    paper_topics = queries.paper_topics(session, paper_ids, set(topics))
+    trending = queries.trending_scores(session, paper_ids, ("day", "week", "month"))
+    feedback = queries.feedback(session)
+    wanted = set(paper_ids) | {pid for rows in feedback.values() for _, pid, _ in rows if pid is not None}
+    vectors = _vectors(session, load_vectors, options.model_name, sorted(wanted))
+    pool = Pool(
+        [
+            Candidate(
+                paper_id=p.id,
+                title=p.title,
+                text=f"{p.title} {p.abstract}",
+                topics=paper_topics.get(p.id, {}),
+                trending=trending.get(p.id),
+                recency=float(p.day.toordinal()) if p.day else 0.0,
+                upvotes=p.upvotes,
+            )
+            for p in papers
+        ],
+        _matrix(paper_ids, vectors),
+    )
+    sent = queries.already_sent(session, paper_ids)
+    chosen_topics = queries.subscriber_topics(session)
+    liked_ids = {pid for rows in feedback.values() for k, pid, _ in rows if pid and k in ("more", "seed")}
+    liked_titles = queries.titles(session, sorted(liked_ids))
+    labels = {tid: t.label for tid, t in topics.items()}
+    by_id = {p.id: p for p in papers}
+
+    topics_of: dict[int, list[tuple[int, str, str]]] = {}
+
+    def item(pick: Pick) -> BuiltItem:
+        paper = by_id[pick.paper_id]
+        if paper.id not in topics_of:
+            ordered = sorted(paper_topics.get(paper.id, {}).items(), key=lambda kv: (-kv[1], kv[0]))
+            topics_of[paper.id] = [(tid, topics[tid].slug, topics[tid].label) for tid, _ in ordered[:3]]
+        return BuiltItem(
+            paper_id=paper.id,
+            rank=pick.rank,
+            section=pick.section,
+            reason=pick.reason,
+            score=pick.score,
+            public_id=paper.public_id,
+            title=paper.title,
+            abstract=paper.abstract,
+            authors=paper.authors,
+            abs_url=paper.abs_url,
+            code_url=paper.code_url,
+            upvotes=paper.upvotes,
+            topics=topics_of[paper.id],
+        )
+
+    days = np.array([p.day.toordinal() if p.day else 0 for p in papers], dtype=np.int64)
+    ingested = np.array([p.created_at.timestamp() for p in papers], dtype=np.float64)
+    windows: dict[tuple[int, float | None], npt.NDArray[np.int64]] = {}
+
+    planned = []
+    for d in due:
+        sub = d.subscriber
+        key = (d.since_day.toordinal(), d.since_ts.timestamp() if d.since_ts else None)
+        if key not in windows:  # most subscribers share a window (same last digest time)
+            windows[key] = _new_papers(days, ingested, *key)
+        eligible = windows[key]
+        seen = sent.get(sub.id)
+        if seen:
+            eligible = eligible[~np.isin(pool.paper_ids[eligible], list(seen))]
+        if not eligible.size:
+            report.nothing_new += 1  # no announcements since the last digest: no email
+            continue
+        profile = _profile(
+            sub, chosen_topics.get(sub.id, set()), feedback.get(sub.id, []), vectors, liked_titles
+        )
+        picks = select(profile, pool, eligible, labels, options.weights)
+        if not picks and not options.quiet_note:
+            report.nothing_new += 1
+            continue
+        kind = "digest" if picks else "quiet"
+        built = BuiltDigest(
+            digest_id=0,
+            subscriber_id=sub.id,
+            email=sub.email,
+            link_key=sub.link_key,
+            period=d.period,
+            frequency=sub.frequency,
+            kind=kind,
+            subject=_subject(kind, picks, labels),
+            heading=_heading(kind, d),
+            items=[item(p) for p in picks],
+        )
+        planned.append((built, d))
+    return planned
+
+
+def _new_papers(
+    days: npt.NDArray[np.int64], ingested: npt.NDArray[np.float64], since_day: int, since_ts: float | None
+) -> npt.NDArray[np.int64]:
+    """Pool rows announced after `since_day`, or ingested after `since_ts` though announced a little
+    earlier (a late or retried ingest is not lost; a backfill of old papers is not mailed)."""
+    mask = days > since_day
+    if since_ts is not None:
+        mask |= (ingested > since_ts) & (days > since_day - 7)
+    return np.flatnonzero(mask)
+
+
+def _vectors(
+    session: Session, loader: VectorLoader | None, model: str | None, paper_ids: list[int]
+) -> dict[int, Vector]:
+    if loader is None or model is None or not paper_ids:
+        return {}
+    ids, matrix = loader(session, model, paper_ids)
+    return {pid: matrix[i] for i, pid in enumerate(ids)}
+
+
+def _matrix(paper_ids: list[int], vectors: dict[int, Vector]) -> Vector | None:
+    if not vectors:
+        return None
+    dim = len(next(iter(vectors.values())))
+    out = np.zeros((len(paper_ids), dim), dtype=np.float32)
+    for i, pid in enumerate(paper_ids):
+        if pid in vectors:
+            out[i] = vectors[pid]
+    return out
+
+
+def _profile(
+    sub: Subscriber,
+    topic_ids: set[int],
+    feedback: list[tuple[str, int | None, int | None]],
+    vectors: dict[int, Vector],
+    liked_titles: dict[int, str],
+) -> Profile:
+    interest = None
+    if sub.interest_vector:
+        vec = np.frombuffer(sub.interest_vector, dtype=np.float32)
+        if vectors and len(vec) == len(next(iter(vectors.values()))):
+            interest = vec
+    muted = frozenset(t for k, _, t in feedback if k == "mute" and t is not None)
+    liked = [
+        (vectors[p], liked_titles.get(p, ""))
+        for k, p, _ in feedback
+        if k in ("more", "seed") and p in vectors
+    ]
+    disliked = [vectors[p] for k, p, _ in feedback if k == "less" and p in vectors]
+    return Profile(
+        topic_ids=frozenset(topic_ids) - muted,
+        muted_topic_ids=muted,
+        keywords=tuple(sub.keywords or ()),
+        interest=interest,
+        interest_label=sub.interest_text or "",
+        liked=liked,
+        disliked=disliked,
+        max_papers=sub.max_papers,
+        include_trending=sub.include_trending,
+    )
+
+
+def _heading(kind: str, d: Due) -> str:
+    label = schedule.period_label(d.subscriber.frequency, d.local_now)
+    return f"Nothing new for you · {label}" if kind == "quiet" else f"Your papers · {label}"
+
+
+def _subject(kind: str, picks: list[Pick], labels: dict[int, str]) -> str:
+    if kind == "quiet":
+        return "No new papers for you this time"
+    main = [p for p in picks if p.section == "for_you"]
+    names: list[str] = []
+    for pick in main:
+        label = labels.get(pick.topic_id) if pick.topic_id is not None else None
+        if label and label not in names:
+            names.append(label)
+    count = len(main) or len(picks)
+    lead = f"{count} new paper{'s' if count != 1 else ''}"
+    if names:
+        lead += ": " + ", ".join(names[:3]) + (" and more" if len(names) > 3 else "")
+    return lead[:200]
