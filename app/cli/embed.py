@@ -45,16 +45,19 @@ def _encoder(cfg: Settings, device: str | None = None) -> SentenceTransformerEnc
 
 
 def _update_index(cfg: Settings, factory: sessionmaker[Session], model_name: str) -> str:
+    from app.embed.fulltext import refresh_search_vectors
     from app.embed.index import IndexReport, ensure_index
 
     report = IndexReport(action="loaded")
     with session_scope(factory) as session:
+        filled = refresh_search_vectors(session)
         index = ensure_index(
             session, cfg.index_dir, model_name, exact_threshold=cfg.index_exact_threshold, report=report
         )
+    keywords = f"; {filled} paper(s) added to the keyword index" if filled else ""
     if report.action == "rebuilt":
-        return f"index rebuilt: {index.ntotal} vectors ({index.kind}; {report.reason})"
-    return f"index: {index.ntotal} vectors (+{report.added}, -{report.removed})"
+        return f"index rebuilt: {index.ntotal} vectors ({index.kind}; {report.reason}){keywords}"
+    return f"index: {index.ntotal} vectors (+{report.added}, -{report.removed}){keywords}"
 
 
 def embed(
@@ -175,11 +178,20 @@ def import_vectors(
 def rebuild(
     model: Annotated[str, typer.Option("--model", help="Model name (default: the configured model).")] = "",
 ) -> None:
-    """Rebuild the vector index from the database (exact or IVF-SQ8 by size) and save it atomically."""
+    """Rebuild the vector index from the database (exact or IVF-SQ8 by size) and save it atomically.
+
+    Also fills the keyword-search vectors still missing (PostgreSQL: papers new or edited since
+    the last index step).
+    """
+    from app.embed.fulltext import refresh_search_vectors
     from app.embed.index import index_path, rebuild_index
 
     cfg = settings()
     model_name = model or _encoder(cfg).model_name
+    started = time.perf_counter()
+    with unit_of_work(cfg) as session:
+        filled = refresh_search_vectors(session)
+    typer.echo(f"keyword index: {filled} paper(s) added in {time.perf_counter() - started:.1f}s")
     started = time.perf_counter()
     with unit_of_work(cfg, dry_run=True) as session:
         index = rebuild_index(session, cfg.index_dir, model_name, exact_threshold=cfg.index_exact_threshold)

@@ -1,8 +1,10 @@
 """Keyword search: SQLite FTS5 or PostgreSQL full-text search over title, abstract and authors.
 
-The search structures come from migration 0002 (an FTS5 table kept in step by triggers on
-SQLite; a generated, GIN-indexed `search_vector` column on PostgreSQL). They are not in the
-models, so `include_object`/`include_name` hide them from Alembic's autogenerate comparison.
+The search structures come from migrations 0002 and 0003 (an FTS5 table kept in step by
+triggers on SQLite; on PostgreSQL a GIN-indexed `search_vector` column that inserts leave NULL
+and the index step fills in batches, see `app.embed.fulltext_pg`; search computes a missing
+vector on the fly, so a paper is found as soon as it is ingested). They are not in the models,
+so `include_object`/`include_name` hide them from Alembic's autogenerate comparison.
 
 Relevance is bm25 (SQLite; title weighted 5, authors 2, abstract 1) or ts_rank (PostgreSQL; title A,
 abstract B, authors C) over the newest KEYWORD_WINDOW matches. On a SQLite corpus above
@@ -32,12 +34,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from app.embed import fulltext_pg
 from app.embed.query_parse import ParsedQuery, fts5_match, fts5_phrases, stem, tsquery, tsquery_phrases, words
 from app.models.paper import Paper
 
 FTS_TABLE = "papers_fts"
-PG_COLUMN = "search_vector"
-PG_INDEX = "ix_papers_search_vector"
+PG_COLUMN = fulltext_pg.PG_COLUMN
+PG_INDEXES = {fulltext_pg.PG_INDEX, fulltext_pg.PG_PENDING_INDEX}
 # bm25 column weights (title, abstract, authors): a word in the title counts most.
 BM25_WEIGHTS = (5.0, 1.0, 2.0)
 # Ranking every match of a word found in most abstracts ("model") costs a second at a million
@@ -62,11 +65,21 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
         return False
     if type_ == "column" and name == PG_COLUMN and reflected and compare_to is None:
         return False
-    return not (type_ == "index" and name == PG_INDEX)
+    return not (type_ == "index" and name in PG_INDEXES)
 
 
 def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
+
+
+def refresh_search_vectors(session: Session, batch: int = fulltext_pg.REFRESH_BATCH) -> int:
+    """PostgreSQL: fill the full-text vectors still NULL (new or edited papers); returns how many.
+
+    SQLite's FTS5 table is kept in step by triggers, so there is nothing to do (0). Never commits.
+    """
+    if _dialect(session) != "postgresql":
+        return 0
+    return fulltext_pg.refresh_search_vectors(session, batch)
 
 
 def keyword_search(
@@ -117,12 +130,6 @@ def _large(session: Session) -> bool:
     return int(session.execute(select(func.max(Paper.id))).scalar() or 0) >= BM25_MAX_PAPERS
 
 
-def _pg_match(expression: str) -> tuple[ColumnElement[Any], ColumnElement[bool]]:
-    """(the query as a tsquery, the condition that uses the GIN index)."""
-    tsq = func.to_tsquery(literal_column("'english'::regconfig"), expression)
-    return tsq, literal_column("papers.search_vector").op("@@")(tsq)
-
-
 def _search(
     session: Session,
     query: ParsedQuery,
@@ -138,18 +145,7 @@ def _search(
         expression = tsquery(query, any_term=any_term)
         if expression is None:
             return []
-        tsq, matches = _pg_match(expression)
-        window = (
-            select(Paper.id, literal_column("papers.search_vector").label("vector"))
-            .where(matches, *conditions)
-            .order_by(Paper.id.desc())
-            .limit(KEYWORD_WINDOW)
-            .subquery("window")
-        )
-        # Normalisation 1 divides by 1 + log(length): long abstracts do not win by length alone.
-        score = func.ts_rank(window.c.vector, tsq, 1).label("score")
-        stmt = select(window.c.id, score).order_by(score.desc(), window.c.id).limit(limit)
-        return [(int(pid), float(value)) for pid, value in session.execute(stmt)]
+        return fulltext_pg.ranked_matches(session, expression, conditions, limit, KEYWORD_WINDOW)
     match = fts5_match(query, any_term=any_term)
     if match is None:
         return []
@@ -227,10 +223,7 @@ def matching_phrases(session: Session, query: ParsedQuery, paper_ids: Sequence[i
         return set(paper_ids)
     ids = list(paper_ids)
     if _dialect(session) == "postgresql":
-        _, matches = _pg_match(tsquery_phrases(query) or "")
-        return {
-            int(pid) for pid in session.execute(select(Paper.id).where(Paper.id.in_(ids), matches)).scalars()
-        }
+        return fulltext_pg.matching_ids(session, tsquery_phrases(query) or "", ids)
     found: set[int] = set()
     for start in range(0, len(ids), 900):
         chunk = ids[start : start + 900]

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.embed import queries
 from app.embed.encoder import Encoder
+from app.embed.fulltext import refresh_search_vectors
 from app.embed.transfer import ExportReport, ImportReport, TransferError, export_vectors, import_vectors
 from app.embed.vectors import Matrix, stack_blobs, to_bytes
 from app.ingest.records import embedding_text
@@ -84,9 +85,14 @@ def count_pending(session: Session, model_name: str) -> int:
 
 
 def ensure_index(session: Session, index_dir: Path, model_name: str, *, exact_threshold: int) -> VectorIndex:
-    """The saved vector index brought up to date with the database (see `app.embed.index.ensure_index`)."""
+    """The search indexes brought up to date with the database.
+
+    The full-text vectors that ingest left unfilled (PostgreSQL, `refresh_search_vectors`), then
+    the saved vector index (see `app.embed.index.ensure_index`).
+    """
     from app.embed.index import ensure_index as _ensure_index  # faiss loads only when an index is wanted
 
+    refresh_search_vectors(session)
     return _ensure_index(session, index_dir, model_name, exact_threshold=exact_threshold)
 
 
