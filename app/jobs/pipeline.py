@@ -19,6 +19,7 @@ from app.browse.cache import bump_generation
 from app.config import Settings
 from app.db import session_scope
 from app.embed.encoder import Encoder, SentenceTransformerEncoder
+from app.embed.fulltext import refresh_search_vectors
 from app.embed.service import count_pending, embed_pending, ensure_index
 from app.ingest.service import run_source
 from app.jobs.mailing import step_deliver, step_digest_build
@@ -67,6 +68,10 @@ def step_ingest(
         reports = [run_source(factory, settings, name) for name in names]
         failed = [r.source for r in reports if r.failed]
         result.stats = {r.source: {"new": r.new, "updated": r.updated, "failed": r.failed} for r in reports}
+        # PostgreSQL: fill the new papers' full-text vectors now, not at the index step after the
+        # (slow) embed step: until then keyword search computes them on the fly for every query.
+        with session_scope(factory) as session:
+            result.stats["fulltext"] = {"filled": refresh_search_vectors(session)}
         result.summary = f"{sum(r.new for r in reports)} new, {sum(r.updated for r in reports)} updated" + (
             f"; unreachable or failing: {', '.join(failed)}" if failed else ""
         )

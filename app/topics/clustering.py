@@ -10,6 +10,7 @@ This module is pure: arrays and a `PhraseCorpus` in, arrays and dataclasses out.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,23 +73,44 @@ def _kmeans_pp(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def spherical_kmeans(
-    vectors: np.ndarray, k: int, *, seed: int = 0, niter: int = 20
+    vectors: np.ndarray, k: int, *, seed: int = 0, niter: int = 20, polish: int = 5
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Spherical k-means from a k-means++ start: (centroids k x d, nearest area per row, cosine to it).
 
-    Lloyd's iterations on every point (no subsampling), as faiss's `Kmeans(spherical=True)` runs them
-    (same assignments and centroids on the 25k sample), but with numpy's matrix product: faiss's
-    OpenMP threads spin against each other on a busy 2-core machine and took 2-3x longer. The result
-    depends only on the data and the seed.
+    Lloyd's iterations with numpy's matrix product, as faiss's `Kmeans(spherical=True)` runs them
+    (faiss's OpenMP threads spin against each other on a busy 2-core machine and took 2-3x longer).
+    Above `fit_sample_size(k)` papers the `niter` iterations run on a random sample and `polish` more
+    on every paper: on the 25k arXiv sample that is 2-4x faster, with the same agreement with the
+    arXiv categories (NMI 0.32 either way). The result depends only on the data and the seed.
     """
     x = normalize_rows(vectors)
     n, _ = x.shape
     k = max(1, min(k, n))
     rng = np.random.default_rng(seed)
-    # Seeding looks at a sample (at most 20k papers): its cost grows with n * k, k-means' own with n * k
-    # per iteration but in one matrix product.
-    sample = np.sort(rng.choice(n, size=min(n, 20_000), replace=False))
+    # Seeding and the first iterations look at a sample: k-means++ costs n * k, each iteration n * k
+    # in one matrix product. On small corpora the sample is every paper.
+    sample = np.sort(rng.choice(n, size=min(n, fit_sample_size(k)), replace=False))
     centroids = _kmeans_pp(x[sample], k, rng)
+    if len(sample) < n:
+        centroids = _lloyd(x[sample], centroids, niter, rng)
+        centroids = _lloyd(x, centroids, polish, rng)
+    else:
+        centroids = _lloyd(x, centroids, niter, rng)
+    rows = np.arange(n)
+    sims = x @ centroids.T
+    labels = np.argmax(sims, axis=1)
+    return centroids, labels.astype(np.int64), sims[rows, labels]
+
+
+def fit_sample_size(k: int) -> int:
+    """Papers the first Lloyd iterations look at: 250 per area, at least 10,000."""
+    return max(10_000, 250 * k)
+
+
+def _lloyd(x: np.ndarray, centroids: np.ndarray, niter: int, rng: np.random.Generator) -> np.ndarray:
+    """`niter` Lloyd iterations (assign to the nearest centroid, move it to its members' mean direction)."""
+    n = x.shape[0]
+    k = centroids.shape[0]
     rows = np.arange(n)
     ones = np.ones(n, dtype=np.float32)
     for _ in range(niter):
@@ -97,9 +119,7 @@ def spherical_kmeans(
         sizes = np.bincount(assign, minlength=k)
         _split_empty(sums, sizes, rng)
         centroids = normalize_rows(sums)  # the mean's direction: dividing by the size changes nothing
-    sims = x @ centroids.T
-    labels = np.argmax(sims, axis=1)
-    return centroids, labels.astype(np.int64), sims[rows, labels]
+    return centroids
 
 
 def _split_empty(sums: np.ndarray, sizes: np.ndarray, rng: np.random.Generator) -> None:
@@ -162,7 +182,14 @@ def _grow(
     x: np.ndarray, title: sp.csc_matrix, abstract: sp.csc_matrix, col_sets: list[list[int]]
 ) -> list[TechniqueGroup | None]:
     """Members of the groups triggered by each set of phrase columns (None: nobody names them)."""
-    out: list[TechniqueGroup | None] = []
+    return list(_grow_lazily(x, title, abstract, col_sets))
+
+
+def _grow_lazily(
+    x: np.ndarray, title: sp.csc_matrix, abstract: sp.csc_matrix, col_sets: list[list[int]]
+) -> Iterator[TechniqueGroup | None]:
+    """`_grow`, 32 groups at a time as they are consumed: the candidates after the last chosen
+    technique (often half of the shortlist) are never computed."""
     for lo in range(0, len(col_sets), 32):  # one matrix product per batch; bounded memory on big corpora
         batch = col_sets[lo : lo + 32]
         hits = [(_columns_sum(title, cols), _columns_sum(abstract, cols)) for cols in batch]
@@ -172,7 +199,7 @@ def _grow(
         for i, cols in enumerate(batch):
             core = cores[i]
             if len(core) == 0:
-                out.append(None)
+                yield None
                 continue
             cosine = cosines[:, i]
             core_cos = cosine[core]
@@ -183,8 +210,7 @@ def _grow(
             score = technique_scores(hits[i][0], hits[i][1], cosine, threshold, mention_threshold)
             members = np.flatnonzero(score > 0)
             group = TechniqueGroup(cols, members, score[members], centroids[i], threshold, mention_threshold)
-            out.append(group)
-    return out
+            yield group
 
 
 def _overlap(a: np.ndarray, b: np.ndarray) -> float:
@@ -286,7 +312,7 @@ def mine_techniques(
         return is_acronym(pa, pb) or is_acronym(pb, pa)
 
     shortlist = [int(cols[i]) for i in order[: max_techniques * 4]]
-    for col, group in zip(shortlist, _grow(x, title, abstract, [[c] for c in shortlist]), strict=True):
+    for col, group in zip(shortlist, _grow_lazily(x, title, abstract, [[c] for c in shortlist]), strict=True):
         if group is None or len(group.members) < min_size:
             continue
         merged = False
