@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import gzip
 import json
 import os
 import platform
@@ -46,21 +45,10 @@ from app.embed.encoder import SentenceTransformerEncoder, bundled_model_path  # 
 from app.embed.service import embed_pending, load_vectors  # noqa: E402
 from app.ingest.records import embedding_text, paper_text_hash  # noqa: E402
 from app.models import Embedding, Paper  # noqa: E402
+from bench._sample import PAPERS, load_records  # noqa: E402
 
-DEFAULT_DATA = Path("/work/shared/data/arxiv_cs_2025-03_to_2026-07_sample25k.jsonl.gz")
+DEFAULT_DATA = PAPERS
 DOC = ROOT / "docs" / "BENCHMARKS.md"
-
-
-def load_records(path: Path, n: int) -> list[dict[str, Any]]:
-    if not path.exists():
-        sys.exit(f"bench/embed.py: data file not found: {path} (pass --data)")
-    out = []
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        for line in fh:
-            out.append(json.loads(line))
-            if len(out) >= n:
-                break
-    return out
 
 
 def scratch_db(records: list[dict[str, Any]], folder: Path) -> Any:
@@ -223,6 +211,8 @@ def main() -> None:
     n = args.n or (20_000 if cuda else 200)
     batch_size = args.batch_size or (512 if cuda else 16)
     args.block = args.block or (n if cuda else 50)
+    if not args.data.exists():
+        sys.exit(f"bench/embed.py: data file not found: {args.data} (pass --data)")
     records = load_records(args.data, n)
     texts = [embedding_text(r["title"], r["abstract"]) for r in records]
     model_path = bundled_model_path()

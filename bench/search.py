@@ -20,7 +20,6 @@ docs/BENCHMARKS.md, section `search`, with the command.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import platform
@@ -55,20 +54,12 @@ from app.embed.vectors import exact_top_k, recall_at_k  # noqa: E402
 from app.ingest.records import paper_text_hash  # noqa: E402
 from app.ingest.service import ingest_file  # noqa: E402
 from app.models import Paper, PaperTopic, Topic  # noqa: E402
+from bench._sample import IDS, PAPERS, VECTORS, load_records  # noqa: E402
 
-DATA = Path("/work/shared/data")
-PAPERS = DATA / "arxiv_cs_2025-03_to_2026-07_sample25k.jsonl.gz"
-VECTORS = DATA / "arxiv_cs_sample25k_minilm.f16.npy"
-IDS = DATA / "arxiv_cs_sample25k_minilm.ids.txt"
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 DOC = ROOT / "docs" / "BENCHMARKS.md"
 MODEL = "all-MiniLM-L6-v2"
 REPLICAS = 40
-
-
-def load_records() -> list[dict[str, Any]]:
-    with gzip.open(PAPERS, "rt", encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh]
 
 
 def migrate(url: str) -> None:

@@ -4,7 +4,9 @@
 (pure array helpers), `queries` (embedding rows), `service` (embed pending papers, bulk reads),
 `transfer` (export/import of vector files), `faiss_index` (the faiss adapter), `index` (keeping
 the saved index in step with the database), `fulltext` (SQLite FTS5 / PostgreSQL full-text),
-`query_parse` and `fusion` (pure search helpers) and `search` (hybrid search, similar papers).
+`fulltext_pg` (PostgreSQL full-text: the vector expression, the search condition, the batched
+fill of NULL vectors), `query_parse` and `fusion` (pure search helpers) and `search` (hybrid
+search, similar papers).
 
 Nothing here is imported eagerly: torch and faiss load only when a caller needs them.
 """
