@@ -3,8 +3,9 @@
 Since migration 0003 `papers.search_vector` is a plain, GIN-indexed tsvector (title weight A,
 abstract B, authors C) that inserts leave NULL and a trigger sets back to NULL when the title,
 abstract or authors change: computing it on every insert cost more than half of a file ingest.
-The index step fills the NULL ones in batches (`refresh_search_vectors`), found through the
-partial index ix_papers_search_vector_pending. Until then a paper is still found: a match is
+The pipeline fills the NULL ones in batches right after its ingest step, and the index step (and
+`papertrend index rebuild` / `embed`) does again (`refresh_search_vectors`), finding them through
+the partial index ix_papers_search_vector_pending. Until then a paper is still found: a match is
 `search_vector @@ q OR (search_vector IS NULL AND <vector computed now> @@ q)`, which the
 planner answers from the GIN index plus the (small) partial index.
 """
