@@ -5,6 +5,10 @@ a JobRun with the counts in the same transaction as the data (so the watermark a
 papers commit together) and logs one line. A source that fails (network unreachable,
 upstream errors after retries) logs ONE clear line naming the source and the reason,
 records a failed JobRun, and `run_all_sources` goes on with the next source.
+
+Unless a limiter is given (tests pass one with a fake clock), arXiv sources use the process's
+shared limiter held against the other worker processes of the same database
+(`sources.shared_limiter.arxiv_limiter`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from app.ingest.sources.arxiv_oai import ArxivOaiClient
 from app.ingest.sources.arxiv_rss import ArxivRssClient
 from app.ingest.sources.hf_daily import HfDailyClient
 from app.ingest.sources.http import ArxivLimiter
+from app.ingest.sources.shared_limiter import arxiv_limiter
 from app.models._common import utcnow
 
 log = logging.getLogger("papertrend.ingest")
@@ -159,6 +164,8 @@ def run_source(
             session.commit()
 
     try:
+        if limiter is None:
+            limiter = arxiv_limiter(settings)
         run = SourceRun(
             settings, now or started_at, checkpoint, transport, limiter, sleep, options or {}, progress
         )

@@ -4,6 +4,7 @@ from app.models.digest import Delivery, DeliveryContent, Digest, DigestItem, Mai
 from app.models.embedding import Embedding
 from app.models.job import JobRun, JobSlot, SourceState
 from app.models.paper import Paper, PaperSource
+from app.models.ratelimit import RateLimit
 from app.models.subscriber import (
     Feedback,
     SubscribeAttempt,
@@ -29,6 +30,7 @@ __all__ = [
     "PaperSource",
     "PaperTopic",
     "PaperTopicState",
+    "RateLimit",
     "SourceState",
     "SubscribeAttempt",
     "Subscriber",

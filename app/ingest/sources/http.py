@@ -3,7 +3,12 @@
 arXiv asks for at most one request every three seconds and a single connection at a time,
 across all its legacy APIs (API, OAI-PMH, RSS). `ArxivLimiter` enforces both for every arXiv
 client of the process (they share `shared_arxiv_limiter()`); it takes a clock and a sleep
-function so tests can prove the spacing without waiting.
+function so tests can prove the spacing without waiting. Several worker processes, on one
+machine or several, must keep the same rule together: the limiter then also holds a
+`CrossProcessGate` for each request, built from the database settings by
+`app.ingest.sources.shared_limiter` (an advisory lock and a shared next-start time on
+PostgreSQL, a file lock on SQLite). A gate that cannot be held raises SourceError, so a
+source fails rather than sends unthrottled.
 
 `Fetcher.get` retries transient failures with tenacity: 429 and 503 honour `Retry-After`;
 timeouts, dropped connections and other 5xx back off exponentially with jitter. The total
@@ -17,11 +22,11 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from importlib import metadata
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 from urllib.parse import urlsplit
 
 import httpx
@@ -56,8 +61,23 @@ def user_agent(contact: str, base_url: str = "") -> str:
     return f"papertrend/{version} ({site}mailto:{contact})"
 
 
+class CrossProcessGate(Protocol):
+    """arXiv's rule held against other processes: one request at a time, starts `interval` apart."""
+
+    def hold(self, interval: float) -> AbstractContextManager[None]:
+        """Wait for the other processes' request and spacing, then hold until the block ends.
+
+        Raises SourceError when the shared state cannot be reached.
+        """
+        ...
+
+
 class ArxivLimiter:
-    """At most one request per `interval` seconds (start to start), and one request at a time."""
+    """At most one request per `interval` seconds (start to start), and one request at a time.
+
+    Threads of the process queue on a lock and are spaced with the injected clock; with a
+    `gate`, each request is then also held against the other processes.
+    """
 
     def __init__(
         self,
@@ -65,23 +85,32 @@ class ArxivLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        gate: CrossProcessGate | None = None,
     ) -> None:
         self.interval = interval
         self.clock = clock
         self.sleep = sleep
+        self.gate = gate
         self._lock = threading.Lock()
         self._next_start: float | None = None
 
     @contextmanager
     def slot(self) -> Iterator[None]:
         # The lock is held for the whole request: a second caller waits for it to finish.
+        # Threads queue here first, so a process holds at most one gate (and connection) at once.
         with self._lock:
             if self._next_start is not None:
                 wait = self._next_start - self.clock()
                 if wait > 0:
                     self.sleep(wait)
-            self._next_start = self.clock() + self.interval
-            yield
+            gate = self.gate
+            if gate is None:
+                self._next_start = self.clock() + self.interval
+                yield
+                return
+            with gate.hold(self.interval):
+                self._next_start = self.clock() + self.interval
+                yield
 
 
 _shared_lock = threading.Lock()
@@ -89,7 +118,7 @@ _shared: ArxivLimiter | None = None
 
 
 def shared_arxiv_limiter(interval: float) -> ArxivLimiter:
-    """The one limiter all arXiv clients of this process share."""
+    """The one limiter all arXiv clients of this process share (its gate, if any, is kept)."""
     global _shared
     with _shared_lock:
         if _shared is None:
