@@ -1,13 +1,13 @@
 """Benchmark: file ingest of the 25k arXiv sample into SQLite and PostgreSQL, twice.
 
-The first run inserts every paper; the second run reads the same file again and must write
-nothing (every line's fingerprint is already stored) and be much faster. On PostgreSQL the
-full-text vectors are not computed by the insert but by the pipeline's index step
-(`refresh_search_vectors`): that refresh is timed on its own, between the two runs, and shown
+The first run inserts every paper; the second run reads the same file again and must write nothing
+(every line's fingerprint is already stored) and be much faster. On PostgreSQL the full-text
+vectors are not computed by the insert but right after it by the pipeline (and again by the index
+step; `refresh_search_vectors`): that refresh is timed on its own, between the two runs, and shown
 next to the ingest rate together with the combined "ingest + full-text" rate. Each database is a
 fresh scratch one per repetition (a temporary SQLite file; a PostgreSQL database created and
-dropped here). Figures (medians over the repetitions) go to docs/BENCHMARKS.md, section
-`ingest`, with the command that produced them.
+dropped here). Figures (medians over the repetitions) go to docs/BENCHMARKS.md, section `ingest`,
+with the command that produced them.
 
     .venv/bin/python bench/ingest.py [DATA.jsonl.gz] [--repeat 3] [--without-fulltext] [--no-write]
 """
@@ -294,7 +294,8 @@ def main() -> None:
             f"Data: `{args.data.name}`. The second run reads the same file again. On SQLite the "
             "inserts include the full-text index (FTS5 table kept in step by triggers). On PostgreSQL "
             "an insert leaves the paper's `search_vector` NULL (migration 0003) and keyword search "
-            "computes it on the fly; the pipeline's index step (and `papertrend index rebuild`) fills "
+            "computes it on the fly; the pipeline, right after its ingest step (and the index step, "
+            "`papertrend index rebuild` and `embed`), fills "
             "the NULL vectors in batches and the GIN index with them. That fill is timed separately "
             '("full-text fill", after the first run) and folded into "ingest + full-text": the '
             "first-run rate is the ingest command's alone.",
