@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-DATA = Path("/work/shared/data")
+# The project's shared material sits next to the repository (../shared/data); the environment
+# variable points elsewhere.
+DATA = Path(os.environ.get("PAPERTREND_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 PAPERS = DATA / "arxiv_cs_2025-03_to_2026-07_sample25k.jsonl.gz"
 VECTORS = DATA / "arxiv_cs_sample25k_minilm.f16.npy"
 IDS = DATA / "arxiv_cs_sample25k_minilm.ids.txt"

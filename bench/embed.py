@@ -45,6 +45,7 @@ from app.embed.encoder import SentenceTransformerEncoder, bundled_model_path  # 
 from app.embed.service import embed_pending, load_vectors  # noqa: E402
 from app.ingest.records import embedding_text, paper_text_hash  # noqa: E402
 from app.models import Embedding, Paper  # noqa: E402
+from bench._report import write_section  # noqa: E402
 from bench._sample import PAPERS, load_records  # noqa: E402
 
 DEFAULT_DATA = PAPERS
@@ -128,21 +129,6 @@ def int8_check(model: Any, texts: list[str], batch_size: int) -> dict[str, float
         "mean_cosine": float(cosine.mean()),
         "min_cosine": float(cosine.min()),
     }
-
-
-def write_section(name: str, body: str) -> None:
-    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    current = DOC.read_text() if DOC.exists() else "# Benchmarks\n"  # re-read right before writing
-    block = f"{start}\n{body.rstrip()}\n{end}"
-    if start in current and end in current:
-        head, rest = current.split(start, 1)
-        updated = head + block + rest.split(end, 1)[1]
-    else:
-        updated = current.rstrip() + "\n\n" + block + "\n"
-    tmp = DOC.with_name(f".{DOC.name}.{os.getpid()}.tmp")
-    tmp.write_text(updated)
-    tmp.replace(DOC)
 
 
 def report_markdown(result: dict[str, Any], command: str) -> str:

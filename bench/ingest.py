@@ -36,8 +36,10 @@ from app.db import make_engine, make_session_factory, session_scope  # noqa: E40
 from app.embed.fulltext import refresh_search_vectors  # noqa: E402
 from app.ingest.service import ingest_file  # noqa: E402
 from app.models import Paper, PaperSource  # noqa: E402
+from bench._report import write_section  # noqa: E402
+from bench._sample import PAPERS  # noqa: E402
 
-DEFAULT_DATA = Path("/work/shared/data/arxiv_cs_2025-03_to_2026-07_sample25k.jsonl.gz")
+DEFAULT_DATA = PAPERS
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 DOC = ROOT / "docs" / "BENCHMARKS.md"
 SECTION = "ingest"
@@ -220,22 +222,6 @@ def summarise(label: str, rounds: list[tuple[Run, Run, bool]]) -> tuple[str, lis
     return row, detail
 
 
-def write_section(body: str) -> None:
-    start, end = f"<!-- bench:{SECTION} -->", f"<!-- /bench:{SECTION} -->"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    current = DOC.read_text() if DOC.exists() else "# Benchmarks\n"  # re-read right before writing
-    block = f"{start}\n{body.rstrip()}\n{end}"
-    if start in current and end in current:
-        head, rest = current.split(start, 1)
-        tail = rest.split(end, 1)[1]
-        updated = head + block + tail
-    else:
-        updated = current.rstrip() + "\n\n" + block + "\n"
-    tmp = DOC.with_suffix(".tmp")
-    tmp.write_text(updated)
-    tmp.replace(DOC)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA, help="JSONL(.gz) file of papers")
@@ -320,7 +306,7 @@ def main() -> None:
     )
     print(body)
     if not args.no_write:
-        write_section(body)
+        write_section(SECTION, body)
         print(f"\nwritten to {DOC.relative_to(ROOT)} (section {SECTION})")
 
 

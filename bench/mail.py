@@ -68,11 +68,9 @@ from app.models import (  # noqa: E402
     Topic,
 )
 from app.models.digest import DeliveryContent  # noqa: E402
+from bench._report import write_section  # noqa: E402
+from bench._sample import IDS, PAPERS, VECTORS  # noqa: E402
 
-DATA = Path("/work/shared/data")
-PAPERS = DATA / "arxiv_cs_2025-03_to_2026-07_sample25k.jsonl.gz"
-VECTORS = DATA / "arxiv_cs_sample25k_minilm.f16.npy"
-IDS = DATA / "arxiv_cs_sample25k_minilm.ids.txt"
 DOC = ROOT / "docs" / "BENCHMARKS.md"
 MODEL = "all-MiniLM-L6-v2"
 NOW = datetime(2026, 7, 1, 23, 30, tzinfo=UTC)  # the evening of the sample's last announcement day
@@ -355,21 +353,6 @@ def run_round(
     return {"digests": digests, "queued": queued, "sent": sent.sent, "seconds": seconds, "cpu": cpu}
 
 
-def write_section(body: str) -> None:
-    start, end = "<!-- bench:mail -->", "<!-- /bench:mail -->"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    current = DOC.read_text() if DOC.exists() else "# Benchmarks\n"  # re-read right before writing
-    block = f"{start}\n{body.rstrip()}\n{end}"
-    if start in current and end in current:
-        head, rest = current.split(start, 1)
-        updated = head + block + rest.split(end, 1)[1]
-    else:
-        updated = current.rstrip() + "\n\n" + block + "\n"
-    tmp = DOC.with_name(f".{DOC.name}.{os.getpid()}.tmp")
-    tmp.write_text(updated)
-    tmp.replace(DOC)
-
-
 PHASES = {
     "build": "build: select, Digest + DigestItem rows",
     "render": "render: HTML + text, Delivery rows",
@@ -431,7 +414,7 @@ def main() -> None:
         args.json_out.write_text(json.dumps(result, indent=2))
     if not args.no_write:
         command = "python bench/mail.py " + " ".join(sys.argv[1:])
-        write_section(markdown(result, command.strip()))
+        write_section("mail", markdown(result, command.strip()))
 
 
 if __name__ == "__main__":

@@ -39,6 +39,10 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._report import write_section  # noqa: E402
+
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
 DOC = ROOT / "docs" / "BENCHMARKS.md"
 SAMPLE = "arxiv_cs_2025-03_to_2026-07_sample25k.jsonl.gz"
@@ -190,21 +194,6 @@ def nmi(categories: list[str], assignment: list[int]) -> float:
 
 
 # Report -----------------------------------------------------------------------------------------
-
-
-def write_section(body: str) -> None:
-    start, end = "<!-- bench:topics -->", "<!-- /bench:topics -->"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    current = DOC.read_text() if DOC.exists() else "# Benchmarks\n"  # re-read right before writing
-    block = f"{start}\n{body.rstrip()}\n{end}"
-    if start in current and end in current:
-        head, rest = current.split(start, 1)
-        updated = head + block + rest.split(end, 1)[1]
-    else:
-        updated = current.rstrip() + "\n\n" + block + "\n"
-    tmp = DOC.with_name(f".{DOC.name}.{os.getpid()}.tmp")
-    tmp.write_text(updated)
-    tmp.replace(DOC)
 
 
 def pct(x: float | None) -> str:
@@ -387,7 +376,7 @@ def main() -> None:
     text = markdown(result, command.strip())
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section("topics", text)
         print(f"written to {DOC.relative_to(ROOT)} (section topics)")
 
 

@@ -38,6 +38,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, insert, text  # noqa: E402
 
+from bench._report import write_section  # noqa: E402
+
 DOC = ROOT / "docs" / "BENCHMARKS.md"
 SECTION = "web"
 ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -300,18 +302,6 @@ def first_hit_ms(url: str, repeat: int = 5) -> float:
 # --- report ------------------------------------------------------------------------------------------
 
 
-def write_section(body: str) -> None:
-    start, end = f"<!-- bench:{SECTION} -->", f"<!-- /bench:{SECTION} -->"
-    block = f"{start}\n{body.rstrip()}\n{end}"
-    current = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    if start in current and end in current:
-        before, rest = current.split(start, 1)
-        current = before + block + rest.split(end, 1)[1]
-    else:
-        current = current.rstrip() + "\n\n" + block + "\n"
-    DOC.write_text(current, encoding="utf-8")
-
-
 def report(
     args: argparse.Namespace,
     load: dict[str, Any],
@@ -407,7 +397,7 @@ def main() -> None:
         body = report(args, load, rounds, misses)
         print(body)
         if not args.no_write:
-            write_section(body)
+            write_section(SECTION, body)
     finally:
         for proc in procs:
             proc.terminate()

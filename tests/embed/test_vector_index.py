@@ -11,7 +11,10 @@ import pytest
 from app.embed.faiss_index import IVF_SQ8, IndexFormatError, VectorIndex, choose_kind, nlist_for
 from app.embed.vectors import exact_top_k, recall_at_k
 
-SHARED = Path(os.environ.get("PAPERTREND_SHARED_DATA", "/work/shared/data"))
+# The project's shared material sits next to the repository (../shared/data).
+SHARED = Path(
+    os.environ.get("PAPERTREND_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data")
+)
 SHARED_VECTORS = SHARED / "arxiv_cs_sample25k_minilm.f16.npy"
 
 
