@@ -16,7 +16,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Select, String, and_, bindparam, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 
 from app.models.paper import Paper
@@ -46,8 +46,17 @@ def vector() -> ColumnElement[Any]:
 
 
 def match(expression: str) -> tuple[ColumnElement[Any], ColumnElement[bool]]:
-    """(the query as a tsquery, the condition: the GIN index, or the vector of a paper not yet indexed)."""
-    tsq = func.to_tsquery(literal_column("'english'::regconfig"), expression)
+    """(the query as a tsquery, the condition: the GIN index, or the vector of a paper not yet indexed).
+
+    The query text is written into the statement, not sent as a parameter. psycopg prepares a
+    statement on the server after its fifth run on a connection, and PostgreSQL then settles on a
+    generic plan that cannot know how common the searched words are: a rare word walked the
+    whole table newest first, waiting for a thousand matches that never come (a keyword search
+    at 25k papers: p95 95 ms against 40 ms). The text is safe to inline: `query_parse` leaves
+    only letters, digits and the tsquery operators in it.
+    """
+    words = bindparam(None, expression, type_=String(), literal_execute=True)
+    tsq = func.to_tsquery(literal_column("'english'::regconfig"), words)
     return tsq, or_(_STORED.op("@@")(tsq), and_(_STORED.is_(None), _COMPUTED.op("@@")(tsq)))
 
 

@@ -10,7 +10,7 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from embed_support import add_paper
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -127,6 +127,31 @@ def test_keyword_match_can_use_both_indexes(db: Session) -> None:
     db.execute(text("SET LOCAL enable_seqscan = off"))
     plan = "\n".join(db.execute(text(f"EXPLAIN SELECT id FROM papers WHERE {sql}")).scalars())
     assert fulltext_pg.PG_INDEX in plan and fulltext_pg.PG_PENDING_INDEX in plan
+
+
+def test_searched_words_are_planned_with_the_statement(db: Session, tmp_path: Path) -> None:
+    """The words are in the SQL text, so a statement prepared on the server is never planned blind."""
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    ids = _ingest(db, tmp_path)
+    refresh_search_vectors(db)
+    seen: list[tuple[str, object]] = []
+
+    def capture(conn: object, cursor: object, statement: str, params: object, *_: object) -> None:
+        seen.append((statement, params))
+
+    engine = db.get_bind()
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        # Past psycopg's prepare threshold (5 runs of one statement on a connection).
+        for _ in range(7):
+            assert _keyword(db, "zorblax kernels") == [ids["2611.00001"]]
+            assert _keyword(db, "spanning trees") == [ids["2611.00002"]]
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    searches = [(s, p) for s, p in seen if "to_tsquery" in s]
+    assert searches and all("'(zorblax " in s or "'(spanning " in s for s, _ in searches)
+    assert not any("zorblax" in str(p) for _, p in searches)
 
 
 @pytest.fixture
