@@ -102,7 +102,8 @@ def test_subscribe_confirm_preferences_preview_unsubscribe(
         assert page.get_by_label("Quantization of large language models").is_checked()
         page.get_by_label("Keywords").fill("int8, outliers")
         page.get_by_role("button", name="Save preferences").click()
-        page.get_by_role("heading", name="Your digest").wait_for()
+        # The heading is on the page before and after saving: wait for the saved page's notice.
+        page.get_by_text("Saved. Your next digest will use these settings.").wait_for()
         assert page.get_by_label("Keywords").input_value() == "int8, outliers"
         with session_scope(session_factory) as session:
             sub = session.scalars(select(Subscriber).where(Subscriber.email == EMAIL)).one()
