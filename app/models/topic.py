@@ -30,7 +30,11 @@ class Topic(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     slug: Mapped[str] = mapped_column(String(120), unique=True)
     label: Mapped[str] = mapped_column(String(120))
-    kind: Mapped[str] = mapped_column(String(16), default="area")  # area | technique
+    # area (a broad research area) | subtopic (a concept inside one area) | technique (cuts across areas)
+    kind: Mapped[str] = mapped_column(String(16), default="area")
+    # A subtopic's area; NULL for areas and techniques. Kept when the parent goes dormant or is merged
+    # (the service re-parents subtopics of a merged area to the merge target).
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id", ondelete="SET NULL"), index=True)
     # active | emerging (new at the last rebuild) | dormant (vanished; id kept) | merged (see merged_into_id)
     status: Mapped[str] = mapped_column(String(16), default="active")
     keywords: Mapped[list[str]] = mapped_column(JSONType, default=list)
