@@ -27,11 +27,12 @@ test: install browser ## the whole suite, SQLite and PostgreSQL
 test-fast: install ## everything but the slow end-to-end tests
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
 
-lint: install ## ruff, mypy and the import rules
+lint: install ## ruff, mypy, the import rules and the route rules (scripts/check_routes.py)
 	$(BIN)/ruff check app tests bench migrations scripts
 	$(BIN)/ruff format --check app tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/python scripts/check_routes.py
 
 format: install
 	$(BIN)/ruff format app tests bench

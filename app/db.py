@@ -1,7 +1,9 @@
-"""Database plumbing: engine creation, the declarative Base, and unit-of-work helpers.
+"""Database plumbing: engine creation, the declarative Base, and the unit of work.
 
-Services never commit. A web request commits through `session_dependency`; a job step
-commits by leaving a `session_scope()` block without an exception.
+Services never commit. Whoever owns the transaction uses `session_scope(factory)`: a web
+request through `app.http.deps.SessionDep` (one transaction per request), a pipeline step
+or a flow by leaving its `session_scope()` block without an exception, a CLI command
+through `app.cli.common.unit_of_work`.
 """
 
 from __future__ import annotations
@@ -75,13 +77,3 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
 def dialect_name(session: Session) -> str:
     bind = session.get_bind()
     return bind.dialect.name
-
-
-def request_session(request: Any) -> Iterator[Session]:
-    """FastAPI dependency: one transaction per request, committed when the handler succeeds.
-
-    `request.app.state.session_factory` is set by `app.main.create_app`.
-    """
-    factory: sessionmaker[Session] = request.app.state.session_factory
-    with session_scope(factory) as session:
-        yield session

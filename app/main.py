@@ -21,6 +21,7 @@ from app.api import router as api_router
 from app.browse.fastpath import install_response_cache
 from app.config import Settings, get_settings
 from app.db import make_engine, make_session_factory
+from app.http import init_state
 from app.mail.senders import make_sender
 from app.web import install_error_pages
 from app.web import router as web_router
@@ -78,11 +79,12 @@ def create_app(
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
-    app.state.settings = settings
-    app.state.session_factory = session_factory
-    app.state.sender = sender if sender is not None else make_sender(settings)
-    app.state.encoder = None
-    app.state.index = None
+    init_state(
+        app,
+        settings=settings,
+        session_factory=session_factory,
+        sender=sender if sender is not None else make_sender(settings),
+    )
 
     # Middleware added last runs first: security headers wrap everything, cached answers included.
     install_response_cache(app)

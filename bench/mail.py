@@ -54,9 +54,10 @@ from app.embed.service import load_vectors  # noqa: E402
 from app.embed.vectors import to_bytes  # noqa: E402
 from app.ingest.records import paper_text_hash  # noqa: E402
 from app.mail.compose import MailSetup  # noqa: E402
-from app.mail.delivery import DeliveryPolicy, deliver_outbox  # noqa: E402
-from app.mail.outbox import queue_digests  # noqa: E402
+from app.mail.flows import deliver_outbox  # noqa: E402
+from app.mail.policy import DeliveryPolicy  # noqa: E402
 from app.mail.senders import SmtpConfig, SmtpSender  # noqa: E402
+from app.mail.service import queue_digests  # noqa: E402
 from app.models import (  # noqa: E402
     Embedding,
     Feedback,

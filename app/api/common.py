@@ -1,10 +1,13 @@
-"""Shared plumbing of the API routes: cached JSON, read-only CORS headers, documented errors."""
+"""What the API routes share: cached JSON, read-only CORS headers, documented errors, ISO dates.
+
+Sessions, settings, the clock and the site URL come from `app.http` like everywhere else.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Hashable
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
@@ -14,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from app.api.errors import ErrorResponse
 from app.browse.cache import cached
-from app.models._common import utcnow
 
 JSON = "application/json"
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -45,20 +47,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "Not found."},
     422: {"model": ErrorResponse, "description": "Invalid parameters; `details` says which."},
 }
-
-
-def now(request: Request) -> datetime:
-    clock = getattr(request.app.state, "clock", None)
-    return clock() if clock is not None else utcnow()
-
-
-def site_url(request: Request) -> str:
-    settings = getattr(request.app.state, "settings", None)
-    return str(getattr(settings, "base_url", None) or request.base_url).rstrip("/")
-
-
-def app_state(request: Request, name: str) -> Any:
-    return getattr(request.app.state, name, None)
 
 
 async def cached_json(

@@ -9,11 +9,12 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from app.api import convert, schemas
-from app.api.common import ERROR_RESPONSES, IsoDate, add_preflight, app_state, cached_json, now, site_url
+from app.api.common import ERROR_RESPONSES, IsoDate, add_preflight, cached_json
 from app.browse.papers import CATEGORY_PATTERN
 from app.browse.search import SearchFilters, search
 from app.browse.status import status_facts
 from app.browse.trending import trending
+from app.http import NowDep, SiteUrlDep, StateDep
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
@@ -23,6 +24,8 @@ router = APIRouter(responses=ERROR_RESPONSES)
 )
 async def trending_papers(
     request: Request,
+    site: SiteUrlDep,
+    now: NowDep,
     window: Literal["day", "week", "month"] = Query("day", description="Length of the window."),
     day: IsoDate | None = Query(
         None, alias="date", description="Last day of the window; default: the latest day."
@@ -32,7 +35,6 @@ async def trending_papers(
     per_page: int = Query(20, ge=1, le=100),
 ) -> Response:
     """Papers ranked by trending score (its parts in `components`); newest first before any trends run."""
-    site, current = site_url(request), now(request)
 
     def build(session: Session) -> schemas.Trending:
         try:
@@ -43,7 +45,7 @@ async def trending_papers(
                 topic_slug=topic or None,
                 page=page,
                 per_page=per_page,
-                today=current.date(),
+                today=now.date(),
                 with_chips=False,
             )
         except LookupError:
@@ -68,12 +70,14 @@ async def trending_papers(
             ],
         )
 
-    return await cached_json(request, ("trending", window, day, topic, page, per_page, current.date()), build)
+    return await cached_json(request, ("trending", window, day, topic, page, per_page, now.date()), build)
 
 
 @router.get("/search", response_model=schemas.SearchResults, tags=["search"], summary="Search papers")
 async def search_papers(
     request: Request,
+    site: SiteUrlDep,
+    state: StateDep,
     q: str = Query(
         min_length=1, max_length=300, description="Words or a description.", examples=["low-bit LLMs"]
     ),
@@ -85,8 +89,7 @@ async def search_papers(
     limit: int = Query(20, ge=1, le=100),
 ) -> Response:
     """Hybrid search (meaning + keywords) with the vector index loaded, else keyword search (`mode`)."""
-    site = site_url(request)
-    encoder, index = app_state(request, "encoder"), app_state(request, "index")
+    encoder, index = state.encoder, state.index
     query = " ".join(q.split())
     filters = SearchFilters(topic or None, date_from, date_to, (category or "").strip() or None)
 
@@ -115,12 +118,11 @@ async def search_papers(
 @router.get(
     "/status", response_model=schemas.Status, tags=["status"], summary="Jobs, sources, lag and counts"
 )
-async def status(request: Request) -> Response:
+async def status(request: Request, now: NowDep) -> Response:
     """What ran and when, the upstream lag, and whether today is an arXiv announcement day."""
-    current = now(request)
 
     def build(session: Session) -> schemas.Status:
-        facts = status_facts(session, now=current)
+        facts = status_facts(session, now=now)
         a = facts.announcement
         return schemas.Status(
             now=facts.now,

@@ -3,13 +3,12 @@
     {"error": {"status": 404, "code": "not_found", "message": "...", "details": [...]}}
 
 Errors on site pages (outside /api) go to the HTML renderer the site registers in
-`app.state.html_error_renderer`, so a browser gets a page and a client gets JSON.
+`AppState.html_error_renderer` (`app.http.state`), so a browser gets a page and a client gets JSON.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -18,6 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.http import state_of
 
 log = logging.getLogger("papertrend.api")
 
@@ -91,9 +92,7 @@ def validation_details(exc: RequestValidationError) -> list[dict[str, str]]:
 
 
 def _site_page(request: Request, status: int, message: str) -> Response:
-    renderer: Callable[[Request, int, str], Response] | None = getattr(
-        request.app.state, "html_error_renderer", None
-    )
+    renderer = state_of(request).html_error_renderer
     if renderer is not None:
         return renderer(request, status, message)
     return PlainTextResponse(f"{status} {message}", status_code=status)

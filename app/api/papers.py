@@ -6,9 +6,10 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from app.api import convert, schemas
-from app.api.common import ERROR_RESPONSES, IsoDate, add_preflight, app_state, cached_json, site_url
+from app.api.common import ERROR_RESPONSES, IsoDate, add_preflight, cached_json
 from app.browse.papers import CATEGORY_PATTERN, list_papers, paper_detail
 from app.browse.search import similar
+from app.http import SiteUrlDep, StateDep
 
 router = APIRouter(tags=["papers"], responses=ERROR_RESPONSES)
 
@@ -22,6 +23,7 @@ PAPER_ID = Path(
 @router.get("/papers", response_model=schemas.PaperPage, summary="List papers, newest first")
 async def papers(
     request: Request,
+    site: SiteUrlDep,
     topic: str | None = Query(None, max_length=120, description="Only papers of this topic (slug)."),
     category: str | None = Query(
         None,
@@ -41,7 +43,6 @@ async def papers(
     limit: int = Query(20, ge=1, le=100),
 ) -> Response:
     """Papers ordered by publication time, newest first, with filters; page through with `cursor`."""
-    site = site_url(request)
 
     def build(session: Session) -> schemas.PaperPage:
         try:
@@ -74,12 +75,14 @@ async def papers(
     summary="Papers similar in meaning",
 )
 async def similar_papers(
-    request: Request, paper_id: str = PAPER_ID, limit: int = Query(10, ge=1, le=50)
+    request: Request,
+    site: SiteUrlDep,
+    state: StateDep,
+    paper_id: str = PAPER_ID,
+    limit: int = Query(10, ge=1, le=50),
 ) -> Response:
     """Nearest papers by embedding. `available` is false when this server has no vector index loaded."""
-    site, index = site_url(request), app_state(request, "index")
-    encoder = app_state(request, "encoder")
-    model_name = getattr(index, "model_name", None) or getattr(encoder, "model_name", None)
+    index, model_name = state.index, state.model_name
 
     def build(session: Session) -> schemas.SimilarPapers:
         detail = paper_detail(session, paper_id)
@@ -93,8 +96,7 @@ async def similar_papers(
 
 
 @router.get("/papers/{paper_id:path}", response_model=schemas.Paper, summary="One paper")
-async def paper(request: Request, paper_id: str = PAPER_ID) -> Response:
-    site = site_url(request)
+async def paper(request: Request, site: SiteUrlDep, paper_id: str = PAPER_ID) -> Response:
 
     def build(session: Session) -> schemas.Paper:
         detail = paper_detail(session, paper_id)

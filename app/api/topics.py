@@ -8,8 +8,9 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from app.api import convert, schemas
-from app.api.common import ERROR_RESPONSES, add_preflight, app_state, cached_json, site_url
+from app.api.common import ERROR_RESPONSES, add_preflight, cached_json
 from app.browse.topics import topic_detail, topic_list, topic_series
+from app.http import site_url, state_of
 
 router = APIRouter(tags=["topics"], responses=ERROR_RESPONSES)
 
@@ -19,7 +20,7 @@ SLUG = Path(
 
 
 def _baseline_weeks(request: Request) -> int:
-    return int(getattr(app_state(request, "settings"), "trend_baseline_weeks", 8))
+    return state_of(request).settings.trend_baseline_weeks
 
 
 @router.get(

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from app.db import session_scope
+from app.http import state_of
 from app.models import JobRun, SourceState
 
 GENERATION_KEY = "cache:generation"
@@ -209,19 +210,17 @@ def _render_with(factory: sessionmaker[Session], render: Render, media_type: str
 
 
 def get_cache(app: FastAPI) -> ResponseCache:
-    """The app's cache, created on first use (TTL from settings.cache_seconds when present)."""
+    """The app's cache, created on first use (TTL: CACHE_SECONDS; 60 s when pages are not cached)."""
     cache: ResponseCache | None = getattr(app.state, "browse_cache", None)
     if cache is None:
-        settings = getattr(app.state, "settings", None)
-        seconds = int(getattr(settings, "cache_seconds", 300) or 0)
+        seconds = state_of(app).settings.cache_seconds
         cache = ResponseCache(ttl=float(seconds or 60))
         app.state.browse_cache = cache
     return cache
 
 
 def cache_control(app: FastAPI) -> str:
-    settings = getattr(app.state, "settings", None)
-    seconds = int(getattr(settings, "cache_seconds", 300))
+    seconds = state_of(app).settings.cache_seconds
     return f"public, max-age={seconds}" if seconds > 0 else "no-cache"
 
 
@@ -250,7 +249,7 @@ async def cached(
     same URL without routing, for `ttl` seconds (default: the cache's) or until the data changes.
     """
     cache = get_cache(request.app)
-    entry = await cache.get(request.app.state.session_factory, key, render, media_type)
+    entry = await cache.get(state_of(request).session_factory, key, render, media_type)
     mark = request.scope.get(FASTPATH_MARK)
     if isinstance(mark, dict):
         mark["ttl"] = min(ttl, cache.ttl) if ttl is not None else cache.ttl

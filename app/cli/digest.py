@@ -53,7 +53,7 @@ def build(
     from app.digest.service import DigestOptions
     from app.embed.encoder import SentenceTransformerEncoder
     from app.embed.service import load_vectors
-    from app.mail.outbox import build_and_queue
+    from app.mail.service import build_and_queue
 
     cfg = settings()
     moment = parse_now(now)
@@ -83,7 +83,9 @@ def send(
 ) -> None:
     """Deliver the outbox (digests and confirmations) through SMTP or the file outbox."""
     from app.db import session_scope
-    from app.mail.delivery import DeliveryPolicy, deliver_outbox, outbox_counts
+    from app.mail.flows import deliver_outbox
+    from app.mail.policy import DeliveryPolicy
+    from app.mail.queries import outbox_counts
     from app.mail.senders import make_sender
 
     cfg = settings()

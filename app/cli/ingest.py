@@ -252,14 +252,12 @@ def reparse_command(
     dry_run: DryRunOption = False,
 ) -> None:
     """Re-parse the raw items stored with every paper (after a parser fix); fetches nothing."""
-    from sqlalchemy import func, select
-
+    from app.ingest.queries import count_papers
     from app.ingest.reparse import reparse_papers
-    from app.models import Paper
 
     cfg = settings()
     with database_errors(), unit_of_work(cfg, dry_run=dry_run) as session:
-        total = session.scalar(select(func.count()).select_from(Paper)) or 0
+        total = count_papers(session)
         with progress_bar("re-parsing", total) as advance:
             report = reparse_papers(session, sources=source or None, progress=advance)
         report.dry_run = dry_run

@@ -94,7 +94,7 @@ def import_bounces(
 
 def resume_cmd() -> None:
     """Resume sending after it paused on too many errors (fix the cause first: see /admin)."""
-    from app.mail.delivery import resume
+    from app.mail.pause import resume
 
     with unit_of_work(settings()) as session:
         count = resume(session, datetime.now(UTC))

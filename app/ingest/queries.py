@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, any_, bindparam, select, update
+from sqlalchemy import Table, any_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -318,3 +318,44 @@ def upsert_records(
     items = [RawItem(f"record {n}", record, fingerprint_value(record.source, record.raw)) for n, record in
              enumerate(records, start=1)]  # fmt: skip
     return upsert_items(session, items, lambda record: record, dry_run=dry_run)
+
+
+# Reads of the papers table (export, demo, reparse, the arXiv look-ups) --------------------------
+
+
+def count_papers(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Paper)) or 0)
+
+
+def papers_after(session: Session, last_id: int, limit: int) -> list[Paper]:
+    """The next `limit` papers in id order after `last_id` (a keyset page: flat memory at any size)."""
+    return list(session.scalars(select(Paper).where(Paper.id > last_id).order_by(Paper.id).limit(limit)))
+
+
+def raw_items_after(session: Session, last_id: int, limit: int) -> list[tuple[int, dict[str, Any] | None]]:
+    """(paper id, raw items by source) of the next `limit` papers after `last_id`, in id order."""
+    rows = session.execute(
+        select(Paper.id, Paper.raw).where(Paper.id > last_id).order_by(Paper.id).limit(limit)
+    ).all()
+    return [(paper_id, raw) for paper_id, raw in rows]
+
+
+def arxiv_ids_missing_metadata(session: Session, limit: int) -> list[str]:
+    """arXiv ids of papers another source brought in without arXiv metadata, newest first."""
+    ids = session.scalars(
+        select(Paper.arxiv_id)
+        .where(Paper.arxiv_id.is_not(None), Paper.primary_category.is_(None))
+        .order_by(Paper.id.desc())
+        .limit(limit)
+    )
+    return [i for i in ids if i]
+
+
+def mark_withdrawn(session: Session, arxiv_ids: Sequence[str]) -> int:
+    """Flag the papers an upstream reported deleted; returns how many changed."""
+    if not arxiv_ids:
+        return 0
+    result: Any = session.execute(
+        update(Paper).where(Paper.arxiv_id.in_(arxiv_ids), Paper.withdrawn.is_(False)).values(withdrawn=True)
+    )
+    return int(result.rowcount or 0)

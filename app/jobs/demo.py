@@ -6,13 +6,12 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db import session_scope
+from app.ingest.queries import count_papers
 from app.jobs.pipeline import make_encoder, run_pipeline
-from app.models import Paper
 
 log = logging.getLogger("papertrend.demo")
 
@@ -39,7 +38,7 @@ def load_demo(
     from app.ingest.service import ingest_file
 
     with session_scope(factory) as session:
-        existing = session.scalar(select(func.count()).select_from(Paper)) or 0
+        existing = count_papers(session)
     if existing and not force:
         return [f"the database already holds {existing} papers; demo data not loaded"]
 

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.ingest.queries import papers_after
 from app.models import Paper
 
 EXPORT_FIELDS = (
@@ -35,7 +35,7 @@ def iter_paper_dicts(session: Session, *, batch: int = 1000) -> Iterator[dict[st
     """Every paper in id order, streamed in batches so memory stays flat at any size."""
     last_id = 0
     while True:
-        rows = session.scalars(select(Paper).where(Paper.id > last_id).order_by(Paper.id).limit(batch)).all()
+        rows = papers_after(session, last_id, batch)
         if not rows:
             return
         for paper in rows:

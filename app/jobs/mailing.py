@@ -13,9 +13,10 @@ from app.embed.encoder import Encoder
 from app.embed.service import load_vectors
 from app.jobs.runs import StepResult, run_step
 from app.mail.compose import MailSetup
-from app.mail.delivery import DeliveryPolicy, deliver_outbox
-from app.mail.outbox import build_and_queue
+from app.mail.flows import deliver_outbox
+from app.mail.policy import DeliveryPolicy
 from app.mail.senders import Sender, make_sender
+from app.mail.service import build_and_queue
 
 
 def step_digest_build(

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.browse.cache import bump_generation
@@ -24,10 +23,10 @@ from app.embed.service import count_pending, embed_pending, ensure_index
 from app.ingest.service import run_source
 from app.jobs.mailing import step_deliver, step_digest_build
 from app.jobs.runs import StepResult, run_step
-from app.mail.delivery import outbox_counts
+from app.mail.queries import outbox_counts
 from app.mail.senders import Sender
-from app.models import Topic
 from app.models._common import utcnow
+from app.topics.queries import all_topics
 from app.topics.service import (
     AssignReport,
     TopicsReport,
@@ -201,7 +200,7 @@ def plan_pipeline(
     with factory() as session:
         pending = count_pending(session, model_name)
         # With nothing embedded yet there is nothing to cluster, but this run's embed step changes that.
-        no_topics = not session.scalar(select(func.count()).select_from(Topic))
+        no_topics = not all_topics(session)
         rebuild = needs_rebuild(session, now=now, model_name=model_name) or (no_topics and pending > 0)
         outbox = outbox_counts(session, now)
     return [

@@ -100,3 +100,14 @@ def cancel_queued_digests(session: Session, subscriber_id: int, reason: str) -> 
         row.status = "skipped"
         row.last_error = reason
     return len(rows)
+
+
+def topics_by_ids(session: Session, ids: Iterable[int]) -> list[Topic]:
+    wanted = set(ids)
+    return list(session.scalars(select(Topic).where(Topic.id.in_(wanted)))) if wanted else []
+
+
+def visible_topic_refs(session: Session) -> dict[str, int]:
+    """Topic id by slug and by the id written out, for every topic not hidden (the API takes both)."""
+    rows = session.execute(select(Topic.id, Topic.slug).where(Topic.hidden.is_(False))).all()
+    return {slug: topic_id for topic_id, slug in rows} | {str(topic_id): topic_id for topic_id, _ in rows}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +20,9 @@ from app.subscribers import queries
 from app.subscribers.tokens import InvalidToken, LinkClaims, TokenSigner
 from app.subscribers.validation import Preferences
 
+if TYPE_CHECKING:
+    from app.config import Settings
+
 
 @dataclass(frozen=True)
 class SubscribeLimits:
@@ -29,6 +32,14 @@ class SubscribeLimits:
     ip_per_hour: int = 10
     global_per_hour: int = 500
     per_address_per_day: int = 3
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SubscribeLimits:
+        return cls(
+            cooldown_minutes=settings.subscribe_cooldown_minutes,
+            ip_per_hour=settings.subscribe_ip_limit,
+            global_per_hour=settings.subscribe_global_limit,
+        )
 
 
 @dataclass

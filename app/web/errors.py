@@ -11,6 +11,7 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
+from app.http import state_of
 from app.web.templating import render
 
 TITLES = {
@@ -39,4 +40,4 @@ def render_error_page(request: Request, status_code: int, message: str | None) -
 
 def install_error_pages(app: FastAPI) -> None:
     """Make errors on site paths render as pages of the site."""
-    app.state.html_error_renderer = render_error_page
+    state_of(app).html_error_renderer = render_error_page

@@ -22,8 +22,7 @@ from app.browse.private_feed import subscriber_for_feed, subscriber_items
 from app.browse.topics import all_topic_chips, topic_detail
 from app.browse.trending import trending
 from app.browse.types import PaperCard
-from app.subscribers.tokens import TokenSigner
-from app.web.deps import base_url, now, setting
+from app.http import NowDep, SiteUrlDep, StateDep
 from app.web.text import latex_to_text
 
 router = APIRouter(include_in_schema=False)
@@ -112,11 +111,12 @@ def _with_link_attributes(document: bytes, entry_links: list[list[dict[str, str]
 
 
 @router.get("/feeds/trending.atom")
-async def trending_feed(request: Request, window: Literal["day", "week", "month"] = "week") -> Response:
-    site, current = base_url(request), now(request)
+async def trending_feed(
+    request: Request, site: SiteUrlDep, now: NowDep, window: Literal["day", "week", "month"] = "week"
+) -> Response:
 
     def build(session: Session) -> tuple[bytes, str]:
-        result = trending(session, window=window, per_page=FEED_SIZE, today=current.date(), with_chips=False)
+        result = trending(session, window=window, per_page=FEED_SIZE, today=now.date(), with_chips=False)
         body = build_feed(
             site=site,
             path=f"/feeds/trending.atom?window={window}",
@@ -124,16 +124,17 @@ async def trending_feed(request: Request, window: Literal["day", "week", "month"
             title=f"papertrend: trending papers {WINDOW_TITLES[window]}",
             subtitle="The papers moving fastest, ranked by a score you can read on the site.",
             cards=result.cards,
-            fallback_updated=current,
+            fallback_updated=now,
         )
         return body, ATOM
 
-    return await cached(request, ("feed-trending", window, current.date()), build, media_type=ATOM)
+    return await cached(request, ("feed-trending", window, now.date()), build, media_type=ATOM)
 
 
 @router.get("/feeds/topics/{slug}.atom")
-async def topic_feed(request: Request, slug: str = Path(max_length=120)) -> Response:
-    site, current = base_url(request), now(request)
+async def topic_feed(
+    request: Request, site: SiteUrlDep, now: NowDep, slug: str = Path(max_length=120)
+) -> Response:
 
     def build(session: Session) -> tuple[bytes, str]:
         detail = topic_detail(session, slug, weeks=1, papers=FEED_SIZE)
@@ -147,35 +148,25 @@ async def topic_feed(request: Request, slug: str = Path(max_length=120)) -> Resp
             title=f"papertrend: {detail.topic.label}",
             subtitle=f"Newest papers in {detail.topic.label}" + (f" ({keywords})" if keywords else ""),
             cards=detail.newest_papers,
-            fallback_updated=current,
+            fallback_updated=now,
         )
         return body, ATOM
 
     return await cached(request, ("feed-topic", slug), build, media_type=ATOM)
 
 
-def _signer(request: Request) -> TokenSigner:
-    setup = getattr(request.app.state, "mail_setup", None)
-    if setup is not None and getattr(setup, "signer", None) is not None:
-        signer: TokenSigner = setup.signer
-        return signer
-    signer = getattr(request.app.state, "feed_signer", None) or TokenSigner.from_keys(
-        request.app.state.settings.resolved_secret_key(), setting(request, "secret_key_old", "")
-    )
-    request.app.state.feed_signer = signer
-    return signer
-
-
 @router.get("/feeds/subscriber/{token}.atom")
-async def subscriber_feed(request: Request, token: str = Path(max_length=64)) -> Response:
+async def subscriber_feed(
+    request: Request, site: SiteUrlDep, now: NowDep, state: StateDep, token: str = Path(max_length=64)
+) -> Response:
     """Private: not cached in shared caches, never indexed, and a wrong token is a plain 404."""
-    site, current, signer = base_url(request), now(request), _signer(request)
+    signer = state.signer
 
     def build(session: Session) -> tuple[bytes, str]:
         subscriber = subscriber_for_feed(session, signer, token)
         if subscriber is None:
             raise HTTPException(404, "This feed address is not valid (any more).")
-        items = subscriber_items(session, subscriber, now=current)
+        items = subscriber_items(session, subscriber, now=now)
         body = build_feed(
             site=site,
             path=f"/feeds/subscriber/{token}.atom",
@@ -184,11 +175,11 @@ async def subscriber_feed(request: Request, token: str = Path(max_length=64)) ->
             subtitle="The papers chosen for you, as in your email digest.",
             cards=[i.card for i in items],
             reasons={i.card.id: i.reason for i in items},
-            fallback_updated=current,
+            fallback_updated=now,
         )
         return body, ATOM
 
-    response = await cached(request, ("feed-subscriber", token, current.date()), build, media_type=ATOM)
+    response = await cached(request, ("feed-subscriber", token, now.date()), build, media_type=ATOM)
     response.headers["Cache-Control"] = "private, max-age=300"
     response.headers["X-Robots-Tag"] = "noindex"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -196,8 +187,7 @@ async def subscriber_feed(request: Request, token: str = Path(max_length=64)) ->
 
 
 @router.get("/feeds/topics.opml")
-async def topics_opml(request: Request) -> Response:
-    site = base_url(request)
+async def topics_opml(request: Request, site: SiteUrlDep) -> Response:
 
     def build(session: Session) -> tuple[bytes, str]:
         opml = ET.Element("opml", version="2.0")

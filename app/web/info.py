@@ -13,8 +13,9 @@ from app.browse.search import SearchFilters, search
 from app.browse.status import status_facts
 from app.browse.topics import all_topic_chips
 from app.digest.selection import Weights
+from app.http import NowDep, SettingsDep, StateDep
 from app.topics.trending import DEFAULT_WEIGHTS, TrendParams
-from app.web.deps import encoder_of, form_date, index_of, now, setting
+from app.web.forms import form_date
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -26,6 +27,7 @@ STATUS_SECONDS = 30
 @router.get("/search")
 async def search_page(
     request: Request,
+    state: StateDep,
     q: str = Query("", max_length=300),
     topic: str | None = Query(None, max_length=120),
     from_: str | None = Query(None, alias="from", max_length=20),
@@ -36,7 +38,7 @@ async def search_page(
     query = " ".join(q.split())
     date_from, date_to = form_date(from_, "from"), form_date(to, "to")
     filters = SearchFilters(topic or None, date_from, date_to, (category or "").strip() or None)
-    encoder, index = encoder_of(request), index_of(request)
+    encoder, index = state.encoder, state.index
 
     def build(session: Session) -> tuple[str, str]:
         try:
@@ -78,29 +80,26 @@ async def search_page(
 
 
 @router.get("/status")
-async def status_page(request: Request) -> Response:
-    current = now(request)
-
+async def status_page(request: Request, now: NowDep) -> Response:
     def build(session: Session) -> tuple[str, str]:
-        facts = status_facts(session, now=current)
-        return render("pages/status.html", section="status", facts=facts, now=current), "text/html"
+        facts = status_facts(session, now=now)
+        return render("pages/status.html", section="status", facts=facts, now=now), "text/html"
 
     # A short slot in the key keeps "3 minutes ago" honest without rendering on every hit.
     return await cached(request, ("status", int(time.time() // STATUS_SECONDS)), build, ttl=STATUS_SECONDS)
 
 
 @router.get("/about")
-async def about_page(request: Request) -> Response:
+async def about_page(request: Request, settings: SettingsDep) -> Response:
     context: dict[str, Any] = {
         "section": "about",
         "weights": DEFAULT_WEIGHTS,
         "trend": TrendParams(
-            baseline_weeks=int(setting(request, "trend_baseline_weeks", 8)),
-            min_count=int(setting(request, "trend_min_count", 5)),
+            baseline_weeks=settings.trend_baseline_weeks, min_count=settings.trend_min_count
         ),
         "digest": Weights(),
-        "digest_max": int(setting(request, "digest_max_papers", 10)),
-        "categories": str(setting(request, "arxiv_categories", "")),
+        "digest_max": settings.digest_max_papers,
+        "categories": settings.arxiv_categories,
     }
 
     def build(_session: Session) -> tuple[str, str]:

@@ -13,8 +13,9 @@ from app.browse.papers import paper_detail
 from app.browse.search import similar
 from app.browse.topics import topic_detail, topic_list, trending_topics
 from app.browse.trending import find_topic, trending
+from app.http import NowDep, SettingsDep, StateDep
 from app.models import Topic
-from app.web.deps import form_date, index_of, model_name_of, now, setting
+from app.web.forms import form_date
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -25,18 +26,18 @@ Window = Literal["day", "week", "month"]
 @router.get("/")
 async def trending_page(
     request: Request,
+    now: NowDep,
     window: Window = "day",
     date_text: str | None = Query(None, alias="date", max_length=20),
     topic: str | None = Query(None, max_length=120),
     page: int = Query(1, ge=1, le=10_000),
 ) -> Response:
-    current = now(request)
     day = form_date(date_text, "date")
 
     def build(session: Session) -> tuple[str, str]:
         try:
             result = trending(
-                session, window=window, day=day, topic_slug=topic or None, page=page, today=current.date()
+                session, window=window, day=day, topic_slug=topic or None, page=page, today=now.date()
             )
         except LookupError:
             raise HTTPException(404, f"There is no topic called “{topic}”.") from None
@@ -45,20 +46,21 @@ async def trending_page(
             section="trending",
             result=result,
             strip=trending_topics(session),
-            now=current,
+            now=now,
             is_latest=day is None or day == result.latest_day,
             window_param=window if window != "day" else None,
             date_param=day.isoformat() if day else None,
             topic_param=topic or None,
         ), "text/html"
 
-    return await cached(request, ("trending", window, day, topic or None, page, current.date()), build)
+    return await cached(request, ("trending", window, day, topic or None, page, now.date()), build)
 
 
 @router.get("/papers/{paper_id:path}")
-async def paper_page(request: Request, paper_id: str = Path(max_length=220)) -> Response:
-    current = now(request)
-    index, model_name = index_of(request), model_name_of(request)
+async def paper_page(
+    request: Request, now: NowDep, state: StateDep, paper_id: str = Path(max_length=220)
+) -> Response:
+    index, model_name = state.index, state.model_name
 
     def build(session: Session) -> tuple[str, str]:
         detail = paper_detail(session, paper_id)
@@ -71,7 +73,7 @@ async def paper_page(request: Request, paper_id: str = Path(max_length=220)) -> 
             detail=detail,
             similar=similar(session, detail.card.id, index=index, model_name=model_name),
             withdrawn=bool(paper and paper.withdrawn),
-            now=current,
+            now=now,
         ), "text/html"
 
     return await cached(request, ("paper", paper_id), build)
@@ -80,10 +82,11 @@ async def paper_page(request: Request, paper_id: str = Path(max_length=220)) -> 
 @router.get("/topics")
 async def topics_page(
     request: Request,
+    settings: SettingsDep,
     sort: Literal["momentum", "size", "name", "new"] = "momentum",
     kind: Literal["area", "technique"] | None = None,
 ) -> Response:
-    baseline_weeks = int(setting(request, "trend_baseline_weeks", 8))
+    baseline_weeks = settings.trend_baseline_weeks
 
     def build(session: Session) -> tuple[str, str]:
         return render(
@@ -99,9 +102,10 @@ async def topics_page(
 
 
 @router.get("/topics/{slug}")
-async def topic_page(request: Request, slug: str = Path(max_length=120)) -> Response:
-    baseline_weeks = int(setting(request, "trend_baseline_weeks", 8))
-    current = now(request)
+async def topic_page(
+    request: Request, settings: SettingsDep, now: NowDep, slug: str = Path(max_length=120)
+) -> Response:
+    baseline_weeks = settings.trend_baseline_weeks
 
     def build(session: Session) -> tuple[str, str] | CachedResponse:
         target = _merged_target(session, slug)
@@ -110,7 +114,7 @@ async def topic_page(request: Request, slug: str = Path(max_length=120)) -> Resp
         detail = topic_detail(session, slug, baseline_weeks=baseline_weeks)
         if detail is None:
             raise HTTPException(404, f"There is no topic called “{slug}”.")
-        return render("pages/topic.html", section="topics", detail=detail, now=current), "text/html"
+        return render("pages/topic.html", section="topics", detail=detail, now=now), "text/html"
 
     return await cached(request, ("topic", slug), build)
 

@@ -11,7 +11,8 @@ import sys
 from app.config import load_settings
 from app.db import make_engine, make_session_factory
 from app.mail.compose import MailSetup
-from app.mail.delivery import DeliveryPolicy, deliver_outbox
+from app.mail.flows import deliver_outbox
+from app.mail.policy import DeliveryPolicy
 from app.mail.senders import make_sender
 
 

@@ -35,9 +35,11 @@ from app.db import session_scope
 from app.digest.service import DigestOptions
 from app.embed.service import load_vectors
 from app.mail.compose import MailSetup
-from app.mail.delivery import DeliverReport, DeliveryPolicy, deliver_outbox
-from app.mail.outbox import QueueReport, build_and_queue
+from app.mail.flows import deliver_outbox
+from app.mail.outcomes import DeliverReport
+from app.mail.policy import DeliveryPolicy
 from app.mail.senders import Sender, SmtpConfig, SmtpSender, make_sender
+from app.mail.service import QueueReport, build_and_queue
 from app.models import Topic
 
 SECRET = "test-secret-key-0123456789-abcdefghijklmnop"

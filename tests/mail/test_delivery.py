@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db import session_scope
-from app.mail.delivery import DeliveryPolicy, resume
+from app.mail.pause import resume
+from app.mail.policy import DeliveryPolicy
 from app.mail.ratelimit import RateLimiter
 from app.models import Delivery, Suppression
 from app.models.digest import MailAlert

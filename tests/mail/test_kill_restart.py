@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import session_scope
-from app.mail.delivery import DeliveryPolicy
+from app.mail.policy import DeliveryPolicy
 from app.models import Delivery
 
 ROOT = Path(__file__).resolve().parents[2]

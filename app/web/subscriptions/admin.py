@@ -14,17 +14,17 @@ import hmac
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.db import session_scope
-from app.mail.delivery import resume
+from app.http import AppState, NowDep, SessionDep, SettingsDep, StateDep, state_of
 from app.mail.overview import overview
+from app.mail.pause import resume
 from app.subscribers.suppression import BounceEvent, apply_events, parse_webhook
 from app.subscribers.validation import InvalidInput
-from app.web.subscriptions.common import check_csrf, db, form_token, now_of, page, settings_of, setup_of
+from app.web.subscriptions.common import check_csrf, form_token, page
 
 router = APIRouter(include_in_schema=False)
 COOKIE = "papertrend_admin"
@@ -32,14 +32,14 @@ MAX_WEBHOOK_BYTES = 1_000_000
 
 
 def _admin_token(request: Request) -> str:
-    token = settings_of(request).admin_token
+    token = state_of(request).settings.admin_token
     if not token:
         raise HTTPException(404, "The admin page is disabled (set ADMIN_TOKEN to enable it).")
     return token
 
 
 def _cookie_value(request: Request, token: str) -> str:
-    return setup_of(request).signer.digest(token, "admin-session")
+    return state_of(request).mail_setup.signer.digest(token, "admin-session")
 
 
 def _authorized(request: Request) -> bool:
@@ -52,14 +52,13 @@ def _authorized(request: Request) -> bool:
 
 
 @router.get("/admin")
-def admin_page(request: Request, session: Session = Depends(db)) -> HTMLResponse:
+def admin_page(request: Request, session: SessionDep, settings: SettingsDep, now: NowDep) -> HTMLResponse:
     if not _authorized(request):
         return page("pages/admin_login.html", 401, csrf_token=form_token(request, "admin-login"))
-    settings = settings_of(request)
     return page(
         "pages/admin.html",
-        o=overview(session, now_of(request)),
-        now=now_of(request),
+        o=overview(session, now),
+        now=now,
         outbox=settings.uses_file_outbox,
         csrf_token=form_token(request, "admin"),
     )
@@ -68,6 +67,7 @@ def admin_page(request: Request, session: Session = Depends(db)) -> HTMLResponse
 @router.post("/admin/login")
 def admin_login(
     request: Request,
+    settings: SettingsDep,
     token: Annotated[str, Form(max_length=1_000)] = "",
     csrf_token: Annotated[str, Form(max_length=2_000)] = "",
 ) -> Response:
@@ -81,7 +81,7 @@ def admin_login(
         _cookie_value(request, expected),
         httponly=True,
         samesite="strict",
-        secure=settings_of(request).base_url.startswith("https://"),
+        secure=settings.base_url.startswith("https://"),
         max_age=12 * 3600,
         path="/admin",
     )
@@ -98,12 +98,15 @@ def admin_logout(request: Request, csrf_token: Annotated[str, Form(max_length=2_
 
 @router.post("/admin/resume")
 def admin_resume(
-    request: Request, session: Session = Depends(db), csrf_token: Annotated[str, Form(max_length=2_000)] = ""
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    csrf_token: Annotated[str, Form(max_length=2_000)] = "",
 ) -> Response:
     if not _authorized(request):
         raise HTTPException(401, "Sign in to the admin page first.")
     check_csrf(request, csrf_token, "admin")
-    resume(session, now_of(request))
+    resume(session, now)
     return HTMLResponse("", status_code=303, headers={"Location": "/admin"})
 
 
@@ -120,8 +123,8 @@ def _webhook_authorized(request: Request, secret: str, body: bytes) -> bool:
 
 
 @router.post("/webhooks/bounces")
-async def bounce_webhook(request: Request) -> JSONResponse:
-    secret = settings_of(request).bounce_webhook_secret
+async def bounce_webhook(request: Request, state: StateDep) -> JSONResponse:
+    secret = state.settings.bounce_webhook_secret
     if not secret:
         return JSONResponse(
             {"error": "the bounce webhook is disabled (BOUNCE_WEBHOOK_SECRET)"}, status_code=404
@@ -136,10 +139,11 @@ async def bounce_webhook(request: Request) -> JSONResponse:
     except (ValueError, InvalidInput) as exc:
         message = exc.message if isinstance(exc, InvalidInput) else f"body is not JSON: {exc}"
         return JSONResponse({"error": message}, status_code=422)
-    counts = await run_in_threadpool(_apply, request, events)
+    counts = await run_in_threadpool(_apply, state, events)
     return JSONResponse({"received": len(events), **counts})
 
 
-def _apply(request: Request, events: list[BounceEvent]) -> dict[str, int]:
-    with session_scope(request.app.state.session_factory) as session:
-        return apply_events(session, events, source="webhook", now=now_of(request))
+def _apply(state: AppState, events: list[BounceEvent]) -> dict[str, int]:
+    # Its own transaction in a worker thread: the body was read (and checked) on the event loop.
+    with session_scope(state.session_factory) as session:
+        return apply_events(session, events, source="webhook", now=state.now())

@@ -6,12 +6,14 @@ offers the undo. The next digest reads the feedback rows.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from app.http import NowDep, SessionDep, state_of
 from app.subscribers.service import (
     apply_feedback,
     describe_feedback_target,
@@ -19,13 +21,15 @@ from app.subscribers.service import (
     undo_feedback,
 )
 from app.subscribers.tokens import FEEDBACK_KINDS, InvalidToken
-from app.web.subscriptions.common import check_csrf, db, form_token, invalid_link, now_of, page, setup_of
+from app.web.subscriptions.common import check_csrf, form_token, invalid_link, page
 
 router = APIRouter(include_in_schema=False)
 
 
-def _show(request: Request, session: Session, token: str, kind: str, state: str) -> HTMLResponse:
-    setup = setup_of(request)
+def _show(
+    request: Request, session: Session, now: datetime, token: str, kind: str, state: str
+) -> HTMLResponse:
+    setup = state_of(request).mail_setup
     try:
         subscriber, claims = from_feedback_token(session, setup.signer, token)
     except InvalidToken:
@@ -36,7 +40,6 @@ def _show(request: Request, session: Session, token: str, kind: str, state: str)
     )
     if target is None:
         return invalid_link("feedback link")
-    now = now_of(request)
     if state == "applied":
         apply_feedback(session, subscriber, kind, target_id, now)
     elif state == "undone":
@@ -53,8 +56,8 @@ def _show(request: Request, session: Session, token: str, kind: str, state: str)
 
 
 @router.get("/feedback/{token}/{kind}")
-def feedback_page(request: Request, token: str, kind: str, session: Session = Depends(db)) -> HTMLResponse:
-    return _show(request, session, token, kind, "ask")
+def feedback_page(request: Request, token: str, kind: str, session: SessionDep, now: NowDep) -> HTMLResponse:
+    return _show(request, session, now, token, kind, "ask")
 
 
 @router.post("/feedback/{token}/{kind}")
@@ -62,11 +65,12 @@ def feedback_apply(
     request: Request,
     token: str,
     kind: str,
-    session: Session = Depends(db),
+    session: SessionDep,
+    now: NowDep,
     csrf_token: Annotated[str, Form(max_length=2_000)] = "",
 ) -> HTMLResponse:
     check_csrf(request, csrf_token, "feedback", f"{token}/{kind}")
-    return _show(request, session, token, kind, "applied")
+    return _show(request, session, now, token, kind, "applied")
 
 
 @router.post("/feedback/{token}/{kind}/undo")
@@ -74,8 +78,9 @@ def feedback_undo(
     request: Request,
     token: str,
     kind: str,
-    session: Session = Depends(db),
+    session: SessionDep,
+    now: NowDep,
     csrf_token: Annotated[str, Form(max_length=2_000)] = "",
 ) -> HTMLResponse:
     check_csrf(request, csrf_token, "feedback", f"{token}/{kind}")
-    return _show(request, session, token, kind, "undone")
+    return _show(request, session, now, token, kind, "undone")

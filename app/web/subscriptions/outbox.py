@@ -16,7 +16,8 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.web.subscriptions.common import email_html, page, settings_of
+from app.http import state_of
+from app.web.subscriptions.common import email_html, page
 
 router = APIRouter(include_in_schema=False)
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.eml$")
@@ -33,7 +34,7 @@ class OutboxEntry:
 
 
 def _dir(request: Request) -> Path:
-    settings = settings_of(request)
+    settings = state_of(request).settings
     if not settings.uses_file_outbox:
         raise HTTPException(404, "The outbox is only kept in embedded mode (no SMTP_URL).")
     return settings.outbox_dir

@@ -8,19 +8,19 @@ past digests; export of everything stored (JSON) and deletion.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.browse.private_feed import feed_path
 from app.digest.service import preview_digest
-from app.models import Delivery, Digest, Subscriber, Topic
-from app.models.digest import DeliveryContent
+from app.http import NowDep, SessionDep, StateDep, state_of
+from app.mail.queries import mailed_digest_html
+from app.models import Subscriber, Topic
+from app.models.statuses import SubscriberStatus
 from app.subscribers import queries
 from app.subscribers.service import (
     current_preferences,
@@ -46,14 +46,11 @@ from app.subscribers.validation import (
 from app.web.subscriptions.common import (
     check_csrf,
     check_size,
-    db,
     digest_options_of,
     email_html,
     form_token,
     invalid_link,
-    now_of,
     page,
-    setup_of,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -66,7 +63,7 @@ COMMON_ZONES = (
 
 def _subscriber(request: Request, session: Session, token: str) -> Subscriber | None:
     try:
-        return from_preferences_token(session, setup_of(request).signer, token)
+        return from_preferences_token(session, state_of(request).mail_setup.signer, token)
     except InvalidToken:
         return None
 
@@ -83,7 +80,7 @@ def _render(
     raw: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    setup = setup_of(request)
+    setup = state_of(request).mail_setup
     return page(
         "pages/preferences.html",
         status_code,
@@ -98,7 +95,7 @@ def _render(
         notice=notice,
         unsubscribe_url=setup.unsubscribe_url(subscriber.id, subscriber.link_key),
         feed_url=None
-        if subscriber.status == "unsubscribed"
+        if subscriber.status == SubscriberStatus.UNSUBSCRIBED
         else setup.identity.base_url + feed_path(setup.signer, subscriber.id, subscriber.link_key),
         csrf_token=form_token(request, "preferences", token),
         delete_token=form_token(request, "delete", token),
@@ -109,11 +106,11 @@ def _muted(session: Session, subscriber: Subscriber) -> list[Topic]:
     ids = [
         f.topic_id for f in queries.feedback_rows(session, subscriber.id) if f.kind == "mute" and f.topic_id
     ]
-    return list(session.scalars(select(Topic).where(Topic.id.in_(ids)))) if ids else []
+    return queries.topics_by_ids(session, ids)
 
 
 @router.get("/preferences/{token}")
-def preferences_page(request: Request, token: str, session: Session = Depends(db)) -> HTMLResponse:
+def preferences_page(request: Request, token: str, session: SessionDep) -> HTMLResponse:
     subscriber = _subscriber(request, session, token)
     if subscriber is None:
         return invalid_link("preferences link")
@@ -124,7 +121,8 @@ def preferences_page(request: Request, token: str, session: Session = Depends(db
 def preferences_save(
     request: Request,
     token: str,
-    session: Session = Depends(db),
+    session: SessionDep,
+    now: NowDep,
     csrf_token: Annotated[str, Form(max_length=2_000)] = "",
     topics: Annotated[list[str], Form()] = [],  # noqa: B006 - read by FastAPI, never mutated
     keywords: Annotated[str, Form(max_length=20_000)] = "",
@@ -166,7 +164,6 @@ def preferences_save(
         shown = current_preferences(session, subscriber)
         return _render(request, session, subscriber, token, shown, errors=errors, raw=raw, status_code=422)
     prefs = Preferences(include_trending=bool(include_trending), **values)
-    now = now_of(request)
     unknown = update_preferences(session, subscriber, prefs, now)
     _encode_interest(request, subscriber)
     notice = "Saved. Your next digest will use these settings."
@@ -179,7 +176,7 @@ def preferences_save(
 
 def _encode_interest(request: Request, subscriber: Subscriber) -> None:
     """With an encoder loaded in this process, compute the interest vector now (else at the next build)."""
-    encoder = getattr(request.app.state, "encoder", None)
+    encoder = state_of(request).encoder
     if encoder is None or not subscriber.interest_text or subscriber.interest_vector is not None:
         return
     vector = np.asarray(encoder.encode([subscriber.interest_text])[0], dtype=np.float32)
@@ -187,20 +184,22 @@ def _encode_interest(request: Request, subscriber: Subscriber) -> None:
 
 
 @router.get("/preferences/{token}/preview")
-def preferences_preview(request: Request, token: str, session: Session = Depends(db)) -> Response:
+def preferences_preview(
+    request: Request, token: str, session: SessionDep, state: StateDep, now: NowDep
+) -> Response:
     """The next digest as it would look now, in the browser (nothing is stored or sent)."""
     subscriber = _subscriber(request, session, token)
     if subscriber is None:
         return invalid_link("preferences link")
     from app.embed.service import load_vectors
 
-    setup = setup_of(request)
+    setup = state.mail_setup
     built = preview_digest(
         session,
         subscriber,
-        now=now_of(request),
+        now=now,
         options=digest_options_of(request),
-        encoder=getattr(request.app.state, "encoder", None),
+        encoder=state.encoder,
         load_vectors=load_vectors,
     )
     if built is None:
@@ -209,30 +208,25 @@ def preferences_preview(request: Request, token: str, session: Session = Depends
 
 
 @router.get("/preferences/{token}/digest/{period}")
-def past_digest(request: Request, token: str, period: str, session: Session = Depends(db)) -> Response:
+def past_digest(request: Request, token: str, period: str, session: SessionDep) -> Response:
     """ "View in browser": a digest exactly as it was mailed."""
     subscriber = _subscriber(request, session, token)
     if subscriber is None:
         return invalid_link("preferences link")
-    html = session.scalar(
-        select(DeliveryContent.body_html)
-        .join(Delivery, Delivery.id == DeliveryContent.delivery_id)
-        .join(Digest, Digest.id == Delivery.digest_id)
-        .where(Digest.subscriber_id == subscriber.id, Digest.period == period[:32])
-    )
+    html = mailed_digest_html(session, subscriber.id, period)
     if html is None:
         return page("pages/preferences_preview_empty.html", 404, token=token, past=True)
     return email_html(html)
 
 
 @router.get("/preferences/{token}/export")
-def preferences_export(request: Request, token: str, session: Session = Depends(db)) -> Response:
+def preferences_export(request: Request, token: str, session: SessionDep, now: NowDep) -> Response:
     subscriber = _subscriber(request, session, token)
     if subscriber is None:
         return invalid_link("preferences link")
     data = export_data(session, subscriber)
-    data["exported_at"] = now_of(request).isoformat()
-    stamp = datetime.now().strftime("%Y%m%d")
+    data["exported_at"] = now.isoformat()
+    stamp = now.strftime("%Y%m%d")
     return Response(
         json.dumps(data, indent=2, ensure_ascii=False),
         media_type="application/json",
@@ -247,7 +241,7 @@ def preferences_export(request: Request, token: str, session: Session = Depends(
 def preferences_delete(
     request: Request,
     token: str,
-    session: Session = Depends(db),
+    session: SessionDep,
     csrf_token: Annotated[str, Form(max_length=2_000)] = "",
     confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> HTMLResponse:

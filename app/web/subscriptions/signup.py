@@ -8,37 +8,20 @@ the POST from that page confirms (link scanners GET every URL in a mail).
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from app.mail.outbox import request_subscription
+from app.http import MailSetupDep, NowDep, SessionDep, SettingsDep, SubscribeDep
 from app.subscribers import queries
 from app.subscribers.service import confirm, pending_for_confirm_token
 from app.subscribers.tokens import InvalidToken
 from app.subscribers.validation import MAX_TOPICS, InvalidInput, normalize_email, parse_ids
-from app.web.subscriptions.common import (
-    check_csrf,
-    check_size,
-    client_ip,
-    db,
-    factory_of,
-    form_token,
-    invalid_link,
-    limits_of,
-    now_of,
-    page,
-    policy_of,
-    sender_of,
-    settings_of,
-    setup_of,
-)
+from app.web.subscriptions.common import check_csrf, check_size, form_token, invalid_link, page
 
-log = logging.getLogger("papertrend.subscriptions")
 router = APIRouter(include_in_schema=False)
 
 
@@ -69,14 +52,16 @@ def _form(
 
 
 @router.get("/subscribe")
-def subscribe_form(request: Request, session: Session = Depends(db)) -> HTMLResponse:
+def subscribe_form(request: Request, session: SessionDep) -> HTMLResponse:
     return _form(request, session)
 
 
 @router.post("/subscribe")
 def subscribe_submit(
     request: Request,
-    session: Session = Depends(db),
+    session: SessionDep,
+    settings: SettingsDep,
+    subscriptions: SubscribeDep,
     email: Annotated[str, Form(max_length=10_000)] = "",
     topics: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI reads the default, never mutates it
     website: Annotated[str, Form(max_length=10_000)] = "",
@@ -90,22 +75,11 @@ def subscribe_submit(
     except InvalidInput as exc:
         shown = email if len(email) <= 320 and "\n" not in email and "\r" not in email else ""
         return _form(request, session, email=shown, errors={exc.field: exc.message}, status_code=422)
-    too_fast = time.time() - issued_at < settings_of(request).subscribe_min_seconds
+    too_fast = time.time() - issued_at < settings.subscribe_min_seconds
     session.close()  # the subscription runs in its own transactions (the email is sent after commit)
-    result, sent = request_subscription(
-        factory_of(request),
-        setup_of(request),
-        sender_of(request),
-        email=address,
-        topic_ids=topic_ids,
-        ip=client_ip(request),
-        now=now_of(request),
-        limits=limits_of(request),
-        source="web",
-        honeypot=bool(website.strip()) or too_fast,
-        policy=policy_of(request),
+    subscriptions.submit(
+        email=address, topic_ids=topic_ids, source="web", honeypot=bool(website.strip()) or too_fast
     )
-    log.info("subscribe request: %s%s", result.outcome, f" ({sent.status})" if sent else "")
     return sent_page()
 
 
@@ -115,9 +89,11 @@ def sent_page() -> HTMLResponse:
 
 
 @router.get("/confirm/{token}")
-def confirm_page(request: Request, token: str, session: Session = Depends(db)) -> HTMLResponse:
+def confirm_page(
+    request: Request, token: str, session: SessionDep, setup: MailSetupDep, now: NowDep
+) -> HTMLResponse:
     try:
-        pending_for_confirm_token(session, setup_of(request).signer, token, now_of(request))
+        pending_for_confirm_token(session, setup.signer, token, now)
     except InvalidToken:
         return invalid_link("confirmation link")
     return page(
@@ -132,13 +108,14 @@ def confirm_page(request: Request, token: str, session: Session = Depends(db)) -
 def confirm_submit(
     request: Request,
     token: str,
-    session: Session = Depends(db),
+    session: SessionDep,
+    setup: MailSetupDep,
+    now: NowDep,
     csrf_token: Annotated[str, Form(max_length=2_000)] = "",
 ) -> HTMLResponse:
     check_csrf(request, csrf_token, "confirm", token)
-    setup = setup_of(request)
     try:
-        subscriber = confirm(session, setup.signer, token, now_of(request))
+        subscriber = confirm(session, setup.signer, token, now)
     except InvalidToken:
         return invalid_link("confirmation link")
     return page(

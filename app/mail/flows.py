@@ -1,8 +1,13 @@
-"""Delivering the outbox: the send loop that claims rows, sends them and records every reply.
+"""Mail flows: they own their transactions (take a session factory, commit as they go).
 
-This is a flow, not a service: it owns its transactions, because a claim must be visible
-to other workers before sending starts and every 250 must be on disk soon after it
-arrives. Semantics (see docs/ and the email reference):
+* `deliver_outbox`: the send loop that claims outbox rows, sends them and records every reply;
+* `send_now`: one queued row sent right away (the confirmation email);
+* `request_subscription`: a subscribe request recorded and its confirmation mailed; the web
+  form and the JSON API reach it through `app.http.subscribe`, never directly.
+
+They commit on their own because a claim must be visible to other workers before sending
+starts, every 250 must be on disk soon after it arrives, and no database lock may be held
+while an SMTP relay answers. Semantics of delivery (see docs/ and the email reference):
 
 * claim: `queued`/`deferred` rows that are due become `sending` with a lease, in one UPDATE
   (FOR UPDATE SKIP LOCKED on PostgreSQL), so several workers share the outbox;
@@ -16,8 +21,8 @@ arrives. Semantics (see docs/ and the email reference):
   released and an open `paused` alert blocks further runs until an operator resumes.
 
 Claims and leases live in `app.mail.leases`, recording outcomes in `app.mail.outcomes`, the
-error-threshold pause in `app.mail.pause` and the budgets in `app.mail.policy`; this module
-keeps the loop that ties them together.
+error-threshold pause in `app.mail.pause`, the budgets in `app.mail.policy` and queueing into
+the outbox (no commit) in `app.mail.service`; this module keeps the loops that tie them together.
 """
 
 from __future__ import annotations
@@ -31,14 +36,12 @@ from datetime import datetime, timedelta
 from email import message_from_bytes
 from email import policy as email_policy
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import session_scope
 from app.mail.compose import MailSetup
 from app.mail.dkim import DkimError
 from app.mail.leases import (
-    RETRYABLE,
     Claimed,
     claim,
     default_owner,
@@ -49,25 +52,14 @@ from app.mail.leases import (
 from app.mail.message import HeaderError
 from app.mail.outcomes import DeliverReport, record
 from app.mail.pause import ErrorTally, open_pause, raise_pause_alert
-from app.mail.pause import resume as resume  # re-exported: the web admin and the CLI resume from here
 from app.mail.policy import DeliveryPolicy
 from app.mail.ratelimit import RateLimiter
 from app.mail.senders import Sender, SendResult
-from app.models import Delivery
+from app.mail.service import queue_confirmation
 from app.models._common import utcnow
+from app.subscribers.service import SubscribeLimits, SubscribeResult, subscribe
 
 log = logging.getLogger("papertrend.mail")
-
-
-def outbox_counts(session: Session, now: datetime) -> dict[str, int]:
-    """For `digest send --dry-run`: rows due now, rows waiting for a retry, and whether sending is paused."""
-    due = select(func.count()).where(Delivery.status.in_(RETRYABLE), Delivery.next_attempt_at <= now)
-    later = select(func.count()).where(Delivery.status.in_(RETRYABLE), Delivery.next_attempt_at > now)
-    return {
-        "due": int(session.scalar(due) or 0),
-        "later": int(session.scalar(later) or 0),
-        "paused": int(open_pause(session) is not None),
-    }
 
 
 # Sending ----------------------------------------------------------------------------------
@@ -215,3 +207,44 @@ def send_now(
     item, result = _attempt(batch[0], sender, setup, lambda: now, None, threading.Event())
     _commit(factory, [(item, result)], now, policy, DeliverReport())
     return result
+
+
+# Subscribing ------------------------------------------------------------------------------
+
+
+def request_subscription(
+    factory: sessionmaker[Session],
+    setup: MailSetup,
+    sender: Sender,
+    *,
+    email: str,
+    topic_ids: list[int],
+    ip: str,
+    now: datetime,
+    limits: SubscribeLimits,
+    source: str = "web",
+    honeypot: bool = False,
+    policy: DeliveryPolicy = DeliveryPolicy(),
+) -> tuple[SubscribeResult, SendResult | None]:
+    """Record a subscribe request and, when allowed, mail the confirmation right away.
+
+    The request and the outbox row are committed first; the send happens outside that
+    transaction (a slow relay never holds a database lock) and a failed send stays in the
+    outbox for the next delivery run.
+    """
+    with session_scope(factory) as session:
+        result = subscribe(
+            session,
+            email=email,
+            topic_ids=topic_ids,
+            ip=ip,
+            now=now,
+            signer=setup.signer,
+            limits=limits,
+            source=source,
+            honeypot=honeypot,
+        )
+        delivery_id = queue_confirmation(session, setup, result, now)
+    if delivery_id is None:
+        return result, None
+    return result, send_now(factory, sender, setup, delivery_id, now=now, policy=policy)

@@ -1,8 +1,10 @@
 """Putting emails in the outbox: digests after a build, confirmations after a subscribe.
 
-A digest and its Delivery row are written in the same transaction; the Delivery is unique
-per digest (and so per subscriber and period), and rows of suppressed addresses are never
-queued (they are skipped again at send time).
+Services: they take the caller's session and never commit (the flows in `app.mail.flows`,
+the pipeline steps and the CLI own the transactions). A digest and its Delivery row are
+written in the same transaction; the Delivery is unique per digest (and so per subscriber
+and period), and rows of suppressed addresses are never queued (they are skipped again at
+send time).
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from typing import cast
 
 from sqlalchemy import Table, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from app.db import dialect_name, session_scope
+from app.db import dialect_name
 from app.digest.service import (
     BuildReport,
     BuiltDigest,
@@ -28,11 +30,9 @@ from app.digest.service import (
     gc_paused,
 )
 from app.mail.compose import MailSetup
-from app.mail.delivery import DeliveryPolicy, send_now
-from app.mail.senders import Sender, SendResult
 from app.models import Delivery, Suppression
 from app.models.digest import DeliveryContent
-from app.subscribers.service import SubscribeLimits, SubscribeResult, subscribe
+from app.subscribers.service import SubscribeResult
 
 
 @dataclass
@@ -110,45 +110,18 @@ def build_and_queue(
     return QueueReport(build=build, queued=queued, render_seconds=time.perf_counter() - started)
 
 
-def request_subscription(
-    factory: sessionmaker[Session],
-    setup: MailSetup,
-    sender: Sender,
-    *,
-    email: str,
-    topic_ids: list[int],
-    ip: str,
-    now: datetime,
-    limits: SubscribeLimits,
-    source: str = "web",
-    honeypot: bool = False,
-    policy: DeliveryPolicy = DeliveryPolicy(),
-) -> tuple[SubscribeResult, SendResult | None]:
-    """Record a subscribe request and, when allowed, mail the confirmation right away.
+def queue_confirmation(
+    session: Session, setup: MailSetup, result: SubscribeResult, now: datetime
+) -> int | None:
+    """The confirmation email of a subscribe request that may send one, as an outbox row.
 
-    The request and the outbox row are committed first; the send happens outside that
-    transaction (a slow relay never holds a database lock) and a failed send stays in the
-    outbox for the next delivery run.
+    Returns the Delivery id, or None when the request sends nothing (limits, suppressed...).
     """
-    with session_scope(factory) as session:
-        result = subscribe(
-            session,
-            email=email,
-            topic_ids=topic_ids,
-            ip=ip,
-            now=now,
-            signer=setup.signer,
-            limits=limits,
-            source=source,
-            honeypot=honeypot,
-        )
-        delivery_id = None
-        if result.should_send and result.subscriber is not None:
-            delivery, content = setup.confirmation_delivery(result.subscriber, now)
-            session.add(delivery)
-            session.flush()
-            content.delivery_id = delivery_id = delivery.id
-            session.add(content)
-    if delivery_id is None:
-        return result, None
-    return result, send_now(factory, sender, setup, delivery_id, now=now, policy=policy)
+    if not result.should_send or result.subscriber is None:
+        return None
+    delivery, content = setup.confirmation_delivery(result.subscriber, now)
+    session.add(delivery)
+    session.flush()
+    content.delivery_id = delivery.id
+    session.add(content)
+    return delivery.id

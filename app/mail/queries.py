@@ -1,0 +1,38 @@
+"""Reads of the outbox for the operator and the subscriber (no business rules here).
+
+Claiming rows for sending lives in `app.mail.leases`; the /admin overview in `app.mail.overview`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.mail.leases import RETRYABLE
+from app.mail.pause import open_pause
+from app.models import Delivery, Digest
+from app.models.digest import DeliveryContent
+
+
+def outbox_counts(session: Session, now: datetime) -> dict[str, int]:
+    """For `digest send --dry-run`: rows due now, rows waiting for a retry, and whether sending is paused."""
+    due = select(func.count()).where(Delivery.status.in_(RETRYABLE), Delivery.next_attempt_at <= now)
+    later = select(func.count()).where(Delivery.status.in_(RETRYABLE), Delivery.next_attempt_at > now)
+    return {
+        "due": int(session.scalar(due) or 0),
+        "later": int(session.scalar(later) or 0),
+        "paused": int(open_pause(session) is not None),
+    }
+
+
+def mailed_digest_html(session: Session, subscriber_id: int, period: str) -> str | None:
+    """The HTML of the subscriber's digest of `period` exactly as it was mailed (None: not mailed)."""
+    html: str | None = session.scalar(
+        select(DeliveryContent.body_html)
+        .join(Delivery, Delivery.id == DeliveryContent.delivery_id)
+        .join(Digest, Digest.id == Delivery.digest_id)
+        .where(Digest.subscriber_id == subscriber_id, Digest.period == period[:32])
+    )
+    return html
