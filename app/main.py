@@ -22,6 +22,7 @@ from app.browse.fastpath import install_response_cache
 from app.config import Settings, get_settings
 from app.db import make_engine, make_session_factory
 from app.http import init_state
+from app.ingest.registry import check_settings
 from app.mail.senders import make_sender
 from app.web import install_error_pages
 from app.web import router as web_router
@@ -42,6 +43,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app. `run_scheduler=True` is embedded mode: the pipeline runs in this process."""
     settings = settings or get_settings()
+    check_settings(settings)
     if session_factory is None:
         session_factory = make_session_factory(make_engine(settings.effective_database_url))
     factory = session_factory

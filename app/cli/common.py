@@ -21,10 +21,15 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def settings() -> Settings:
+    """The process's settings, checked (also against the source registry); one line on error."""
+    from app.ingest.registry import check_settings
+
     try:
-        return get_settings()
+        cfg = get_settings()
+        check_settings(cfg)
     except ConfigError as exc:
         fail(str(exc))
+    return cfg
 
 
 def session_factory(cfg: Settings | None = None) -> sessionmaker[Session]:

@@ -1,9 +1,15 @@
-"""`papertrend ingest ...`: files and the live sources, their status, and the OAI-PMH backfill."""
+"""`papertrend ingest ...`: files and the live sources, their status, and the OAI-PMH backfill.
+
+The live-source commands come from the source registry (`app.ingest.registry`): `register`
+adds one command per registered source, named and described by its record. The options a
+source has on the command line (`--since`, `--from`, `--date`...) are the functions in
+`SOURCE_OPTIONS`; a source without an entry there gets a plain command with `--dry-run`.
+"""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,17 +21,8 @@ from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from app.cli.common import fail, progress_bar, session_factory, settings, unit_of_work
 from app.ingest.report import IngestReport
 
-ingest_app = typer.Typer(
-    name="ingest",
-    help="Pull papers from files, arXiv (API, OAI-PMH, RSS) and Hugging Face Daily Papers.",
-    no_args_is_help=True,
-)
-
+INGEST_HELP = "Pull papers from files, arXiv (API, OAI-PMH, RSS) and Hugging Face Daily Papers."
 MAX_ERRORS_SHOWN = 10
-
-
-def register(root: typer.Typer) -> None:
-    root.add_typer(ingest_app, name="ingest")
 
 
 @contextmanager
@@ -51,7 +48,6 @@ def print_report(report: IngestReport) -> None:
         print(f"  … {report.skipped or len(report.errors)} in all", file=sys.stderr)
 
 
-@ingest_app.command("file")
 def file_command(
     path: Annotated[Path, typer.Argument(help="JSON list, JSONL or CSV file of papers; .gz accepted.")],
     source: Annotated[
@@ -120,7 +116,6 @@ CategoriesOption = Annotated[
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Fetch and count, write nothing.")]
 
 
-@ingest_app.command("arxiv")
 def arxiv_command(
     since: Annotated[
         str | None, typer.Option("--since", help="Fetch papers changed since this date (default: watermark).")
@@ -132,7 +127,6 @@ def arxiv_command(
     categories: CategoriesOption = None,
     dry_run: DryRunOption = False,
 ) -> None:
-    """arXiv API: the categories' papers submitted or updated since the last run."""
     if sort not in {"updated", "submitted"}:
         fail("--sort must be 'updated' or 'submitted'")
     start = _date(since, "--since")
@@ -169,7 +163,6 @@ FormatOption = Annotated[
 ]
 
 
-@ingest_app.command("oai")
 def oai_command(
     from_: FromOption = None,
     until: UntilOption = None,
@@ -177,13 +170,11 @@ def oai_command(
     fmt: FormatOption = None,
     dry_run: DryRunOption = False,
 ) -> None:
-    """arXiv OAI-PMH: every record of the set changed since the last harvest."""
     _run_live(
         "arxiv_oai", _oai_options(from_, until, set_spec, fmt), dry_run=dry_run, progress_label="harvesting"
     )
 
 
-@ingest_app.command("backfill")
 def backfill_command(
     from_: Annotated[str, typer.Option("--from", help="First datestamp to harvest (YYYY-MM-DD).")],
     until: UntilOption = None,
@@ -197,19 +188,17 @@ def backfill_command(
     options = _oai_options(from_, until, set_spec, fmt) | {"backfill": True}
     if restart:
         from app.ingest.bookkeeping import set_cursor
+        from app.ingest.sources.arxiv_oai import BACKFILL_STATE
 
         with database_errors(), unit_of_work(settings()) as session:
-            set_cursor(session, "arxiv_oai_backfill", None)
+            set_cursor(session, BACKFILL_STATE, None)
     _run_live("arxiv_oai", options, dry_run=False, progress_label=f"backfill from {from_}")
 
 
-@ingest_app.command("rss")
 def rss_command(categories: CategoriesOption = None, dry_run: DryRunOption = False) -> None:
-    """arXiv RSS: today's announcements (new, cross-lists, replacements). Empty on weekends."""
     _run_live("arxiv_rss", {"categories": categories.split()} if categories else {}, dry_run=dry_run)
 
 
-@ingest_app.command("hf")
 def hf_command(
     day: Annotated[list[str] | None, typer.Option("--date", help="A day to fetch (repeatable).")] = None,
     week: Annotated[str | None, typer.Option("--week", help="An ISO week, e.g. 2025-W07.")] = None,
@@ -220,7 +209,6 @@ def hf_command(
     ] = None,
     dry_run: DryRunOption = False,
 ) -> None:
-    """Hugging Face Daily Papers: upvotes, comments, code links; recent days are refreshed."""
     options: dict[str, Any] = {"week": week, "month": month}
     if day:
         options["days"] = [d for d in (_date(v, "--date") for v in day) if d]
@@ -229,7 +217,6 @@ def hf_command(
     _run_live("hf_daily", options, dry_run=dry_run)
 
 
-@ingest_app.command("all")
 def all_command() -> None:
     """Every enabled live source once (INGEST_SOURCES); one failing does not stop the others."""
     from app.ingest.flows import run_all_sources
@@ -244,7 +231,6 @@ def all_command() -> None:
         fail(f"failed: {', '.join(failed)} (see `papertrend ingest status`)")
 
 
-@ingest_app.command("reparse")
 def reparse_command(
     source: Annotated[
         list[str] | None, typer.Option("--source", help="Only raw items of this source (repeatable).")
@@ -264,25 +250,26 @@ def reparse_command(
     print_report(report)
 
 
-@ingest_app.command("status")
 def status_command(
     runs: Annotated[int, typer.Option("--runs", help="How many recent runs to list.")] = 10,
 ) -> None:
     """The last runs, and each live source's last success, lag and watermark."""
-    from app.ingest.bookkeeping import LIVE_SOURCES, format_lag, recent_runs, source_status
+    from app.ingest import registry
+    from app.ingest.bookkeeping import format_lag, recent_runs, source_status
     from app.models._common import utcnow
 
     cfg = settings()
     now = utcnow()
     factory = session_factory(cfg)
     with database_errors(), factory() as session:
-        statuses = source_status(session, [*LIVE_SOURCES, "arxiv_oai_backfill"])
+        statuses = source_status(session, registry.status_keys())
         recent = recent_runs(session, runs)
     enabled = set(cfg.ingest_sources.split())
+    extra_states = {key for source in registry.SOURCES.values() for key in source.extra_states}
     typer.echo(f"{'source':<18} {'enabled':<8} {'last run':<8} {'last success':<17} {'lag':<10} watermark")
     for row in statuses:
-        if row.source == "arxiv_oai_backfill" and row.last_status is None and not row.pending_cursor:
-            continue  # no backfill was ever run
+        if row.source in extra_states and row.last_status is None and not row.pending_cursor:
+            continue  # e.g. no backfill was ever run
         last_ok = row.last_ok.strftime("%Y-%m-%d %H:%M") if row.last_ok else "never"
         watermark = (row.watermark or "-") + (" (harvest in progress)" if row.pending_cursor else "")
         typer.echo(
@@ -304,3 +291,46 @@ def status_command(
         if run.error:
             line += f"  {run.error[:120]}"
         typer.echo(line)
+
+
+def _plain_command(name: str) -> Callable[..., None]:
+    """The command of a source without options of its own: run it once (or `--dry-run`)."""
+
+    def command(dry_run: DryRunOption = False) -> None:
+        _run_live(name, {}, dry_run=dry_run)
+
+    return command
+
+
+# The command-line options of a source, by source name (see the module docstring).
+SOURCE_OPTIONS: dict[str, Callable[..., None]] = {
+    "arxiv_api": arxiv_command,
+    "arxiv_oai": oai_command,
+    "arxiv_rss": rss_command,
+    "hf_daily": hf_command,
+}
+SOURCE_EXTRAS: dict[str, list[tuple[str, Callable[..., None]]]] = {
+    "arxiv_oai": [("backfill", backfill_command)]
+}
+
+
+def build_ingest_app() -> typer.Typer:
+    """The `ingest` group: files, one command per registered live source, all, reparse, status."""
+    from app.ingest import registry
+
+    app = typer.Typer(name="ingest", help=INGEST_HELP, no_args_is_help=True)
+    app.command("file")(file_command)
+    for source in registry.SOURCES.values():
+        app.command(source.command, help=source.help)(
+            SOURCE_OPTIONS.get(source.name) or _plain_command(source.name)
+        )
+        for name, command in SOURCE_EXTRAS.get(source.name, []):
+            app.command(name)(command)
+    app.command("all")(all_command)
+    app.command("reparse")(reparse_command)
+    app.command("status")(status_command)
+    return app
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(build_ingest_app(), name="ingest")

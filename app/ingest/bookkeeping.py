@@ -20,8 +20,6 @@ from app.models import JobRun, SourceState
 from app.models._common import utcnow
 
 JOB_PREFIX = "ingest:"
-# The live sources, in the order a full run visits them (RSS first: today's announcements).
-LIVE_SOURCES = ("arxiv_rss", "arxiv_api", "arxiv_oai", "hf_daily")
 
 
 def job_name(source: str) -> str:

@@ -1,8 +1,8 @@
-"""Ingest services: files and each live source into `papers`. They never commit.
+"""The file ingest service: a JSON, JSONL or CSV file of papers into `papers`. Never commits.
 
-Each function takes the session, an adapter (a source client) and plain values, and
-returns an `IngestReport`. Transactions, job-run rows and watermarks that must survive a
-failure are handled by the caller (`app.ingest.flows`, the CLI).
+`ingest_file` takes the caller's session (the CLI's unit of work, the demo loader) and
+returns an `IngestReport`. Live sources are not here: each runs through
+`app.ingest.flows.run_source` (see `app.ingest.registry`).
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from app.ingest.live import ingest_arxiv_api, ingest_arxiv_oai, ingest_arxiv_rss, ingest_hf_daily
 from app.ingest.parse.common import ItemError
 from app.ingest.parse.files import SOURCE_NAME, record_from_row
 from app.ingest.queries import Prepared, RawItem, UpsertResult, apply_prepared, prepare_items
@@ -25,22 +24,7 @@ from app.ingest.records import PaperRecord, fingerprint_bytes, fingerprint_value
 from app.ingest.report import IngestReport
 from app.ingest.sources.files import FileFormatError, RawRow, decode_line, iter_rows
 
-if TYPE_CHECKING:
-    from sqlalchemy.orm import sessionmaker
-
-    from app.config import Settings
-
-__all__ = [
-    "FileFormatError",
-    "IngestReport",
-    "ingest_arxiv_api",
-    "ingest_arxiv_oai",
-    "ingest_arxiv_rss",
-    "ingest_file",
-    "ingest_hf_daily",
-    "run_all_sources",
-    "run_source",
-]
+__all__ = ["FileFormatError", "ingest_file"]
 
 FILE_BATCH = 2000
 T = TypeVar("T")
@@ -172,19 +156,3 @@ def ingest_file(
         report.notes.append("the file holds no papers")
     report.duration_s = time.perf_counter() - started
     return report
-
-
-def run_source(
-    session_factory: sessionmaker[Session], settings: Settings, name: str, **options: Any
-) -> IngestReport:
-    """Run one live source in its own transaction with a JobRun (see app.ingest.flows.run_source)."""
-    from app.ingest import flows as ingest_flows
-
-    return ingest_flows.run_source(session_factory, settings, name, **options)
-
-
-def run_all_sources(session_factory: sessionmaker[Session], settings: Settings) -> list[IngestReport]:
-    """Run every enabled live source in turn; one failing never stops the others."""
-    from app.ingest import flows as ingest_flows
-
-    return ingest_flows.run_all_sources(session_factory, settings)

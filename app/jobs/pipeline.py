@@ -20,7 +20,8 @@ from app.db import session_scope
 from app.embed.encoder import Encoder, SentenceTransformerEncoder
 from app.embed.fulltext import refresh_search_vectors
 from app.embed.service import count_pending, embed_pending, ensure_index
-from app.ingest.service import run_source
+from app.ingest import registry
+from app.ingest.flows import run_source
 from app.jobs.mailing import step_deliver, step_digest_build
 from app.jobs.runs import StepResult, run_step
 from app.mail.queries import outbox_counts
@@ -63,7 +64,7 @@ def step_ingest(
     """Run the live sources (all enabled ones by default); one failing never stops the others."""
 
     def work(result: StepResult) -> None:
-        names = sources if sources is not None else settings.ingest_sources.split()
+        names = sources if sources is not None else [s.name for s in registry.enabled(settings)]
         reports = [run_source(factory, settings, name) for name in names]
         failed = [r.source for r in reports if r.failed]
         result.stats = {r.source: {"new": r.new, "updated": r.updated, "failed": r.failed} for r in reports}

@@ -17,6 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
+from app.ingest import registry
 from app.jobs.slots import claim_slot, slot_key
 from app.models._common import utcnow
 
@@ -35,10 +36,12 @@ def scheduled_jobs(
     Each ingest job fetches its sources and then runs the processing stages, so new papers
     reach the site right after arXiv announces them; the daily pipeline is the catch-up run of
     every enabled source. Sources are incremental, so a repeated fetch costs a request or two.
+    The ingest jobs come from the source registry: one per schedule setting
+    (`app.ingest.registry.scheduled_ingest`), running the enabled sources that use it.
     """
     from app.jobs import mailing, pipeline
 
-    enabled = settings.ingest_sources.split()
+    enabled = [source.name for source in registry.enabled(settings)]
 
     def ingest_then_process(sources: list[str]) -> Callable[[], None]:
         def job() -> None:
@@ -60,14 +63,14 @@ def scheduled_jobs(
     def deliver() -> None:
         mailing.step_deliver(settings, factory, None, utcnow())
 
-    return {
-        "pipeline": (settings.schedule_pipeline, ingest_then_process(enabled)),
-        "ingest_arxiv": (settings.schedule_arxiv, ingest_then_process(["arxiv_rss", "arxiv_api"])),
-        "ingest_oai": (settings.schedule_oai, ingest_then_process(["arxiv_oai"])),
-        "ingest_hf": (settings.schedule_hf, ingest_then_process(["hf_daily"])),
-        "digest_build": (settings.schedule_digest, digests),
-        "deliver": (settings.schedule_deliver, deliver),
+    jobs: dict[str, tuple[str, Callable[[], None]]] = {
+        "pipeline": (settings.schedule_pipeline, ingest_then_process(enabled))
     }
+    for name, (cron, sources) in registry.scheduled_ingest(settings).items():
+        jobs[name] = (cron, ingest_then_process(sources))
+    jobs["digest_build"] = (settings.schedule_digest, digests)
+    jobs["deliver"] = (settings.schedule_deliver, deliver)
+    return jobs
 
 
 def _claimed(factory: sessionmaker[Session], name: str, fn: Callable[[], None]) -> Callable[[], None]:

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from upstream import Upstream, json_reply, path, source_settings, xml
 
 from app.ingest.flows import run_all_sources, run_source
-from app.ingest.live import hf_days
 from app.ingest.parse.arxiv_api import parse_api_feed
+from app.ingest.sources.hf_daily import hf_days
 from app.models import JobRun, Paper, PaperSource, SourceState
 
 NOW = datetime(2026, 9, 24, 23, 0, tzinfo=UTC)

@@ -292,7 +292,12 @@ class SourceClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> Self:
         fetcher = build_fetcher(settings, transport, arxiv=cls.arxiv, limiter=limiter, sleep=sleep)
-        return cls(fetcher, getattr(settings, cls.url_setting))
+        client = cls(fetcher, getattr(settings, cls.url_setting))
+        client.configure(settings)
+        return client
+
+    def configure(self, settings: Settings) -> None:
+        """Read a client's own settings (page sizes...); called by `from_settings`."""
 
     @property
     def requests(self) -> int:
