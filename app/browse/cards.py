@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.browse.inputs import identifier
 from app.browse.types import PaperCard, TopicChip
 from app.models import Paper, PaperTopic, Topic
+from app.models.statuses import TopicStatus
 
 HF_PAPER_URL = "https://huggingface.co/papers/{}"
 CHIPS_PER_CARD = 3
@@ -19,7 +20,7 @@ CHIPS_PER_CARD = 3
 
 def visible_topic() -> ColumnElement[bool]:
     """Topics the public sees: not hidden by the operator and not merged into another."""
-    return and_(Topic.hidden.is_(False), Topic.status != "merged")
+    return and_(Topic.hidden.is_(False), Topic.status != TopicStatus.MERGED)
 
 
 def chip(topic: Topic, score: float | None = None) -> TopicChip:

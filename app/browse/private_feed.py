@@ -18,6 +18,7 @@ from app.browse.papers import cards_by_ids
 from app.browse.trending import trending
 from app.browse.types import PaperCard
 from app.models import Digest, DigestItem, Subscriber, SubscriberTopic, Topic
+from app.models.statuses import SubscriberStatus
 from app.subscribers.tokens import TokenSigner
 
 FEED_PURPOSE = "feed"
@@ -46,7 +47,7 @@ def subscriber_for_feed(session: Session, signer: TokenSigner, token: str) -> Su
     if not sep or not head.isdigit() or len(head) > 12 or len(mac) != HASH_CHARS:
         return None
     subscriber = session.get(Subscriber, int(head))
-    if subscriber is None or subscriber.status == "unsubscribed":
+    if subscriber is None or subscriber.status == SubscriberStatus.UNSUBSCRIBED:
         return None
     expected = feed_token(signer, subscriber.id, subscriber.link_key)
     return subscriber if hmac.compare_digest(expected, token) else None

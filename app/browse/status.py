@@ -16,6 +16,7 @@ from app.browse.calendar import AnnouncementInfo, announcement_info
 from app.browse.cards import visible_topic
 from app.browse.trending import in_days, latest_day
 from app.models import JobRun, Paper, SourceState, Subscriber, Topic
+from app.models.statuses import SubscriberStatus
 
 INTERNAL_PREFIX = "cache:"
 
@@ -121,8 +122,8 @@ def status_facts(session: Session, *, now: datetime) -> StatusFacts:
             session.scalar(select(func.count(Paper.id)).where(in_days(today - timedelta(days=6), today))) or 0
         ),
         topics=int(session.scalar(select(func.count(Topic.id)).where(visible_topic())) or 0),
-        subscribers_confirmed=int(subscribers.get("confirmed", 0)),
-        subscribers_pending=int(subscribers.get("pending", 0)),
+        subscribers_confirmed=int(subscribers.get(SubscriberStatus.CONFIRMED, 0)),
+        subscribers_pending=int(subscribers.get(SubscriberStatus.PENDING, 0)),
         newest_paper_day=latest_day(session, today=today),
         newest_published_at=session.scalar(
             select(func.max(Paper.published_at)).where(Paper.published_at <= now)

@@ -14,6 +14,7 @@ from app.browse.inputs import identifier
 from app.browse.trending import in_days, latest_day
 from app.browse.types import PaperCard, TopicChip, TopicDetail, TopicMomentum, WeekPoint
 from app.models import Paper, PaperScore, PaperTopic, Topic, TopicDailyCount
+from app.models.statuses import TopicStatus
 
 SORTS = ("momentum", "size", "name", "new")
 
@@ -69,7 +70,7 @@ def trending_topics(session: Session, *, limit: int = 8) -> list[TopicChip]:
     """The strip on the front page: pinned topics, then the fastest-moving live ones."""
     rows = session.scalars(
         select(Topic)
-        .where(visible_topic(), Topic.status != "dormant")
+        .where(visible_topic(), Topic.status != TopicStatus.DORMANT)
         .order_by(Topic.pinned.desc(), Topic.momentum.desc(), Topic.size.desc(), Topic.id)
         .limit(limit)
     ).all()

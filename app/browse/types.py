@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from app.models.statuses import TopicStatus
+
 WINDOWS = ("day", "week", "month")
 WINDOW_DAYS = {"day": 1, "week": 7, "month": 30}
 
@@ -18,7 +20,7 @@ class TopicChip:
     slug: str
     label: str
     kind: str
-    status: str = "active"
+    status: str = TopicStatus.ACTIVE
     momentum: float = 0.0
     trend_state: str = "steady"
     score: float | None = None  # the paper's membership score when shown on a paper

@@ -19,6 +19,7 @@ from rich.table import Table
 from app.cli.common import fail, settings, unit_of_work
 from app.config import Settings
 from app.models._common import utcnow
+from app.models.statuses import TopicStatus
 
 topics_app = typer.Typer(help="Build, inspect, export and edit topics.", no_args_is_help=True)
 
@@ -138,7 +139,7 @@ def list_topics(
     shown = [
         t
         for t in topics
-        if (all_topics or (not t.hidden and t.status not in {"dormant", "merged"}))
+        if (all_topics or (not t.hidden and t.status not in {TopicStatus.DORMANT, TopicStatus.MERGED}))
         and (kind is None or t.kind == kind)
     ]
     shown.sort(key=lambda t: (not t.pinned, keys[sort](t)))
@@ -335,7 +336,9 @@ def trends(
                 dry_run=dry_run,
             )
         topics = [
-            t for t in queries.all_topics(session) if not t.hidden and t.status not in {"merged", "dormant"}
+            t
+            for t in queries.all_topics(session)
+            if not t.hidden and t.status not in {TopicStatus.MERGED, TopicStatus.DORMANT}
         ]
         session.flush()
         session.expunge_all()  # keep the loaded values (a dry run rolls back)

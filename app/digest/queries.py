@@ -25,6 +25,7 @@ from app.models import (
     Suppression,
     Topic,
 )
+from app.models.statuses import SubscriberStatus
 
 T = TypeVar("T")
 CHUNK = 900
@@ -41,7 +42,9 @@ def mailable_subscribers(session: Session, only_ids: Iterable[int] | None = None
         select(Subscriber)
         .outerjoin(Suppression, Suppression.email == Subscriber.email)
         .where(
-            Subscriber.status == "confirmed", Subscriber.frequency != "paused", Suppression.email.is_(None)
+            Subscriber.status == SubscriberStatus.CONFIRMED,
+            Subscriber.frequency != "paused",
+            Suppression.email.is_(None),
         )
         .order_by(Subscriber.id)
     )

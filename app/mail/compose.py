@@ -24,6 +24,7 @@ from app.mail.message import (
 from app.mail.render import DigestView, ItemView, Renderer, short_authors, summarize
 from app.models import Delivery, Subscriber
 from app.models.digest import DeliveryContent
+from app.models.statuses import DeliveryStatus
 from app.subscribers.tokens import TokenSigner
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ class MailSetup:
             recipient=subscriber.email,
             message_id=confirm_message_id(self.identity, subscriber.id, now, tag),
             subject=rendered.subject,
-            status="queued",
+            status=DeliveryStatus.QUEUED,
             next_attempt_at=now,
             stale_after=now + timedelta(hours=min(self.stale_hours, 24)),
             created_at=now,
@@ -191,7 +192,7 @@ class MailSetup:
             "recipient": built.email,
             "message_id": digest_message_id(self.identity, built.period, built.subscriber_id, tag),
             "subject": rendered.subject,
-            "status": "queued",
+            "status": DeliveryStatus.QUEUED,
             "attempts": 0,
             "next_attempt_at": now,
             "stale_after": now + timedelta(hours=self.stale_hours),

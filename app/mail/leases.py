@@ -21,8 +21,9 @@ from app.db import dialect_name
 from app.mail.policy import DeliveryPolicy
 from app.models import Delivery, Subscriber, Suppression
 from app.models.digest import DeliveryContent
+from app.models.statuses import DeliveryStatus, SubscriberStatus
 
-RETRYABLE = ("queued", "deferred")
+RETRYABLE = DeliveryStatus.retryable()
 
 
 @dataclass
@@ -49,29 +50,29 @@ def default_owner() -> str:
 def recover_and_expire(session: Session, now: datetime, policy: DeliveryPolicy) -> tuple[int, int]:
     """Claims whose lease ran out go back to the queue; stale unsent rows expire."""
     lost = session.scalars(
-        select(Delivery).where(Delivery.status == "sending", Delivery.lease_until < now)
+        select(Delivery).where(Delivery.status == DeliveryStatus.SENDING, Delivery.lease_until < now)
     ).all()
     for row in lost:
         row.lease_owner = row.lease_until = None
         if row.attempts >= policy.max_attempts:
-            row.status = "failed"
+            row.status = DeliveryStatus.FAILED
             row.last_error = f"gave up after {row.attempts} attempts with unknown outcome"
         else:
-            row.status = "queued"
+            row.status = DeliveryStatus.QUEUED
             row.next_attempt_at = now
             row.last_error = "recovered after the sending worker stopped; the message may arrive twice"
     stale = session.scalars(
         select(Delivery).where(Delivery.status.in_(RETRYABLE), Delivery.stale_after < now)
     ).all()
     for row in stale:
-        row.status = "expired"
+        row.status = DeliveryStatus.EXPIRED
         row.last_error = (row.last_error or "") + " | expired: not delivered before the staleness deadline"
     session.flush()
     return len(lost), len(stale)
 
 
 def sent_since(session: Session, since: datetime) -> int:
-    stmt = select(func.count()).where(Delivery.status == "sent", Delivery.sent_at >= since)
+    stmt = select(func.count()).where(Delivery.status == DeliveryStatus.SENT, Delivery.sent_at >= since)
     return int(session.scalar(stmt) or 0)
 
 
@@ -104,7 +105,7 @@ def claim(
         update(Delivery)
         .where(Delivery.id.in_(pick.scalar_subquery()), Delivery.status.in_(RETRYABLE))
         .values(
-            status="sending",
+            status=DeliveryStatus.SENDING,
             lease_owner=owner,
             lease_until=now + timedelta(seconds=policy.lease_seconds),
             attempts=Delivery.attempts + 1,
@@ -129,12 +130,17 @@ def claim(
         reason = None
         if suppressed is not None:
             reason = "address is on the suppression list"
-        elif row.kind == "digest" and sub_status != "confirmed":
+        elif row.kind == "digest" and sub_status != SubscriberStatus.CONFIRMED:
             reason = f"subscriber is {sub_status}"
-        elif row.kind == "confirm" and sub_status != "pending":
+        elif row.kind == "confirm" and sub_status != SubscriberStatus.PENDING:
             reason = f"subscriber is already {sub_status}"
         if reason:
-            row.status, row.last_error, row.lease_owner, row.lease_until = "skipped", reason, None, None
+            row.status, row.last_error, row.lease_owner, row.lease_until = (
+                DeliveryStatus.SKIPPED,
+                reason,
+                None,
+                None,
+            )
             skipped += 1
             continue
         claimed.append(

@@ -19,6 +19,7 @@ from app.mail.leases import Claimed
 from app.mail.policy import DeliveryPolicy
 from app.mail.senders import SendResult
 from app.models import Delivery
+from app.models.statuses import DeliveryStatus
 from app.subscribers.suppression import suppress
 
 
@@ -81,15 +82,21 @@ def record(
     for item, result in outcomes:
         base: dict[str, Any] = {"id": item.id, "lease_owner": None, "lease_until": None}
         if result is None:  # never attempted (sending paused): back to the queue, attempt not counted
-            values.append({**base, "status": "queued", "attempts": item.attempts - 1})
+            values.append({**base, "status": DeliveryStatus.QUEUED, "attempts": item.attempts - 1})
             report.released += 1
             continue
         base.update(smtp_code=result.code, smtp_reply=result.reply)
         if result.status == "sent":
-            values.append({**base, "status": "sent", "sent_at": now, "last_error": None})
+            values.append({**base, "status": DeliveryStatus.SENT, "sent_at": now, "last_error": None})
             report.sent += 1
         elif result.status == "failed":
-            values.append({**base, "status": "failed", "last_error": f"permanent failure at {result.stage}"})
+            values.append(
+                {
+                    **base,
+                    "status": DeliveryStatus.FAILED,
+                    "last_error": f"permanent failure at {result.stage}",
+                }
+            )
             report.failed += 1
             if _suppresses(result) and suppress(
                 session,
@@ -106,14 +113,18 @@ def record(
             )
             if item.stale_after is not None and now + policy.backoff(item.attempts) > item.stale_after:
                 values.append(
-                    {**base, "status": "expired", "last_error": f"{note}; past the staleness deadline"}
+                    {
+                        **base,
+                        "status": DeliveryStatus.EXPIRED,
+                        "last_error": f"{note}; past the staleness deadline",
+                    }
                 )
                 report.expired += 1
             else:
                 values.append(
                     {
                         **base,
-                        "status": "deferred",
+                        "status": DeliveryStatus.DEFERRED,
                         "next_attempt_at": now + policy.backoff(item.attempts),
                         "last_error": note,
                     }

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Delivery, JobRun, Subscriber, Suppression
 from app.models.digest import MailAlert
+from app.models.statuses import DeliveryStatus, SubscriberStatus
 from app.models.subscriber import SubscribeAttempt
 
 
@@ -36,7 +37,7 @@ def overview(session: Session, now: datetime, *, limit: int = 50) -> Overview:
     out.frequencies = dict(
         session.execute(
             select(Subscriber.frequency, func.count())
-            .where(Subscriber.status == "confirmed")
+            .where(Subscriber.status == SubscriberStatus.CONFIRMED)
             .group_by(Subscriber.frequency)
         )
         .tuples()
@@ -69,7 +70,9 @@ def overview(session: Session, now: datetime, *, limit: int = 50) -> Overview:
     out.failures = list(
         session.scalars(
             select(Delivery)
-            .where(Delivery.status.in_(("failed", "deferred", "expired")))
+            .where(
+                Delivery.status.in_((DeliveryStatus.FAILED, DeliveryStatus.DEFERRED, DeliveryStatus.EXPIRED))
+            )
             .order_by(Delivery.id.desc())
             .limit(limit)
         )

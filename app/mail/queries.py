@@ -10,16 +10,20 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.mail.leases import RETRYABLE
 from app.mail.pause import open_pause
 from app.models import Delivery, Digest
 from app.models.digest import DeliveryContent
+from app.models.statuses import DeliveryStatus
 
 
 def outbox_counts(session: Session, now: datetime) -> dict[str, int]:
     """For `digest send --dry-run`: rows due now, rows waiting for a retry, and whether sending is paused."""
-    due = select(func.count()).where(Delivery.status.in_(RETRYABLE), Delivery.next_attempt_at <= now)
-    later = select(func.count()).where(Delivery.status.in_(RETRYABLE), Delivery.next_attempt_at > now)
+    due = select(func.count()).where(
+        Delivery.status.in_(DeliveryStatus.retryable()), Delivery.next_attempt_at <= now
+    )
+    later = select(func.count()).where(
+        Delivery.status.in_(DeliveryStatus.retryable()), Delivery.next_attempt_at > now
+    )
     return {
         "due": int(session.scalar(due) or 0),
         "later": int(session.scalar(later) or 0),

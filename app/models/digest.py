@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, JSONType
 from app.models._common import UTCDateTime, utcnow
+from app.models.statuses import DeliveryStatus
 
 
 class Digest(Base):
@@ -56,7 +57,7 @@ class Delivery(Base):
     message_id: Mapped[str] = mapped_column(String(300), unique=True)  # stable across retries
     subject: Mapped[str] = mapped_column(String(300))
     # queued | sending | sent | deferred | failed | expired | skipped
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.QUEUED)  # see DeliveryStatus
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     stale_after: Mapped[datetime | None] = mapped_column(UTCDateTime)

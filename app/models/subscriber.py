@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, JSONType
 from app.models._common import UTCDateTime, utcnow
+from app.models.statuses import SubscriberStatus
 
 
 def new_link_key() -> str:
@@ -25,7 +26,7 @@ class Subscriber(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-cased
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|confirmed|unsubscribed
+    status: Mapped[str] = mapped_column(String(16), default=SubscriberStatus.PENDING)  # see SubscriberStatus
     frequency: Mapped[str] = mapped_column(String(16), default="daily")  # daily | weekly | paused
     send_hour: Mapped[int] = mapped_column(Integer, default=7)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
@@ -96,7 +97,7 @@ class SubscribeAttempt(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ip_hash: Mapped[str] = mapped_column(String(64))
     email_hash: Mapped[str] = mapped_column(String(64))
-    outcome: Mapped[str] = mapped_column(String(16))  # sent | cooldown | ip_limit | global_limit | ...
+    outcome: Mapped[str] = mapped_column(String(16))  # see SubscribeOutcome
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

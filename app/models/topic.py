@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, JSONType
 from app.models._common import UTCDateTime, utcnow
+from app.models.statuses import TopicStatus
 
 
 class Topic(Base):
@@ -35,8 +36,8 @@ class Topic(Base):
     # A subtopic's area; NULL for areas and techniques. Kept when the parent goes dormant or is merged
     # (the service re-parents subtopics of a merged area to the merge target).
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id", ondelete="SET NULL"), index=True)
-    # active | emerging (new at the last rebuild) | dormant (vanished; id kept) | merged (see merged_into_id)
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    # see TopicStatus: active | emerging | dormant | merged (see merged_into_id)
+    status: Mapped[str] = mapped_column(String(16), default=TopicStatus.ACTIVE)
     keywords: Mapped[list[str]] = mapped_column(JSONType, default=list)
     centroid: Mapped[bytes | None] = mapped_column(LargeBinary)
     # How new papers join between rebuilds: {"phrases": [...], "threshold": t, "mention_threshold": m}.

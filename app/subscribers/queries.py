@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Delivery, Feedback, Paper, Subscriber, SubscriberTopic, Suppression, Topic
+from app.models.statuses import DeliveryStatus, TopicStatus
 from app.models.subscriber import SubscribeAttempt, SubscriberEvent
 
 
@@ -44,7 +45,7 @@ def selectable_topics(session: Session) -> list[Topic]:
     """Topics a subscriber can choose: visible and not merged away, biggest first."""
     stmt = (
         select(Topic)
-        .where(Topic.hidden.is_(False), Topic.status != "merged")
+        .where(Topic.hidden.is_(False), Topic.status != TopicStatus.MERGED)
         .order_by(Topic.pinned.desc(), Topic.size.desc(), Topic.label)
     )
     return list(session.scalars(stmt))
@@ -93,11 +94,11 @@ def cancel_queued_digests(session: Session, subscriber_id: int, reason: str) -> 
         select(Delivery).where(
             Delivery.subscriber_id == subscriber_id,
             Delivery.kind == "digest",
-            Delivery.status.in_(("queued", "deferred")),
+            Delivery.status.in_(DeliveryStatus.retryable()),
         )
     ).all()
     for row in rows:
-        row.status = "skipped"
+        row.status = DeliveryStatus.SKIPPED
         row.last_error = reason
     return len(rows)
 

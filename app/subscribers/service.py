@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Delivery, Feedback, Paper, Subscriber, Topic
+from app.models.statuses import SubscribeOutcome, SubscriberStatus
 from app.models.subscriber import SubscribeAttempt, SubscriberEvent, new_link_key
 from app.subscribers import queries
 from app.subscribers.tokens import InvalidToken, LinkClaims, TokenSigner
@@ -46,12 +47,12 @@ class SubscribeLimits:
 class SubscribeResult:
     """What happened, for logs and tests only: the HTTP response is the same for every outcome."""
 
-    outcome: str  # send | cooldown | daily_cap | ip_limit | global_limit | suppressed | confirmed | honeypot
+    outcome: SubscribeOutcome
     subscriber: Subscriber | None = None
 
     @property
     def should_send(self) -> bool:
-        return self.outcome == "send"
+        return self.outcome == SubscribeOutcome.SEND
 
 
 def subscribe(
@@ -92,25 +93,29 @@ def _decide(
     honeypot: bool,
 ) -> SubscribeResult:
     if honeypot:
-        return SubscribeResult("honeypot")
+        return SubscribeResult(SubscribeOutcome.HONEYPOT)
     if queries.attempts_from_ip(session, ip_hash, now - timedelta(hours=1)) >= limits.ip_per_hour:
-        return SubscribeResult("ip_limit")
+        return SubscribeResult(SubscribeOutcome.IP_LIMIT)
     if queries.is_suppressed(session, email):
-        return SubscribeResult("suppressed")
+        return SubscribeResult(SubscribeOutcome.SUPPRESSED)
     subscriber = queries.by_email(session, email)
-    if subscriber is not None and subscriber.status == "confirmed":
-        return SubscribeResult("confirmed", subscriber)
+    if subscriber is not None and subscriber.status == SubscriberStatus.CONFIRMED:
+        return SubscribeResult(SubscribeOutcome.CONFIRMED, subscriber)
     valid_topics = sorted(queries.existing_topic_ids(session, topic_ids))
     if subscriber is None:
         subscriber = Subscriber(
-            email=email, status="pending", source=source, link_key=new_link_key(), created_at=now
+            email=email,
+            status=SubscriberStatus.PENDING,
+            source=source,
+            link_key=new_link_key(),
+            created_at=now,
         )
         session.add(subscriber)
         session.flush()
         queries.add_event(session, subscriber.id, "subscribed", now, source=source)
-    elif subscriber.status == "unsubscribed":
+    elif subscriber.status == SubscriberStatus.UNSUBSCRIBED:
         # Coming back needs a fresh opt-in; old confirmation links stay dead.
-        subscriber.status = "pending"
+        subscriber.status = SubscriberStatus.PENDING
         subscriber.token_version += 1
         queries.add_event(session, subscriber.id, "resubscribe_requested", now, source=source)
     if valid_topics:
@@ -118,16 +123,16 @@ def _decide(
     if subscriber.confirm_sent_at and now - subscriber.confirm_sent_at < timedelta(
         minutes=limits.cooldown_minutes
     ):
-        return SubscribeResult("cooldown", subscriber)
+        return SubscribeResult(SubscribeOutcome.COOLDOWN, subscriber)
     if (
         queries.confirmations_since(session, now - timedelta(days=1), subscriber.id)
         >= limits.per_address_per_day
     ):
-        return SubscribeResult("daily_cap", subscriber)
+        return SubscribeResult(SubscribeOutcome.DAILY_CAP, subscriber)
     if queries.confirmations_since(session, now - timedelta(hours=1)) >= limits.global_per_hour:
-        return SubscribeResult("global_limit", subscriber)
+        return SubscribeResult(SubscribeOutcome.GLOBAL_LIMIT, subscriber)
     subscriber.confirm_sent_at = now
-    return SubscribeResult("send", subscriber)
+    return SubscribeResult(SubscribeOutcome.SEND, subscriber)
 
 
 # Signed links ---------------------------------------------------------------------------
@@ -144,7 +149,7 @@ def pending_for_confirm_token(session: Session, signer: TokenSigner, token: str,
     """The pending subscriber a confirmation link is for; changes nothing (GET is safe)."""
     claims = signer.read_confirm(token, now_ts=now.timestamp())
     subscriber = _load(session, claims)
-    if subscriber.status != "pending" or subscriber.token_version != claims.version:
+    if subscriber.status != SubscriberStatus.PENDING or subscriber.token_version != claims.version:
         raise InvalidToken("link already used")
     return subscriber
 
@@ -154,7 +159,7 @@ def confirm(session: Session, signer: TokenSigner, token: str, now: datetime) ->
     subscriber = pending_for_confirm_token(session, signer, token, now)
     if queries.is_suppressed(session, subscriber.email):
         raise InvalidToken("address suppressed")
-    subscriber.status = "confirmed"
+    subscriber.status = SubscriberStatus.CONFIRMED
     subscriber.confirmed_at = now
     subscriber.unsubscribed_at = None
     subscriber.token_version += 1
@@ -181,9 +186,9 @@ def from_feedback_token(session: Session, signer: TokenSigner, token: str) -> tu
 
 def unsubscribe(session: Session, subscriber: Subscriber, now: datetime, *, via: str) -> bool:
     """Stop all digests, including ones already queued. Returns False when already unsubscribed."""
-    if subscriber.status == "unsubscribed":
+    if subscriber.status == SubscriberStatus.UNSUBSCRIBED:
         return False
-    subscriber.status = "unsubscribed"
+    subscriber.status = SubscriberStatus.UNSUBSCRIBED
     subscriber.unsubscribed_at = now
     subscriber.token_version += 1
     skipped = queries.cancel_queued_digests(session, subscriber.id, f"unsubscribed ({via})")
@@ -194,11 +199,11 @@ def unsubscribe(session: Session, subscriber: Subscriber, now: datetime, *, via:
 
 def resubscribe(session: Session, subscriber: Subscriber, now: datetime) -> bool:
     """Undo an unsubscribe from the page that confirmed it (the address was confirmed before)."""
-    if subscriber.status != "unsubscribed" or subscriber.confirmed_at is None:
+    if subscriber.status != SubscriberStatus.UNSUBSCRIBED or subscriber.confirmed_at is None:
         return False
     if queries.is_suppressed(session, subscriber.email):
         return False
-    subscriber.status = "confirmed"
+    subscriber.status = SubscriberStatus.CONFIRMED
     subscriber.unsubscribed_at = None
     queries.add_event(session, subscriber.id, "resubscribed", now)
     session.flush()

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.embed.vectors import normalize_rows, stack_blobs, to_bytes
 from app.models import Embedding, PaperTopic, Topic
+from app.models.statuses import TopicStatus
 from app.topics import queries
 from app.topics.labeling import slugify
 from app.topics.manual import keyword_members
@@ -56,7 +57,7 @@ def _clean_label(label: str) -> str:
 
 def _check_free_label(session: Session, label: str, *, except_id: int | None = None) -> None:
     for other in queries.all_topics(session):
-        if other.id == except_id or other.status in {"merged", "dormant"}:
+        if other.id == except_id or other.status in {TopicStatus.MERGED, TopicStatus.DORMANT}:
             continue
         if other.label.casefold() == label.casefold():
             raise OperatorError(f"topic {other.id} is already called {other.label!r}")
@@ -84,7 +85,7 @@ def merge_topics(session: Session, source_id: int, target_id: int) -> Topic:
     """Fold `source` into `target`: its papers move, it is marked merged, later rebuilds feed target."""
     source = _topic(session, source_id)
     target = resolve_merged(session, target_id)
-    if source.status == "merged":
+    if source.status == TopicStatus.MERGED:
         raise OperatorError(f"topic {source.id} was already merged into topic {source.merged_into_id}")
     if target.id == source.id:
         raise OperatorError("a topic cannot be merged into itself")
@@ -106,7 +107,7 @@ def merge_topics(session: Session, source_id: int, target_id: int) -> Topic:
             session.add(PaperTopic(paper_id=pid, topic_id=target.id, score=score))
     session.flush()
     queries.delete_topic_assignments(session, source.id)
-    source.status = "merged"
+    source.status = TopicStatus.MERGED
     source.merged_into_id = target.id
     source.pinned = False
     # Topics merged into the source follow it to the target.
@@ -129,11 +130,11 @@ def hide_topic(session: Session, topic_id: int, hidden: bool = True) -> Topic:
 def pin_topic(session: Session, topic_id: int, pinned: bool = True) -> Topic:
     """Pin a topic: listed first, and kept alive on its centroid if a rebuild does not find it again."""
     topic = _topic(session, topic_id)
-    if pinned and topic.status == "merged":
+    if pinned and topic.status == TopicStatus.MERGED:
         raise OperatorError(f"topic {topic.id} was merged into topic {topic.merged_into_id}; pin that one")
     topic.pinned = pinned
-    if pinned and topic.status == "dormant":
-        topic.status = "active"
+    if pinned and topic.status == TopicStatus.DORMANT:
+        topic.status = TopicStatus.ACTIVE
     session.flush()
     return topic
 
@@ -167,7 +168,7 @@ def add_topic(
         slug=slug,
         label=clean,
         kind=kind,
-        status="active",
+        status=TopicStatus.ACTIVE,
         keywords=words,
         manual=True,
         label_locked=True,

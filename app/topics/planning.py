@@ -24,12 +24,13 @@ from typing import Any
 import numpy as np
 
 from app.embed.vectors import from_bytes, to_bytes
+from app.models.statuses import TopicStatus
 from app.topics.labeling import assign_labels, label_key, near_duplicate, pretty, slugify
 from app.topics.manual import keyword_members
 from app.topics.model import TopicDraft
 from app.topics.tracking import TopicRef, assign_to_topics, match_topics, should_relabel
 
-LIVE = frozenset({"active", "emerging"})
+LIVE = TopicStatus.live()
 TECHNIQUE_GRACE = 2  # rebuilds in a row a technique may be missing before it goes dormant
 MIN_KEPT_SIZE = 3  # a topic kept alive on its frozen rule needs at least this many papers
 LABEL_MATCH_COSINE = 0.5
@@ -232,7 +233,7 @@ def plan_build(
     matchable = [s for s in stored_topics if not s.manual and s.centroid is not None]
     # Dormant topics have no papers to compare; a centroid alone is too weak to revive one under what
     # may be another subject, so they come back only by name (`_match_by_label`).
-    current = [s for s in matchable if s.status != "dormant"]
+    current = [s for s in matchable if s.status != TopicStatus.DORMANT]
     if current and drafts:
         result = match_topics([s.as_ref() for s in current], list(drafts), new_member_ids=list(paper_ids))
         for draft_index, matched_id in result.mapping.items():
@@ -243,7 +244,7 @@ def plan_build(
     kept = [t for t in stored_topics if t.id not in fed and _kept_alive(t, technique_grace)]
     kept_ids = {t.id for t in kept}
     # Labels of live topics that keep theirs; new and relabelled topics must avoid them.
-    taken = [s.label for s in stored_topics if s.status != "merged" and (s.id in fed or s.manual)]
+    taken = [s.label for s in stored_topics if s.status != TopicStatus.MERGED and (s.id in fed or s.manual)]
     taken += [t.label for t in kept]
     for draft in drafts:
         stored_id = plan.matched.get(draft.key)
@@ -258,7 +259,7 @@ def plan_build(
             "keywords": list(draft.keywords),
             "centroid": to_bytes(draft.centroid),
             "assign_params": assign_params(draft),
-            "status": "active",
+            "status": TopicStatus.ACTIVE,
             "missed_builds": 0,
         }
         drifted = should_relabel(list(topic.keywords), draft.keywords)
@@ -294,13 +295,13 @@ def plan_build(
         plan.add_members(draft.key, draft.kind, draft.members)
 
     for topic in stored_topics:
-        if topic.status == "merged" or topic.merged_into_id is not None or topic.id in fed:
+        if topic.status == TopicStatus.MERGED or topic.merged_into_id is not None or topic.id in fed:
             continue
         if topic.manual:
             plan.add_members(topic.id, topic.kind, keyword_members(titles, abstracts, list(topic.keywords)))
             if topic.status not in LIVE:
-                plan.updates[topic.id] = {"status": "active"}
-        elif topic.id not in kept_ids and topic.status != "dormant":
+                plan.updates[topic.id] = {"status": TopicStatus.ACTIVE}
+        elif topic.id not in kept_ids and topic.status != TopicStatus.DORMANT:
             plan.dormant.add(topic.id)
     _keep_alive(plan, kept, vectors, list(zip(titles, abstracts, strict=True)))
     return plan
@@ -310,7 +311,12 @@ def _kept_alive(topic: StoredTopic, technique_grace: int) -> bool:
     """Whether an unmatched stored topic lives on its frozen rule: pinned, or a technique that missed
     fewer than `technique_grace` rebuilds in a row (technique mining keeps the strongest few, so one
     near the cut comes and goes between builds; its papers did not)."""
-    if topic.manual or topic.merged_into_id is not None or topic.centroid is None or topic.status == "merged":
+    if (
+        topic.manual
+        or topic.merged_into_id is not None
+        or topic.centroid is None
+        or topic.status == TopicStatus.MERGED
+    ):
         return False
     if topic.pinned:
         return True
@@ -329,12 +335,12 @@ def _keep_alive(
             per_topic[index].append((row, score))
     for topic, rows in zip(kept, per_topic, strict=True):
         if len(rows) < MIN_KEPT_SIZE and not topic.pinned:
-            if topic.status != "dormant":
+            if topic.status != TopicStatus.DORMANT:
                 plan.dormant.add(topic.id)
             continue
         plan.kept_alive.add(topic.id)
         plan.add_members(topic.id, topic.kind, rows)
-        plan.updates[topic.id] = {"status": "active", "missed_builds": topic.missed_builds + 1}
+        plan.updates[topic.id] = {"status": TopicStatus.ACTIVE, "missed_builds": topic.missed_builds + 1}
 
 
 def _match_by_label(plan: BuildPlan, matchable: Sequence[StoredTopic], drafts: Sequence[TopicDraft]) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from app.embed.service import load_vectors
 from app.models import Topic, TopicBuild
+from app.models.statuses import TopicStatus
 from app.topics import queries
 from app.topics.manual import keyword_members
 from app.topics.model import build_topic_model
@@ -189,14 +190,14 @@ def build_topics(
 
 
 def _fill_report(report: TopicsReport, plan: BuildPlan, stored: list[StoredTopic]) -> None:
-    live = [s for s in stored if s.status in {"active", "emerging"} and not s.manual]
+    live = [s for s in stored if s.status in TopicStatus.live() and not s.manual]
     report.matched = len(plan.matched)
     report.kept_share = (
         sum(1 for s in live if s.id in plan.matched.values() or s.id in plan.kept_alive) / len(live)
         if live
         else 1.0
     )
-    first_build = not any(not s.manual and s.status != "merged" for s in stored)
+    first_build = not any(not s.manual and s.status != TopicStatus.MERGED for s in stored)
     report.emerging = [] if first_build else [d.label for d in plan.new]
     report.created = len(plan.new)
     report.dormant = [s.label for s in stored if s.id in plan.dormant]
@@ -204,7 +205,7 @@ def _fill_report(report: TopicsReport, plan: BuildPlan, stored: list[StoredTopic
     report.topics = plan.topic_count
     report.areas = plan.kind_count("area")
     report.techniques = plan.kind_count("technique")
-    report.manual = sum(1 for s in stored if s.manual and s.status != "merged")
+    report.manual = sum(1 for s in stored if s.manual and s.status != TopicStatus.MERGED)
     report.assignments = plan.assignment_count
     report.without_area = plan.without_area
 
@@ -227,7 +228,7 @@ def _apply(
     session.add(build)
     session.flush()
     by_id = {t.id: t for t in queries.all_topics(session)}
-    first_build = not any(t.status != "merged" and not t.manual for t in by_id.values())
+    first_build = not any(t.status != TopicStatus.MERGED and not t.manual for t in by_id.values())
     for topic_id, update in plan.updates.items():
         topic = by_id[topic_id]
         for name, value in update.items():
@@ -235,14 +236,14 @@ def _apply(
         topic.last_built = now
         topic.build_id = build.id
     for topic_id in plan.dormant:
-        by_id[topic_id].status = "dormant"
+        by_id[topic_id].status = TopicStatus.DORMANT
     key_to_id: dict[str, int] = {}
     for draft in plan.new:
         topic = Topic(
             slug=draft.slug,
             label=draft.label,
             kind=draft.kind,
-            status="active" if first_build else "emerging",
+            status=TopicStatus.ACTIVE if first_build else TopicStatus.EMERGING,
             keywords=list(draft.keywords),
             centroid=draft.centroid,
             assign_params=draft.assign_params,
@@ -274,7 +275,7 @@ def assign_new_papers(session: Session, *, model_name: str, now: datetime) -> As
     """Place papers embedded since the last rebuild in the existing topics (nearest frozen centroids)."""
     started = time.perf_counter()
     report = AssignReport()
-    topics = [t for t in queries.all_topics(session) if t.status in {"active", "emerging"}]
+    topics = [t for t in queries.all_topics(session) if t.status in TopicStatus.live()]
     if not topics:
         report.note = "no topics yet: run `papertrend topics build` first"
         return report

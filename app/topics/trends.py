@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.models.statuses import TopicStatus
 from app.topics import queries
 from app.topics.trending import (
     WINDOW_DAYS,
@@ -87,7 +88,7 @@ def compute_trends(
     day_of: dict[int, date] = {pid: f.day for pid, f in facts.items() if f.day is not None}
     ref = reference_day(list(day_of.values()), now)
     report.as_of = ref
-    topics = [t for t in queries.all_topics(session) if t.status != "merged"]
+    topics = [t for t in queries.all_topics(session) if t.status != TopicStatus.MERGED]
     report.topics = len(topics)
     pairs = [(pid, tid, score) for pid, tid, score in queries.assignments(session) if pid in day_of]
 
@@ -111,11 +112,11 @@ def compute_trends(
                 weekly_totals,
                 params=p,
                 previous_state=topic.trend_state,
-                is_new=topic.status == "emerging",
+                is_new=topic.status == TopicStatus.EMERGING,
                 burst_counts=weekly[first:],
                 burst_totals=weekly_totals[first:],
             )
-            if topic.status == "dormant":  # no members now: its history is not a trend
+            if topic.status == TopicStatus.DORMANT:  # no members now: its history is not a trend
                 trend = replace(trend, momentum=0.0, state="steady", bursting=False, emerging=False)
             momentum[topic.id] = trend.momentum
             trend_rows[topic.id] = {**trend.as_dict(), "as_of": ref.isoformat(), "weekly": weekly[-12:]}
@@ -125,7 +126,7 @@ def compute_trends(
                 target.append(topic.label)
 
     # Paper scores: hidden, dormant and merged topics lend no momentum.
-    visible = {t.id for t in topics if not t.hidden and t.status != "dormant"}
+    visible = {t.id for t in topics if not t.hidden and t.status != TopicStatus.DORMANT}
     paper_topics: dict[int, list[tuple[float, float]]] = defaultdict(list)
     for pid, tid, score in pairs:
         if tid in visible:

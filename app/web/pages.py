@@ -15,6 +15,7 @@ from app.browse.topics import topic_detail, topic_list, trending_topics
 from app.browse.trending import find_topic, trending
 from app.http import NowDep, SettingsDep, StateDep
 from app.models import Topic
+from app.models.statuses import TopicStatus
 from app.web.forms import form_date
 from app.web.templating import render
 
@@ -122,7 +123,7 @@ async def topic_page(
 def _merged_target(session: Session, slug: str) -> str | None:
     """A merged topic's old URL moves permanently to the topic it was merged into."""
     topic = find_topic(session, slug)
-    if topic is None or topic.status != "merged" or topic.merged_into_id is None:
+    if topic is None or topic.status != TopicStatus.MERGED or topic.merged_into_id is None:
         return None
     target = session.get(Topic, topic.merged_into_id)
     return f"/topics/{target.slug}" if target is not None and not target.hidden else None
