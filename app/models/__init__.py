@@ -1,4 +1,8 @@
-"""SQLAlchemy tables, one module per domain; importing this package registers them all."""
+"""SQLAlchemy tables, one module per domain; importing this package registers them all.
+
+`statuses` holds the StrEnums of the status columns (topics, subscribers, deliveries, subscribe
+attempts): code uses the members, the database keeps their string values.
+"""
 
 from app.models.digest import Delivery, DeliveryContent, Digest, DigestItem, MailAlert
 from app.models.embedding import Embedding

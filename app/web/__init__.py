@@ -1,4 +1,5 @@
-"""The HTML site: pages, feeds, error pages and security headers.
+"""The HTML site: pages (`pages`, `info`), feeds, the subscription pages (`subscriptions/`),
+error pages and security headers. Routes take their dependencies from `app.http`.
 
 `router` is mounted at / by `app.main.create_app`; `install_error_pages(app)` renders errors
 on site paths as pages; `security.install_security_headers(app)` adds the security headers.
