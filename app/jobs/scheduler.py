@@ -1,15 +1,14 @@
 """The scheduler adapter (APScheduler 3): cron jobs that call the pipeline's steps.
 
-Each firing first claims its (job, slot) row in the database, so any number of processes
-(`papertrend run`, or several `papertrend worker`) can run the same schedule and every slot
-still runs once. Job functions know nothing about the scheduler.
+Each firing first claims its (job, slot) row in the database, the slot named by the cron time
+it was due (`app.jobs.slots`), so any number of processes (`papertrend run`, or several
+`papertrend worker`) can run the same schedule and every slot still runs once, even when one
+process fires late. Job functions know nothing about the scheduler.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -18,14 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.ingest import registry
-from app.jobs.slots import claim_slot, slot_key
+from app.jobs.slots import MISFIRE_GRACE, claimed
 from app.models._common import utcnow
 
 log = logging.getLogger("papertrend.scheduler")
-
-
-def _owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def scheduled_jobs(
@@ -73,23 +68,6 @@ def scheduled_jobs(
     return jobs
 
 
-def _claimed(factory: sessionmaker[Session], name: str, fn: Callable[[], None]) -> Callable[[], None]:
-    owner = _owner()
-
-    def run() -> None:
-        slot = slot_key(utcnow())
-        if not claim_slot(factory, name, slot, owner):
-            log.info("%s %s already claimed by another process; skipped", name, slot)
-            return
-        log.info("%s %s started", name, slot)
-        try:
-            fn()
-        except Exception:  # a scheduled job must never kill the scheduler thread
-            log.exception("%s %s failed", name, slot)
-
-    return run
-
-
 def start_scheduler(
     settings: Settings,
     factory: sessionmaker[Session],
@@ -99,12 +77,13 @@ def start_scheduler(
     """Start the background scheduler with every job; the caller shuts it down."""
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
     for name, (cron, fn) in scheduled_jobs(settings, factory, on_pipeline_done).items():
+        trigger = CronTrigger.from_crontab(cron, timezone="UTC")
         scheduler.add_job(
-            _claimed(factory, name, fn),
-            CronTrigger.from_crontab(cron, timezone="UTC"),
+            claimed(factory, name, trigger, fn),
+            trigger,
             id=name,
             name=name,
-            misfire_grace_time=3600,
+            misfire_grace_time=int(MISFIRE_GRACE.total_seconds()),
         )
         log.info("scheduled %s at '%s' (UTC)", name, cron)
     scheduler.start()
