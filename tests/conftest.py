@@ -1,5 +1,9 @@
 """Shared fixtures: every database test runs on SQLite and on PostgreSQL.
 
+Fixtures used by more than one test package live here: the databases (`database_url`,
+`engine`, `db`, `session_factory`), the seeded site and its app (`seeded`, `client`) and the
+scripted SMTP server on 127.0.0.1 (`smtp`). Rows for a test come from `tests.factories`.
+
 PostgreSQL is used whenever it answers at TEST_POSTGRES_URL (default: the local server).
 Without it the PostgreSQL half of each test is skipped with a message, except under CI,
 where an unreachable server is an error.
@@ -15,11 +19,15 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import Base, make_engine, make_session_factory
+from app.db import Base, make_engine, make_session_factory, session_scope
+from tests.mail.mail_support import SmtpServer
+from tests.web.apputil import build_app
+from tests.web.seed import Seeded, seed
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -119,3 +127,28 @@ def session_factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
     truncate_all(engine)
     yield make_session_factory(engine)
     truncate_all(engine)
+
+
+@pytest.fixture
+def seeded(session_factory: sessionmaker[Session]) -> Seeded:
+    """The site's seeded database (topics, papers, scores), committed."""
+    with session_scope(session_factory) as session:
+        return seed(session)
+
+
+@pytest.fixture
+def client(session_factory: sessionmaker[Session], seeded: Seeded, tmp_path: Path) -> Iterator[TestClient]:
+    """The real app over the seeded database (no scheduler, no search index)."""
+    app = build_app(session_factory, tmp_path)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A scripted SMTP server on 127.0.0.1 (aiosmtpd)."""
+    server = SmtpServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

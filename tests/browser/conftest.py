@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import session_scope
+from tests.browser.live import LiveServer, free_port, seeded_database, start_live, stop_live
 from tests.web.apputil import build_app
-from tests.web.seed import Seeded, seed
 
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = [
@@ -47,44 +41,6 @@ def browser() -> Iterator[object]:
         instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
         yield instance
         instance.close()
-
-
-class LiveServer:
-    def __init__(
-        self, server: uvicorn.Server, thread: threading.Thread, url: str, seeded: Seeded, database: str
-    ) -> None:
-        self.server, self.thread, self.url, self.seeded, self.database = server, thread, url, seeded, database
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_live(app: FastAPI, port: int, seeded: Seeded, database: str) -> LiveServer:
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    return LiveServer(server, thread, f"http://127.0.0.1:{port}", seeded, database)
-
-
-def stop_live(live: LiveServer) -> None:
-    live.server.should_exit = True
-    live.thread.join(timeout=10)
-
-
-def seeded_database(session_factory: sessionmaker[Session]) -> tuple[Seeded, str]:
-    with session_scope(session_factory) as session:
-        seeded = seed(session)
-    return seeded, str(session_factory.kw["bind"].dialect.name)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import LiveServer
+from tests.browser.live import LiveServer
 from tests.browser.pages import WIDTHS, open_page, save_screenshot
 
 

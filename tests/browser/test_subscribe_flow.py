@@ -19,19 +19,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import session_scope
 from app.models import Subscriber, SubscriberTopic
-from tests.browser.conftest import LiveServer, free_port, seeded_database, start_live, stop_live
+from tests.browser.live import LiveServer, free_port, seeded_database, start_live, stop_live
 from tests.browser.pages import axe_violations, open_page
 from tests.mail.mail_support import SmtpServer
 from tests.web.apputil import build_app
 
 EMAIL = "new.reader@example.org"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

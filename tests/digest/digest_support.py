@@ -1,4 +1,4 @@
-"""Topics, papers, vectors and subscribers for the digest and mail tests, written through the models."""
+"""Topics, papers (through `tests.factories`), vectors and subscribers for the digest and mail tests."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from app.embed.encoder import HashingEncoder
 from app.embed.vectors import to_bytes
-from app.ingest.records import embedding_text, paper_text_hash
+from app.ingest.records import embedding_text
 from app.models import Embedding, Paper, PaperScore, PaperTopic, Subscriber, SubscriberTopic, Topic
 from app.models.subscriber import new_link_key
+from tests.factories import make_paper
 
 ENCODER = HashingEncoder(dim=64, model_name="hashing-test")
 _ids = itertools.count(1)
@@ -42,19 +43,15 @@ def add_paper(
     n = next(_ids)
     arxiv_id = f"{day:%y%m}.{n:05d}"
     abstract = abstract or f"We study {title.lower()} in detail and report results."
-    paper = Paper(
-        source="arxiv_api",
-        source_id=arxiv_id,
+    paper = make_paper(
+        title,
+        abstract,
         arxiv_id=arxiv_id,
-        title=title,
-        abstract=abstract,
-        authors=authors or ["Ada Lovelace", "Alan Turing"],
         categories=["cs.LG"],
-        primary_category="cs.LG",
-        announced_date=day,
+        day=day,
+        authors=authors or ["Ada Lovelace", "Alan Turing"],
         abs_url=f"https://arxiv.org/abs/{arxiv_id}",
         upvotes=upvotes,
-        text_hash=paper_text_hash(title, abstract),
         created_at=created_at or datetime.combine(day, datetime.min.time(), tzinfo=UTC),
     )
     session.add(paper)

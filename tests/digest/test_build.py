@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from digest_support import ENCODER, add_paper, add_subscriber, add_topic
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.digest.service import BuildReport, DigestOptions, build_due_digests
 from app.embed.service import load_vectors
 from app.models import Digest, DigestItem, Feedback, Paper, Suppression, Topic
+from tests.digest.digest_support import ENCODER, add_paper, add_subscriber, add_topic
 
 NOW = datetime(2026, 5, 5, 9, 0, tzinfo=UTC)  # a Tuesday, 09:00 UTC
 TODAY = NOW.date()

@@ -1,4 +1,4 @@
-"""Papers for the embedding and search tests, written through the models."""
+"""Corpora for the embedding and search tests (the papers come from `tests.factories`)."""
 
 from __future__ import annotations
 
@@ -10,36 +10,9 @@ from sqlalchemy.orm import Session
 
 from app.ingest.records import paper_text_hash
 from app.models import Paper
+from tests.factories import add_paper
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-
-
-def add_paper(
-    session: Session,
-    title: str,
-    abstract: str,
-    *,
-    arxiv_id: str | None = None,
-    source_id: str | None = None,
-    categories: list[str] | None = None,
-    day: date | None = None,
-    authors: list[str] | None = None,
-) -> Paper:
-    paper = Paper(
-        source="arxiv_api" if arxiv_id else "file",
-        source_id=arxiv_id or source_id or paper_text_hash(title, abstract)[:16],
-        arxiv_id=arxiv_id,
-        title=title,
-        abstract=abstract,
-        authors=authors or [],
-        categories=categories or [],
-        primary_category=(categories or [None])[0],
-        announced_date=day,
-        text_hash=paper_text_hash(title, abstract),
-    )
-    session.add(paper)
-    session.flush()
-    return paper
 
 
 def set_abstract(session: Session, paper: Paper, abstract: str) -> None:

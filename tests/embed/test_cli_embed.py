@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import typer
-from embed_support import add_small_corpus
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
@@ -18,6 +17,7 @@ from app.config import get_settings
 from app.embed.encoder import BUNDLED_MODEL_NAME, HashingEncoder
 from app.embed.service import embed_pending, load_vectors
 from app.models import Embedding
+from tests.embed.embed_support import add_small_corpus
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from embed_support import add_paper, add_small_corpus, set_abstract
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -12,6 +11,8 @@ from app.embed.encoder import HashingEncoder
 from app.embed.service import EmbedError, count_pending, embed_pending, load_vectors
 from app.ingest.records import embedding_text
 from app.models import Embedding
+from tests.embed.embed_support import add_small_corpus, set_abstract
+from tests.factories import add_paper
 
 
 def test_embeds_each_paper_once_and_a_second_run_encodes_nothing(db: Session) -> None:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from embed_support import seed_papers
 
 from app.embed.encoder import (
     BUNDLED_MODEL_NAME,
@@ -19,6 +18,7 @@ from app.embed.encoder import (
     stable_model_name,
 )
 from app.ingest.records import embedding_text
+from tests.embed.embed_support import seed_papers
 
 
 def test_hashing_encoder_is_deterministic_normalised_and_word_sensitive() -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
-from embed_support import add_paper
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -19,6 +18,7 @@ from app.embed.fulltext import keyword_search, matching_phrases, refresh_search_
 from app.embed.query_parse import parse_query
 from app.ingest.service import ingest_file
 from tests.conftest import PG_ADMIN_URL, ROOT
+from tests.factories import add_paper
 
 PAPERS = [
     {

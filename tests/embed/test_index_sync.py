@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from embed_support import add_paper, add_small_corpus, set_abstract
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
@@ -16,6 +15,8 @@ from app.embed.service import embed_pending
 from app.embed.vectors import to_bytes
 from app.ingest.records import embedding_text
 from app.models import Embedding, Paper
+from tests.embed.embed_support import add_small_corpus, set_abstract
+from tests.factories import add_paper
 
 ENC = HashingEncoder(dim=32, model_name="hash-32")
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from embed_support import add_paper, add_small_corpus
 from sqlalchemy.orm import Session
 
 from app.embed.encoder import HashingEncoder, SentenceTransformerEncoder
@@ -17,6 +16,8 @@ from app.embed.query_parse import parse_query
 from app.embed.search import hybrid_search, similar_papers
 from app.embed.service import embed_pending, load_vectors
 from app.models import Paper, PaperTopic, Topic
+from tests.embed.embed_support import add_small_corpus
+from tests.factories import add_paper
 
 ENC = HashingEncoder(dim=128, model_name="hash-128")
 

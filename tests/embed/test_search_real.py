@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from embed_support import add_seed_papers
 from sqlalchemy.orm import Session
 
 from app.embed.encoder import SentenceTransformerEncoder, bundled_model_path
 from app.embed.faiss_index import VectorIndex
 from app.embed.search import hybrid_search, similar_papers
 from app.embed.service import embed_pending, load_vectors
+from tests.embed.embed_support import add_seed_papers
 
 pytestmark = pytest.mark.slow
 

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from embed_support import add_paper, add_small_corpus
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.embed.encoder import HashingEncoder
 from app.embed.service import TransferError, embed_pending, export_vectors, import_vectors, load_vectors
 from app.models import Embedding
+from tests.embed.embed_support import add_small_corpus
+from tests.factories import add_paper
 
 
 def _embedded(db: Session) -> HashingEncoder:

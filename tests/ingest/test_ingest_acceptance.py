@@ -14,7 +14,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import typer
-from ingest_support import fixture_bytes, paper
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
@@ -22,6 +21,7 @@ from typer.testing import CliRunner
 from app.cli.ingest import register
 from app.config import get_settings
 from app.models import JobRun, Paper
+from tests.ingest.ingest_support import fixture_bytes, paper
 
 RSS_FILE = "laya-reader_rss_arxiv_cs.LG+cs.AI+cs.CL+stat.ML_2026-09-24_trimmed4.xml"
 

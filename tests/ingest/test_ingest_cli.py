@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import typer
-from ingest_support import fixture
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
@@ -15,6 +14,7 @@ from typer.testing import CliRunner
 from app.cli.ingest import register
 from app.config import get_settings
 from app.models import JobRun, Paper
+from tests.ingest.ingest_support import fixture
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from ingest_support import all_papers, count_writes, fixture, paper
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -16,6 +15,7 @@ from app.ingest.queries import upsert_records
 from app.ingest.records import PaperRecord, embedding_text, paper_text_hash, text_hash, title_key
 from app.ingest.service import FileFormatError, ingest_file
 from app.models import Paper, PaperSource
+from tests.ingest.ingest_support import all_papers, count_writes, fixture, paper
 
 
 def n_papers(db: Session) -> int:

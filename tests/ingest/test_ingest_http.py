@@ -10,14 +10,14 @@ from email.utils import format_datetime
 
 import httpx
 import pytest
-from ingest_support import fixture_bytes
-from upstream import Upstream, json_reply, path, source_settings, xml
 
 from app.ingest.sources.arxiv_api import ArxivApiClient
 from app.ingest.sources.arxiv_oai import ArxivOaiClient
 from app.ingest.sources.arxiv_rss import ArxivRssClient
 from app.ingest.sources.hf_daily import HfDailyClient
 from app.ingest.sources.http import ArxivLimiter, SourceError
+from tests.ingest.ingest_support import fixture_bytes
+from tests.ingest.upstream import Upstream, json_reply, path, source_settings, xml
 
 RSS_FILE = "laya-reader_rss_arxiv_cs.LG+cs.AI+cs.CL+stat.ML_2026-09-24_trimmed4.xml"
 API_PAGE = fixture_bytes("arxiv_api", "id_1605.08386.xml")

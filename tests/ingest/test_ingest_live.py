@@ -11,15 +11,15 @@ from datetime import UTC, date, datetime
 
 import httpx
 import pytest
-from ingest_support import fixture_bytes, paper
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from upstream import Upstream, json_reply, path, source_settings, xml
 
 from app.ingest.flows import run_all_sources, run_source
 from app.ingest.parse.arxiv_api import parse_api_feed
 from app.ingest.sources.hf_daily import hf_days
 from app.models import JobRun, Paper, PaperSource, SourceState
+from tests.ingest.ingest_support import fixture_bytes, paper
+from tests.ingest.upstream import Upstream, json_reply, path, source_settings, xml
 
 NOW = datetime(2026, 9, 24, 23, 0, tzinfo=UTC)
 RSS_FILE = "laya-reader_rss_arxiv_cs.LG+cs.AI+cs.CL+stat.ML_2026-09-24_trimmed4.xml"

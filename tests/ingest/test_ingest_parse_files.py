@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ingest_support import fixture
 
 from app.ingest.parse.common import ItemError, clean_abstract, split_authors
 from app.ingest.parse.files import record_from_row
 from app.ingest.records import embedding_text, parse_arxiv_id, text_hash, title_key
 from app.ingest.sources.files import FileFormatError, detect_format, iter_rows
+from tests.ingest.ingest_support import fixture
 
 
 def records(path: Path, source: str = "file") -> tuple[list, list[str]]:

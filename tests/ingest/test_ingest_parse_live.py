@@ -10,13 +10,13 @@ from xml.sax.saxutils import escape
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ingest_support import fixture_bytes
 
 from app.ingest.parse.arxiv_api import ApiErrorFeed, parse_api_feed
 from app.ingest.parse.arxiv_oai import OaiError, parse_oai_response
 from app.ingest.parse.arxiv_rss import parse_rss_feed
 from app.ingest.parse.common import ParseError
 from app.ingest.parse.hf_daily import parse_hf_response
+from tests.ingest.ingest_support import fixture_bytes
 
 RSS_FILE = "laya-reader_rss_arxiv_cs.LG+cs.AI+cs.CL+stat.ML_2026-09-24_trimmed4.xml"
 

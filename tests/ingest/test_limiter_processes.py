@@ -20,7 +20,6 @@ import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from upstream import FakeClock, source_settings
 
 from app.config import load_settings
 from app.ingest.sources.arxiv_api import ArxivApiClient
@@ -34,6 +33,7 @@ from app.ingest.sources.shared_limiter import (
 )
 from app.models import RateLimit
 from tests.conftest import ROOT
+from tests.ingest.upstream import FakeClock, source_settings
 
 INTERVAL = 0.6
 HOLD = 0.05  # how long each fake request keeps the "connection"

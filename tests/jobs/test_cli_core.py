@@ -16,9 +16,9 @@ from app.cli import root
 from app.config import get_settings
 from app.db import session_scope
 from app.embed.encoder import HashingEncoder
-from app.ingest.records import embedding_text, text_hash
 from app.jobs.pipeline import run_pipeline
 from app.models import Embedding, JobRun, Paper, Topic
+from tests.factories import make_paper
 
 
 @pytest.fixture
@@ -33,18 +33,15 @@ def cli(
 
 
 def _paper(i: int, title: str, abstract: str) -> Paper:
-    return Paper(
-        source="arxiv",
-        source_id=f"2601.{i:05d}",
+    return make_paper(
+        title,
+        abstract,
         arxiv_id=f"2601.{i:05d}",
+        source="arxiv",
         arxiv_version=1,
-        title=title,
-        abstract=abstract,
         authors=["Ada Lovelace", "Alan Turing"],
         categories=["cs.LG"],
-        primary_category="cs.LG",
-        announced_date=date(2026, 1, 5 + i % 20),
-        text_hash=text_hash(embedding_text(title, abstract)),
+        day=date(2026, 1, 5 + i % 20),
         raw={"file": {"id": f"2601.{i:05d}"}},
     )
 

@@ -1,19 +1,15 @@
-"""Fixtures of the mail tests: a scripted SMTP server on 127.0.0.1, and a guard that fails any
-connection the suite tries to open to anything but the loopback interface (requirement 44)."""
+"""The mail tests' guard: any connection to anything but the loopback interface fails.
+
+The scripted SMTP server on 127.0.0.1 (`smtp`) is a fixture of the root conftest."""
 
 from __future__ import annotations
 
 import socket
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from mail_support import NetworkBlocked, SmtpServer
+from tests.mail.mail_support import NetworkBlocked
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
@@ -28,12 +24,3 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
         return original(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()

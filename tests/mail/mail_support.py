@@ -11,7 +11,6 @@ import asyncio
 import email
 import re
 import ssl
-import sys
 import threading
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
@@ -26,10 +25,6 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "digest"))
-
-from digest_support import add_paper, add_subscriber, add_topic
-
 from app.config import Settings, load_settings
 from app.db import session_scope
 from app.digest.service import DigestOptions
@@ -41,6 +36,7 @@ from app.mail.policy import DeliveryPolicy
 from app.mail.senders import Sender, SmtpConfig, SmtpSender, make_sender
 from app.mail.service import QueueReport, build_and_queue
 from app.models import Topic
+from tests.digest.digest_support import add_paper, add_subscriber, add_topic
 
 SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
 BASE_URL = "https://news.example.org"

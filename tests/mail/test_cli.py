@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import typer
-from mail_support import MAIL_FROM, SECRET, SmtpServer, seed_world
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
@@ -19,6 +18,7 @@ from app.config import get_settings
 from app.db import session_scope
 from app.models import Delivery, Digest, Suppression
 from app.models.digest import MailAlert
+from tests.mail.mail_support import MAIL_FROM, SECRET, SmtpServer, seed_world
 
 
 @pytest.fixture

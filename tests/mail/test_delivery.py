@@ -8,7 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from mail_support import DAY, SmtpServer, build, seed_world, send, settings_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +18,7 @@ from app.mail.policy import DeliveryPolicy
 from app.mail.ratelimit import RateLimiter
 from app.models import Delivery, Suppression
 from app.models.digest import MailAlert
+from tests.mail.mail_support import DAY, SmtpServer, build, seed_world, send, settings_for
 
 PEOPLE = [f"reader{i:02d}@example.org" for i in range(6)]
 
@@ -245,7 +245,7 @@ def test_requirement_35_running_the_daily_job_twice_makes_no_duplicate_rows_or_e
 @pytest.mark.filterwarnings("ignore:Requiring AUTH")
 def test_smtp_login_and_one_reused_connection(session_factory: sessionmaker[Session], tmp_path: Path) -> None:
     """SMTP_URL with credentials logs in; one connection carries the whole batch."""
-    from mail_support import SmtpServer
+    from tests.mail.mail_support import SmtpServer
 
     server = SmtpServer(login=("mailer", "s3cret/+pw")).start()
     try:
@@ -272,7 +272,7 @@ def test_starttls_and_implicit_tls_with_login(
     scheme: str, session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     """The SMTP adapter speaks STARTTLS (required) and implicit TLS, and logs in once encrypted."""
-    from mail_support import SmtpServer, client_tls_context
+    from tests.mail.mail_support import SmtpServer, client_tls_context
 
     from app.mail.senders import SmtpConfig, SmtpSender
 

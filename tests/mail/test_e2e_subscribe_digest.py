@@ -6,9 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from digest_support import add_paper, add_topic
 from fastapi.testclient import TestClient
-from mail_support import SmtpServer, csrf_from, links_in, make_app, path_of, settings_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +21,8 @@ from app.mail.policy import DeliveryPolicy
 from app.mail.senders import make_sender
 from app.mail.service import QueueReport, build_and_queue
 from app.models import Delivery, Subscriber
+from tests.digest.digest_support import add_paper, add_topic
+from tests.mail.mail_support import SmtpServer, csrf_from, links_in, make_app, path_of, settings_for
 
 
 def _seed(factory: sessionmaker[Session], day: datetime) -> dict[str, list[str]]:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import dkim
 import pytest
-from mail_support import DAY, MAIL_FROM, Received, SmtpServer, build, seed_world, send, settings_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +16,16 @@ from app.config import Settings
 from app.db import session_scope
 from app.mail.dkim import DkimError, DkimSigner
 from app.models import Delivery
+from tests.mail.mail_support import (
+    DAY,
+    MAIL_FROM,
+    Received,
+    SmtpServer,
+    build,
+    seed_world,
+    send,
+    settings_for,
+)
 
 KEYS = Path(__file__).resolve().parent.parent / "fixtures" / "dkim"
 SELECTOR, DOMAIN = "s2026", "news.example.org"

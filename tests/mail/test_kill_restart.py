@@ -13,13 +13,13 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from mail_support import SECRET, SmtpServer, build, seed_world, send, settings_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import session_scope
 from app.mail.policy import DeliveryPolicy
 from app.models import Delivery
+from tests.mail.mail_support import SECRET, SmtpServer, build, seed_world, send, settings_for
 
 ROOT = Path(__file__).resolve().parents[2]
 LEASE_S = 2

@@ -8,10 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from digest_support import ENCODER, add_paper
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from mail_support import DAY, SmtpServer, build, csrf_from, make_app, path_of, seed_world, send, settings_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +17,18 @@ from app.config import Settings
 from app.db import session_scope
 from app.mail.senders import make_sender
 from app.models import Feedback, Subscriber, SubscriberTopic, Topic
+from tests.digest.digest_support import ENCODER, add_paper
+from tests.mail.mail_support import (
+    DAY,
+    SmtpServer,
+    build,
+    csrf_from,
+    make_app,
+    path_of,
+    seed_world,
+    send,
+    settings_for,
+)
 
 
 @pytest.fixture

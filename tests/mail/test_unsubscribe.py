@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from mail_support import DAY, SmtpServer, build, csrf_from, make_app, path_of, seed_world, send, settings_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +16,17 @@ from app.db import session_scope
 from app.mail.senders import make_sender
 from app.models import Delivery, Subscriber
 from app.models.subscriber import SubscriberEvent
+from tests.mail.mail_support import (
+    DAY,
+    SmtpServer,
+    build,
+    csrf_from,
+    make_app,
+    path_of,
+    seed_world,
+    send,
+    settings_for,
+)
 
 
 @pytest.fixture
@@ -112,7 +122,7 @@ def test_requirement_24_no_digest_after_unsubscribe_even_if_already_queued(
         assert paper is not None
     tomorrow = DAY + timedelta(days=1)
     with session_scope(session_factory) as s:
-        from digest_support import add_paper
+        from tests.digest.digest_support import add_paper
 
         from app.models import Topic
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from mail_support import SmtpServer, csrf_from, links_in, make_app, path_of, settings_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import session_scope
 from app.mail.senders import make_sender
 from app.models import Delivery, Subscriber, Suppression, Topic
+from tests.mail.mail_support import SmtpServer, csrf_from, links_in, make_app, path_of, settings_for
 
 
 @pytest.fixture
@@ -257,7 +257,7 @@ def test_requirement_44_the_suite_cannot_reach_beyond_loopback(smtp: SmtpServer)
     """Requirement 44: the email suite uses in-process aiosmtpd, networking limited to 127.0.0.1."""
     import socket
 
-    from mail_support import NetworkBlocked
+    from tests.mail.mail_support import NetworkBlocked
 
     assert smtp.controller.hostname == "127.0.0.1"
     with socket.create_connection(("127.0.0.1", smtp.port), timeout=2) as conn:

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from mail_support import SmtpServer, build, csrf_from, make_app, seed_world, send, settings_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +18,7 @@ from app.db import session_scope
 from app.mail.senders import make_sender
 from app.models import Delivery, JobRun, Suppression
 from app.models.digest import MailAlert
+from tests.mail.mail_support import SmtpServer, build, csrf_from, make_app, seed_world, send, settings_for
 
 SECRET = "webhook-secret-for-tests"
 

@@ -23,6 +23,7 @@ from app.models import (
     Topic,
     TopicDailyCount,
 )
+from tests.factories import make_paper
 
 REF_DAY = date(2026, 11, 25)
 HOSTILE_TITLE = '<script>alert("x")</script> Robust <b>bold</b> & fast'
@@ -52,25 +53,18 @@ def _paper(i: int, day: date, *, title: str, abstract: str, **extra: object) -> 
     arxiv_id = f"2611.{10000 + i:05d}"
     published = datetime.combine(day - timedelta(days=1), time(17, 0), tzinfo=UTC) + timedelta(minutes=i)
     fields: dict[str, object] = {
-        "source": "arxiv_api",
-        "source_id": arxiv_id,
-        "arxiv_id": arxiv_id,
         "arxiv_version": 1,
-        "title": title,
-        "abstract": abstract,
         "authors": [f"Author {i}A", f"Author {i}B", f"Author {i}C", f"Author {i}D"][: 1 + i % 4],
         "categories": ["cs.LG", "cs.CL"] if i % 2 else ["cs.CV"],
-        "primary_category": "cs.LG" if i % 2 else "cs.CV",
         "published_at": published,
         "updated_at_source": published,
-        "announced_date": day,
         "abs_url": f"https://arxiv.org/abs/{arxiv_id}",
         "pdf_url": f"https://arxiv.org/pdf/{arxiv_id}",
         "text_hash": f"{i:064d}",
         "raw": {"arxiv_api": {"id": arxiv_id}},
     }
     fields.update(extra)
-    return Paper(**fields)
+    return make_paper(title, abstract, arxiv_id=arxiv_id, day=day, **fields)
 
 
 def seed(session: Session, *, scores: bool = True, with_ops: bool = True) -> Seeded:
