@@ -272,9 +272,8 @@ def test_starttls_and_implicit_tls_with_login(
     scheme: str, session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     """The SMTP adapter speaks STARTTLS (required) and implicit TLS, and logs in once encrypted."""
-    from tests.mail.mail_support import SmtpServer, client_tls_context
-
     from app.mail.senders import SmtpConfig, SmtpSender
+    from tests.mail.mail_support import SmtpServer, client_tls_context
 
     server = SmtpServer(
         login=("mailer", "pw"), tls="starttls" if scheme == "smtp+starttls" else "implicit"

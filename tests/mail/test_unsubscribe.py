@@ -122,9 +122,8 @@ def test_requirement_24_no_digest_after_unsubscribe_even_if_already_queued(
         assert paper is not None
     tomorrow = DAY + timedelta(days=1)
     with session_scope(session_factory) as s:
-        from tests.digest.digest_support import add_paper
-
         from app.models import Topic
+        from tests.digest.digest_support import add_paper
 
         quant = s.scalars(select(Topic).where(Topic.slug == "quantization")).one()
         add_paper(s, "Quantization, the next day", day=tomorrow.date(), topics={quant: 0.9})
