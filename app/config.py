@@ -14,7 +14,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_VAR_DIR = Path("var")
@@ -156,20 +156,13 @@ class Settings(BaseSettings):
                 raise ValueError("has a port that is not a number") from exc
         return value
 
-    @field_validator("arxiv_api_url", "arxiv_oai_url", "arxiv_rss_url", "hf_api_url")
+    @field_validator("arxiv_api_url", "arxiv_oai_url", "arxiv_rss_url", "hf_api_url", "base_url")
     @classmethod
-    def _check_source_url(cls, value: str) -> str:
+    def _check_http_url(cls, value: str, info: ValidationInfo) -> str:
         parts = urlsplit(value)
         if parts.scheme not in {"http", "https"} or not parts.netloc:
-            raise ValueError("must be an absolute http(s) URL")
-        return value.rstrip("/")
-
-    @field_validator("base_url")
-    @classmethod
-    def _check_base_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in {"http", "https"} or not parts.netloc:
-            raise ValueError("must be an absolute http(s) URL such as https://papers.example.org")
+            example = " such as https://papers.example.org" if info.field_name == "base_url" else ""
+            raise ValueError(f"must be an absolute http(s) URL{example}")
         return value.rstrip("/")
 
     @field_validator(

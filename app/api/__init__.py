@@ -14,9 +14,7 @@ from app.api import discover, papers, subscriptions, topics
 from app.api.errors import install_error_handlers
 
 router = APIRouter()
-router.include_router(papers.router)
-router.include_router(topics.router)
-router.include_router(discover.router)
-router.include_router(subscriptions.router)
+for module in (papers, topics, discover, subscriptions):
+    router.include_router(module.router)
 
 __all__ = ["install_error_handlers", "router"]

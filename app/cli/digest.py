@@ -50,10 +50,8 @@ def build(
     now: Annotated[str, typer.Option("--now", help="Pretend it is this UTC time (ISO), for tests.")] = "",
 ) -> None:
     """Build the digests that are due (send hour reached in each subscriber's time zone) into the outbox."""
-    from app.digest.service import DigestOptions
     from app.embed.encoder import SentenceTransformerEncoder
-    from app.embed.service import load_vectors
-    from app.mail.service import build_and_queue
+    from app.jobs.mailing import build_digests
 
     cfg = settings()
     moment = parse_now(now)
@@ -61,15 +59,7 @@ def build(
     encoder = SentenceTransformerEncoder.from_settings(cfg)  # loads the model only if an interest needs it
     try:
         with unit_of_work(cfg, dry_run=dry_run) as session, progress_bar("rendering", None) as advance:
-            report = build_and_queue(
-                session,
-                setup,
-                now=moment,
-                options=DigestOptions.from_settings(cfg, encoder.model_name),
-                encoder=encoder,
-                load_vectors=load_vectors,
-                progress=advance,
-            )
+            report = build_digests(session, cfg, setup, encoder, moment, progress=advance)
     except Exception as exc:
         fail(f"digest build failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     prefix = "dry run, nothing written: " if dry_run else ""

@@ -91,18 +91,14 @@ class AppState:
         encoder: Encoder | None = self._get("encoder")
         return encoder
 
-    @encoder.setter
-    def encoder(self, value: Encoder | None) -> None:
-        self._state.encoder = value
-
     @property
     def index(self) -> VectorIndex | None:
         index: VectorIndex | None = self._get("index")
         return index
 
-    @index.setter
-    def index(self, value: VectorIndex | None) -> None:
-        self._state.index = value
+    def set_search(self, encoder: Encoder | None, index: VectorIndex | None) -> None:
+        """What semantic search uses from now on (`app.jobs.search_state` loads them)."""
+        self._state.encoder, self._state.index = encoder, index
 
     @property
     def model_name(self) -> str | None:

@@ -14,12 +14,12 @@ Works the same on SQLite and PostgreSQL; never commits.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, any_, bindparam, func, select, update
+from sqlalchemy import Table, and_, any_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -87,26 +87,31 @@ def known_fingerprints(session: Session, fingerprints: Sequence[str]) -> set[str
 _ROW_COLUMNS = [PAPERS.c.id, *(PAPERS.c[name] for name in ROW_FIELDS)]
 
 
+def _key_conditions(session: Session, keys: Iterable[Key]) -> Iterator[tuple[str | None, Any]]:
+    """WHERE clauses that find the stored papers of `keys`, a chunk of ids at a time.
+
+    Yields (None, condition) for arXiv ids and (source, condition) for each other source's ids.
+    """
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for kind, ident in keys:
+        by_source[kind].append(ident)
+    for chunk in _chunks(sorted(by_source.pop("arxiv", []))):
+        yield None, _in(session, PAPERS.c.arxiv_id, chunk)
+    for source, idents in by_source.items():
+        for chunk in _chunks(sorted(idents)):
+            yield source, and_(PAPERS.c.source == source, _in(session, PAPERS.c.source_id, chunk))
+
+
+def _key_of(source: str | None, row: Any) -> Key:
+    return ("arxiv", row["arxiv_id"]) if source is None else (source, row["source_id"])
+
+
 def _load_rows(session: Session, keys: set[Key], titles: dict[Key, str]) -> dict[Key, dict[str, Any]]:
     """Stored rows by key. An arXiv paper first stored without an id (by its title) is found too."""
     rows: dict[Key, dict[str, Any]] = {}
-    arxiv_ids = sorted(k[1] for k in keys if k[0] == "arxiv")
-    for chunk in _chunks(arxiv_ids):
-        for row in session.execute(
-            select(*_ROW_COLUMNS).where(_in(session, PAPERS.c.arxiv_id, chunk))
-        ).mappings():
-            rows[("arxiv", row["arxiv_id"])] = dict(row)
-    by_source: dict[str, list[str]] = defaultdict(list)
-    for kind, ident in keys:
-        if kind != "arxiv":
-            by_source[kind].append(ident)
-    for source, idents in by_source.items():
-        for chunk in _chunks(sorted(idents)):
-            stmt = select(*_ROW_COLUMNS).where(
-                PAPERS.c.source == source, _in(session, PAPERS.c.source_id, chunk)
-            )
-            for row in session.execute(stmt).mappings():
-                rows[(source, row["source_id"])] = dict(row)
+    for source, condition in _key_conditions(session, keys):
+        for row in session.execute(select(*_ROW_COLUMNS).where(condition)).mappings():
+            rows[_key_of(source, row)] = dict(row)
     # A paper known only by title (a list of titles and abstracts) becomes the arXiv paper.
     missing = {title_key(titles[k]): k for k in keys if k[0] == "arxiv" and k not in rows and k in titles}
     for chunk in _chunks(sorted(missing)):
@@ -137,22 +142,10 @@ def _insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
 
 def _paper_ids(session: Session, keys: list[Key]) -> dict[Key, int]:
     ids: dict[Key, int] = {}
-    arxiv_ids = sorted(k[1] for k in keys if k[0] == "arxiv")
-    for chunk in _chunks(arxiv_ids):
-        stmt = select(PAPERS.c.id, PAPERS.c.arxiv_id).where(_in(session, PAPERS.c.arxiv_id, chunk))
-        for pid, aid in session.execute(stmt):
-            ids[("arxiv", aid)] = pid
-    by_source: dict[str, list[str]] = defaultdict(list)
-    for kind, ident in keys:
-        if kind != "arxiv":
-            by_source[kind].append(ident)
-    for source, idents in by_source.items():
-        for chunk in _chunks(sorted(idents)):
-            stmt = select(PAPERS.c.id, PAPERS.c.source_id).where(
-                PAPERS.c.source == source, _in(session, PAPERS.c.source_id, chunk)
-            )
-            for pid, sid in session.execute(stmt):
-                ids[(source, sid)] = pid
+    columns = (PAPERS.c.id, PAPERS.c.arxiv_id, PAPERS.c.source_id)
+    for source, condition in _key_conditions(session, keys):
+        for row in session.execute(select(*columns).where(condition)).mappings():
+            ids[_key_of(source, row)] = row["id"]
     return ids
 
 

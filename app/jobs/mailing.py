@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,7 +17,27 @@ from app.mail.compose import MailSetup
 from app.mail.flows import deliver_outbox
 from app.mail.policy import DeliveryPolicy
 from app.mail.senders import Sender, make_sender
-from app.mail.service import build_and_queue
+from app.mail.service import QueueReport, build_and_queue
+
+
+def build_digests(
+    session: Session,
+    settings: Settings,
+    setup: MailSetup,
+    encoder: Encoder,
+    now: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> QueueReport:
+    """The due digests built and queued in the caller's transaction (the step and `digest build`)."""
+    return build_and_queue(
+        session,
+        setup,
+        now=now,
+        options=DigestOptions.from_settings(settings, encoder.model_name),
+        encoder=encoder,
+        load_vectors=load_vectors,
+        progress=progress,
+    )
 
 
 def step_digest_build(
@@ -25,14 +46,7 @@ def step_digest_build(
     def work(result: StepResult) -> None:
         setup = MailSetup.from_settings(settings)
         with session_scope(factory) as session:
-            report = build_and_queue(
-                session,
-                setup,
-                now=now,
-                options=DigestOptions.from_settings(settings, encoder.model_name),
-                encoder=encoder,
-                load_vectors=load_vectors,
-            )
+            report = build_digests(session, settings, setup, encoder, now)
         result.summary = report.summary()
         result.stats = {"queued": report.queued, "due": report.build.due}
 

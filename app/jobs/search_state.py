@@ -28,17 +28,17 @@ def load_search_state(app: FastAPI, settings: Settings, factory: sessionmaker[Se
         encoder = SentenceTransformerEncoder.from_settings(settings)  # weights load on first query
     except Exception as exc:  # the site still serves keyword search without a model
         log.warning("semantic search off: the embedding model cannot be used (%s)", exc)
-        state.encoder = None
-        state.index = None
+        state.set_search(None, None)
         return
-    state.encoder = encoder
     path = index_path(settings.index_dir, encoder.model_name)
+    index = None
     if not path.exists():
         log.info("no vector index at %s yet; search is keyword-only until the pipeline builds it", path)
-        state.index = None
-        return
-    try:
-        state.index = VectorIndex.load(path, nprobe=settings.search_nprobe)
-    except Exception as exc:
-        log.warning("vector index at %s unusable (%s); keyword search only until it is rebuilt", path, exc)
-        state.index = None
+    else:
+        try:
+            index = VectorIndex.load(path, nprobe=settings.search_nprobe)
+        except Exception as exc:
+            log.warning(
+                "vector index at %s unusable (%s); keyword search only until it is rebuilt", path, exc
+            )
+    state.set_search(encoder, index)

@@ -13,10 +13,7 @@ from app.web import feeds, info, pages, subscriptions
 from app.web.errors import install_error_pages
 
 router = APIRouter()
-router.include_router(pages.router)
-router.include_router(info.router)
-router.include_router(feeds.router)
-# The subscription pages: subscribe, confirm, preferences, feedback, unsubscribe, outbox, admin.
-router.include_router(subscriptions.router)
+for module in (pages, info, feeds, subscriptions):
+    router.include_router(module.router)
 
 __all__ = ["install_error_pages", "router"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
@@ -98,26 +99,22 @@ class ArxivApiClient(SourceClient):
         start = 0
         while start < max_total:
             size = min(self.page_size, max_total - start)
-            page = self.page(
+            fetch = partial(
+                self.page,
                 search_query=search_query,
                 start=start,
                 max_results=size,
                 sort_by=sort_by,
                 sort_order=sort_order,
             )
+            page = fetch()
             total = min(page.total if page.total is not None else 0, max_total)
             got = len(page.records) + len(page.errors)
             retries = 0
             while got < min(size, total - start) and got == 0 and retries < PAGE_ATTEMPTS - 1:
                 # The API now and then answers an empty page in the middle of a result set.
                 retries += 1
-                page = self.page(
-                    search_query=search_query,
-                    start=start,
-                    max_results=size,
-                    sort_by=sort_by,
-                    sort_order=sort_order,
-                )
+                page = fetch()
                 got = len(page.records) + len(page.errors)
             yield start, page
             if got == 0 or start + got >= total:

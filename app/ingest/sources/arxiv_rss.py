@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.ingest.bookkeeping import get_watermark, set_watermark
 from app.ingest.parse.arxiv_rss import parse_rss_feed
-from app.ingest.parse.common import Parsed, ParseError
+from app.ingest.parse.common import Parsed
 from app.ingest.report import IngestReport
 from app.ingest.sources.base import SourceRun, upsert_parsed
 from app.ingest.sources.http import SourceClient, SourceError
@@ -26,16 +26,7 @@ class ArxivRssClient(SourceClient):
     def feed(self, categories: Sequence[str]) -> Parsed:
         """Today's feed for the categories (joined with '+', as arXiv expects)."""
         url = f"{self.base_url}/{'+'.join(categories)}"
-        problem = ""
-        for _ in range(PAGE_ATTEMPTS):
-            response = self.fetcher.get(url)
-            if response.status_code >= 400:
-                raise SourceError(f"HTTP {response.status_code} from the arXiv RSS feed {url}")
-            try:
-                return parse_rss_feed(response.content)
-            except ParseError as exc:
-                problem = str(exc)
-        raise SourceError(f"arXiv RSS sent {PAGE_ATTEMPTS} unreadable feeds ({problem})")
+        return self.get_parsed(url, parse_rss_feed, upstream="arXiv RSS", attempts=PAGE_ATTEMPTS)
 
 
 def run(session: Session, client: ArxivRssClient, job: SourceRun) -> IngestReport:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.ingest.bookkeeping import get_watermark, set_watermark
-from app.ingest.parse.common import Parsed, ParseError
+from app.ingest.parse.common import Parsed
 from app.ingest.parse.hf_daily import parse_hf_response
 from app.ingest.report import IngestReport
 from app.ingest.sources.base import SourceRun, upsert_parsed
@@ -33,16 +33,9 @@ class HfDailyClient(SourceClient):
 
     def _page(self, params: dict[str, str | int]) -> Parsed:
         url = f"{self.base_url}/daily_papers"
-        problem = ""
-        for _ in range(PAGE_ATTEMPTS):
-            response = self.fetcher.get(url, params=params)
-            if response.status_code >= 400:
-                raise SourceError(f"HTTP {response.status_code} from Hugging Face ({url})")
-            try:
-                return parse_hf_response(response.content)
-            except ParseError as exc:
-                problem = str(exc)
-        raise SourceError(f"Hugging Face sent an unreadable response: {problem}")
+        return self.get_parsed(
+            url, parse_hf_response, upstream="Hugging Face", attempts=PAGE_ATTEMPTS, params=dict(params)
+        )
 
     def daily_papers(
         self,

@@ -32,6 +32,8 @@ from urllib.parse import urlsplit
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
+from app.ingest.parse.common import Parsed, ParseError
+
 if TYPE_CHECKING:
     from app.config import Settings
 
@@ -298,6 +300,28 @@ class SourceClient:
 
     def configure(self, settings: Settings) -> None:
         """Read a client's own settings (page sizes...); called by `from_settings`."""
+
+    def get_parsed(
+        self,
+        url: str,
+        parse: Callable[[bytes], Parsed],
+        *,
+        upstream: str,
+        attempts: int,
+        params: dict[str, Any] | None = None,
+    ) -> Parsed:
+        """One page, parsed: an error status is a SourceError at once; an unreadable body (a
+        truncated answer) is fetched again, `attempts` times in all, before it is one."""
+        problem = ""
+        for _ in range(attempts):
+            response = self.fetcher.get(url, params=params)
+            if response.status_code >= 400:
+                raise SourceError(f"HTTP {response.status_code} from {upstream} ({url})")
+            try:
+                return parse(response.content)
+            except ParseError as exc:
+                problem = str(exc)
+        raise SourceError(f"{upstream} sent {attempts} unreadable responses ({problem})")
 
     @property
     def requests(self) -> int:

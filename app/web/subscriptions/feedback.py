@@ -6,6 +6,7 @@ offers the undo. The next digest reads the feedback rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -60,27 +61,22 @@ def feedback_page(request: Request, token: str, kind: str, session: SessionDep, 
     return _show(request, session, now, token, kind, "ask")
 
 
-@router.post("/feedback/{token}/{kind}")
-def feedback_apply(
-    request: Request,
-    token: str,
-    kind: str,
-    session: SessionDep,
-    now: NowDep,
-    csrf_token: Annotated[str, Form(max_length=2_000)] = "",
-) -> HTMLResponse:
-    check_csrf(request, csrf_token, "feedback", f"{token}/{kind}")
-    return _show(request, session, now, token, kind, "applied")
+def _change(state: str) -> Callable[..., HTMLResponse]:
+    """The POST that applies (or undoes) the feedback a link stands for."""
+
+    def change(
+        request: Request,
+        token: str,
+        kind: str,
+        session: SessionDep,
+        now: NowDep,
+        csrf_token: Annotated[str, Form(max_length=2_000)] = "",
+    ) -> HTMLResponse:
+        check_csrf(request, csrf_token, "feedback", f"{token}/{kind}")
+        return _show(request, session, now, token, kind, state)
+
+    return change
 
 
-@router.post("/feedback/{token}/{kind}/undo")
-def feedback_undo(
-    request: Request,
-    token: str,
-    kind: str,
-    session: SessionDep,
-    now: NowDep,
-    csrf_token: Annotated[str, Form(max_length=2_000)] = "",
-) -> HTMLResponse:
-    check_csrf(request, csrf_token, "feedback", f"{token}/{kind}")
-    return _show(request, session, now, token, kind, "undone")
+router.post("/feedback/{token}/{kind}", name="feedback_apply")(_change("applied"))
+router.post("/feedback/{token}/{kind}/undo", name="feedback_undo")(_change("undone"))
