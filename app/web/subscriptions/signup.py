@@ -75,6 +75,7 @@ def subscribe_submit(
     except InvalidInput as exc:
         shown = email if len(email) <= 320 and "\n" not in email and "\r" not in email else ""
         return _form(request, session, email=shown, errors={exc.field: exc.message}, status_code=422)
+    # The form token is stamped with wall-clock time by the signer, so the gap is measured on it too.
     too_fast = time.time() - issued_at < settings.subscribe_min_seconds
     session.close()  # the subscription runs in its own transactions (the email is sent after commit)
     subscriptions.submit(
