@@ -53,8 +53,9 @@ Overall state, first that applies:
 5. steady (also when month and quarter disagree: the explanation says both).
 
 A week that moves alone makes no overall state except a burst, and a month that moves alone none:
-a few weeks are too short to call a direction (a conference deadline moves a month's mix). Momentum (what lists sort by and what paper scores use) is the z of the horizon that
-decided the state (the strongest one when several agree), else the week's z, capped at +-10 and 0
+a few weeks are too short to call a direction (a conference deadline moves a month's mix).
+Momentum (what lists sort by and what paper scores use) is the z of the horizon that decided the
+state (emerging: the quarter or the month, as for rising), else the week's z, capped at +-10 and 0
 below the week's minimum count. Every state comes with its explanation in words and numbers
 ("9.9 % of papers in the 13 weeks to 31 Oct 2025 against 3.4 % in the 26 weeks before, 2.9x").
 
@@ -191,20 +192,21 @@ class HorizonTrend:
     def enough(self) -> bool:
         return self.count >= self.min_count or self.expected >= self.min_count
 
-    def text(self) -> str:
-        """The comparison in words: "9.9 % of papers in the 13 weeks to 31 Oct 2025 against ..."."""
+    def text(self, counts: bool = True) -> str:
+        """The comparison in words: "9.9 % of papers in the 13 weeks to 31 Oct 2025 against ...";
+        with `counts`, the papers behind each share in brackets."""
         window = window_words(self.start, self.end)
         if not self.total:
             return f"no papers at all in {window}"
-        now = f"{pct(self.share)} of papers in {window} ({self.count:,} of {self.total:,})"
+        now = f"{pct(self.share)} of papers in {window}" + (f" ({self.count:,} of {self.total:,})" * counts)
         if self.note == "history":
             return f"{now}; too little history before it to compare"
         weeks = weeks_words(((self.baseline_end - self.baseline_start).days + 1) // 7)
         if self.baseline_count == 0:
-            before = f"none in {weeks} before (of {self.baseline_total:,})"
+            before = f"none in {weeks} before" + (f" (of {self.baseline_total:,})" * counts)
         else:
-            counts = f"{self.baseline_count:,} of {self.baseline_total:,}"
-            before = f"{pct(self.baseline_share)} in {weeks} before ({counts})"
+            before = f"{pct(self.baseline_share)} in {weeks} before"
+            before += f" ({self.baseline_count:,} of {self.baseline_total:,})" * counts
         if self.note == "few":
             return f"{now} against {before}: too few papers to tell (at least {self.min_count} needed)"
         return f"{now} against {before}" + ("" if self.ratio is None else f", {times(self.ratio)}")
@@ -228,6 +230,20 @@ class HorizonTrend:
             "baseline_window": [self.baseline_start.isoformat(), self.baseline_end.isoformat()],
             "note": self.note,
             "text": self.text(),
+            "words": self.words(),
+        }
+
+    def words(self) -> dict[str, str]:
+        """The figures as a page shows them: "9.9 %", "2.9×", "the 13 weeks to 31 Oct 2025"."""
+        weeks = ((self.baseline_end - self.baseline_start).days + 1) // 7
+        state = {"few": "too few papers", "history": "too little history", "empty": "no papers"}
+        return {
+            "share": pct(self.share),
+            "baseline_share": pct(self.baseline_share),
+            "ratio": times(self.ratio) if self.baseline_count else "new",
+            "window": window_words(self.start, self.end),
+            "baseline_window": f"{weeks_words(weeks)} before",
+            "state": self.state or state.get(self.note, "no state"),
         }
 
 
@@ -243,6 +259,12 @@ class TopicTrend:
     young: bool
     explanation: str
 
+    @property
+    def summary(self) -> str:
+        """The explanation without the paper counts, for lists."""
+        deciding = next((h for h in self.horizons if h.name == self.deciding), None)
+        return explain(self.state, self.horizons, deciding, counts=False)
+
     def horizon(self, name: str) -> HorizonTrend:
         return next(h for h in self.horizons if h.name == name)
 
@@ -255,6 +277,7 @@ class TopicTrend:
             "bursting": self.bursting,
             "young": self.young,
             "explanation": self.explanation,
+            "summary": self.summary,
             "horizons": {h.name: h.as_dict() for h in self.horizons},
             # The week's figures at the top level, as the first version of this column had them.
             "count": week.count,
@@ -572,24 +595,27 @@ def _direction(
     return None, None
 
 
-def explain(state: str, horizons: Sequence[HorizonTrend], deciding: HorizonTrend | None) -> str:
-    """One sentence, without the topic's name (the reader knows it, and a rename must not stale it)."""
+def explain(
+    state: str, horizons: Sequence[HorizonTrend], deciding: HorizonTrend | None, *, counts: bool = True
+) -> str:
+    """One sentence, without the topic's name (the reader knows it, and a rename must not stale it);
+    `counts=False` leaves out the papers behind the shares (a shorter line for lists)."""
     if state == "emerging" and deciding is not None:
-        return f"new and growing fast: {deciding.text()}"
+        return f"new and growing fast: {deciding.text(counts)}"
     if state == "bursting" and deciding is not None:
-        return f"a burst this week: {deciding.text()}"
+        return f"a burst this week: {deciding.text(counts)}"
     if deciding is not None:
-        return deciding.text()
+        return deciding.text(counts)
     up = [h for h in horizons[1:] if h.state == "rising"]
     down = [h for h in horizons[1:] if h.state == "falling"]
     if up and down:
         return f"up over {window_words(up[0].start, up[0].end)} but down over " + (
-            f"{window_words(down[0].start, down[0].end)}: {up[0].text()}; {down[0].text()}"
+            f"{window_words(down[0].start, down[0].end)}: {up[0].text(counts)}; {down[0].text(counts)}"
         )
     settled = [h for h in reversed(horizons) if h.state is not None]
     if settled:
-        return f"no clear change: {settled[0].text()}"
-    return horizons[-1].text()
+        return f"no clear change: {settled[0].text(counts)}"
+    return horizons[-1].text(counts)
 
 
 # Paper scores -----------------------------------------------------------------------------------

@@ -97,6 +97,8 @@ async def about_page(request: Request) -> Response:
         "trend": TrendParams(
             baseline_weeks=int(setting(request, "trend_baseline_weeks", 8)),
             min_count=int(setting(request, "trend_min_count", 5)),
+            min_count_month=int(setting(request, "trend_min_count_month", 10)),
+            min_count_quarter=int(setting(request, "trend_min_count_quarter", 20)),
         ),
         "digest": Weights(),
         "digest_max": int(setting(request, "digest_max_papers", 10)),
