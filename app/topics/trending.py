@@ -48,7 +48,8 @@ Overall state, first that applies:
    puts the last week in its burst state; not while the month or quarter is falling;
 3. rising: the quarter is rising and the month is not falling, or the month is rising and the
    quarter leans the same way (rising, or inside its hysteresis band: z >= Z_HOLD and r' >= the
-   band's ratio), so a rise over the last 4 weeks counts once the longer view starts to follow;
+   band's ratio), so a rise over the last 4 weeks counts once the longer view starts to follow
+   (or alone while the data is too short for a quarter's comparison);
 4. falling: the same, mirrored;
 5. steady (also when month and quarter disagree: the explanation says both).
 
@@ -582,12 +583,16 @@ def _direction(
     """(the horizon that makes the topic rise, the one that makes it fall); at most one is set.
 
     The quarter decides unless the month moves the other way; the month decides earlier when the
-    quarter already leans its way (rules 3 and 4 of the module docstring).
+    quarter already leans its way, or alone before the data covers a quarter's comparison (rules 3
+    and 4 of the module docstring).
     """
+    young_data = (
+        quarter.note == "history"
+    )  # the data is too short for a quarter: the month is the longest view
     for direction, other in (("rising", "falling"), ("falling", "rising")):
         if quarter.state == direction and month.state != other:
             found: HorizonTrend | None = quarter
-        elif month.state == direction and _leans(quarter, direction, p):
+        elif month.state == direction and (young_data or _leans(quarter, direction, p)):
             found = month
         else:
             continue

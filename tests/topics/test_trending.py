@@ -186,6 +186,8 @@ def test_too_little_history_gives_no_state() -> None:
     month = trend.horizon("month")
     assert month.baseline_start == END - timedelta(days=7 * 10 - 1)
     assert "in the 6 weeks before" in month.text()
+    # Before the data covers a quarter's comparison the month is the longest view, and it decides.
+    assert month.state == "rising" and trend.state == "rising" and trend.deciding == "month"
 
 
 def test_hysteresis_keeps_a_horizon_rising_until_it_cools() -> None:
