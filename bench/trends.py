@@ -452,7 +452,8 @@ def main() -> None:
         print(f"topics on the 25k sample ({db}) ...", flush=True)
         build = build_database(db, args.data, print)
         result = replay(db, shifts, facts, build)
-    command = "python bench/trends.py " + " ".join(a for a in sys.argv[1:] if not a.startswith("--db"))
+    shown = [a for i, a in enumerate(sys.argv[1:]) if a != "--db" and (i == 0 or sys.argv[i] != "--db")]
+    command = "python bench/trends.py " + " ".join(a for a in shown if not a.startswith("--db="))
     text = markdown(result, command.strip())
     print(text)
     if not args.no_write:
@@ -522,6 +523,22 @@ def replay(db: Path, shifts: list[Shift], facts: dict[str, Any], build: dict[str
     notes = [
         f"- {len(shifts) - len(named)} of {len(shifts)} shifts have no live topic whose label names the "
         "phrase: the topic model of the day bounds what the detector can flag (those count as missed).",
+    ]
+    notes += [
+        f"- A false alarm is a topic flagged rising or emerging whose share grew less than "
+        f"{100 * FALSE_ALARM_MOVE:.0f} % from the 13 weeks before the replay day to the 13 weeks up to it "
+        "(the "
+        "ground truth's quarter-over-quarter measure). The quarter horizon compares the last 13 weeks "
+        "with the 26 before, so a topic that grows steadily but by less than a fifth a quarter is flagged "
+        "rising and counted as a false alarm, and so is a topic whose rise came two quarters ago and "
+        "has stopped since.",
+        "- The detector needs history: the quarter horizon speaks once its baseline holds 13 weeks with "
+        f"papers (the data starts on {facts['first']}); before that the 4-week horizon decides alone, "
+        "and one-week moves only ever count as bursts.",
+        "- The ground truth is every title phrase that doubled or halved, ordinary words included "
+        '("help", "hidden", "boundary"), and the crawl\'s own category mix changes (the 2026Q1 '
+        '"channel", "antenna", "MIMO", "beamforming" surge): shifts a topic model is not meant to '
+        "name; they count as missed.",
     ]
     if build.get("build_seconds"):
         notes.append(
