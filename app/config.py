@@ -99,8 +99,16 @@ class Settings(BaseSettings):
     search_nprobe: int = Field(0, ge=0, description="IVF cells probed per query (0: calibrated at build).")
 
     # Trends ------------------------------------------------------------------------------
-    trend_baseline_weeks: int = Field(8, ge=1, description="Weeks of trailing baseline for momentum.")
+    trend_baseline_weeks: int = Field(
+        8, ge=1, description="Weeks before the last one that the week horizon compares it with."
+    )
     trend_min_count: int = Field(5, ge=0, description="Minimum papers in a week before a topic can trend.")
+    trend_min_count_month: int = Field(
+        10, ge=0, description="Minimum papers in 4 weeks before the month horizon can call a trend."
+    )
+    trend_min_count_quarter: int = Field(
+        20, ge=0, description="Minimum papers in 13 weeks before the quarter horizon can call a trend."
+    )
 
     # Mail delivery and subscriptions -----------------------------------------------------
     smtp_concurrency: int = Field(2, ge=1, le=64, description="Parallel SMTP connections.")

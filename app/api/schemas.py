@@ -142,7 +142,9 @@ class TopicSummary(BaseModel):
     kind: str
     status: str = Field(description="active, emerging, dormant or merged.")
     size: int = Field(description="Papers in the topic.")
-    momentum: float = Field(description="z-score of last week's share against the baseline weeks.")
+    momentum: float = Field(
+        description="z-score of the comparison (week, 4 weeks or 13 weeks) that decided trend_state."
+    )
     trend_state: str = Field(description="emerging, bursting, rising, falling or steady.")
     keywords: list[str]
     pinned: bool
@@ -178,7 +180,10 @@ class TopicDetail(BaseModel):
     description: str | None
     first_seen: datetime | None
     merged_into: str | None = Field(description="Slug of the topic this one was merged into.")
-    trend: dict[str, Any] = Field(description="The figures behind momentum (counts, shares, z, burst).")
+    trend: dict[str, Any] = Field(
+        description="Why the topic is in its state: `explanation` (a sentence), `deciding` (the horizon), "
+        "and per horizon (`horizons.week|month|quarter`) its windows, counts, shares, ratio, z and state."
+    )
     weeks: list[WeekCount]
     top_papers: list[Paper]
     newest_papers: list[Paper]

@@ -1,5 +1,5 @@
 """Commands of the topics stage: `papertrend topics build|assign|list|export|rename|merge|hide|pin|add`
-and `papertrend trends` (rising and falling topics)."""
+(`papertrend trends` lives in `app.cli.trends` and is registered here)."""
 
 from __future__ import annotations
 
@@ -81,7 +81,12 @@ def build(
             if not dry_run:
                 status.update("computing trends")
                 trends = compute_trends(
-                    session, now=now, baseline_weeks=cfg.trend_baseline_weeks, min_count=cfg.trend_min_count
+                    session,
+                    now=now,
+                    baseline_weeks=cfg.trend_baseline_weeks,
+                    min_count=cfg.trend_min_count,
+                    min_count_month=cfg.trend_min_count_month,
+                    min_count_quarter=cfg.trend_min_count_quarter,
                 )
     except (TopicsError, OperatorError) as exc:
         fail(str(exc))
@@ -312,70 +317,9 @@ def _edit(action: Any) -> Any:
         fail(str(exc))
 
 
-@database_errors
-def trends(
-    limit: Annotated[int, typer.Option("--limit", help="Topics per list.")] = 10,
-    refresh: Annotated[
-        bool, typer.Option("--refresh/--no-refresh", help="Recompute before printing.")
-    ] = True,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Recompute but write nothing.")] = False,
-) -> None:
-    """Rising and falling topics (momentum against the trailing baseline)."""
-    from app.topics import queries
-    from app.topics.service import compute_trends
-
-    cfg = settings()
-    with unit_of_work(cfg, dry_run=dry_run) as session:
-        report = None
-        if refresh:
-            report = compute_trends(
-                session,
-                now=utcnow(),
-                baseline_weeks=cfg.trend_baseline_weeks,
-                min_count=cfg.trend_min_count,
-                dry_run=dry_run,
-            )
-        topics = [
-            t
-            for t in queries.all_topics(session)
-            if not t.hidden and t.status not in {TopicStatus.MERGED, TopicStatus.DORMANT}
-        ]
-        session.flush()
-        session.expunge_all()  # keep the loaded values (a dry run rolls back)
-    if report is not None:
-        typer.echo(report.summary())
-    if not topics:
-        typer.echo("no topics yet: run `papertrend topics build`")
-        return
-    up = sorted(
-        (t for t in topics if t.trend_state in {"rising", "bursting", "emerging"}),
-        key=lambda t: -(t.momentum or 0),
-    )
-    down = sorted((t for t in topics if t.trend_state == "falling"), key=lambda t: t.momentum or 0)
-    console = Console(width=max(100, Console().width))
-    for title, rows in (("Rising", up[:limit]), ("Falling", down[:limit])):
-        table = Table(title=f"{title} ({len(up if title == 'Rising' else down)})", title_justify="left")
-        for column in ("id", "label", "kind", "this week", "share", "baseline", "momentum", "state"):
-            table.add_column(column, justify="left" if column in {"label", "kind", "state"} else "right")
-        for t in rows:
-            info = t.trend or {}
-            table.add_row(
-                str(t.id),
-                t.label,
-                t.kind,
-                str(info.get("count", "")),
-                f"{100 * info.get('share', 0.0):.2f}%",
-                f"{100 * info.get('baseline_share', 0.0):.2f}%",
-                f"{t.momentum or 0.0:+.2f}",
-                t.trend_state,
-            )
-        if rows:
-            console.print(table)
-        else:
-            typer.echo(f"{title}: none")
-
-
 def register(root: typer.Typer) -> None:
     """Add `topics ...` and `trends` to the root command."""
+    from app.cli import trends
+
     root.add_typer(topics_app, name="topics")
-    root.command("trends")(trends)
+    trends.register(root)

@@ -149,6 +149,8 @@ def step_trends(settings: Settings, factory: sessionmaker[Session], now: datetim
                 now=now,
                 baseline_weeks=settings.trend_baseline_weeks,
                 min_count=settings.trend_min_count,
+                min_count_month=settings.trend_min_count_month,
+                min_count_quarter=settings.trend_min_count_quarter,
             )
             bump_generation(session)
         result.summary = report.summary()

@@ -95,7 +95,10 @@ async def about_page(request: Request, settings: SettingsDep) -> Response:
         "section": "about",
         "weights": DEFAULT_WEIGHTS,
         "trend": TrendParams(
-            baseline_weeks=settings.trend_baseline_weeks, min_count=settings.trend_min_count
+            baseline_weeks=settings.trend_baseline_weeks,
+            min_count=settings.trend_min_count,
+            min_count_month=settings.trend_min_count_month,
+            min_count_quarter=settings.trend_min_count_quarter,
         ),
         "digest": Weights(),
         "digest_max": settings.digest_max_papers,

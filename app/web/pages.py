@@ -11,8 +11,9 @@ from app.browse.cache import CachedResponse, cached, make_etag
 from app.browse.cards import find_paper
 from app.browse.papers import paper_detail
 from app.browse.search import similar
-from app.browse.topics import topic_detail, topic_list, trending_topics
+from app.browse.topics import topic_detail, topic_list
 from app.browse.trending import find_topic, trending
+from app.browse.trends import moving_topics
 from app.http import NowDep, SettingsDep, StateDep
 from app.models import Topic
 from app.models.statuses import TopicStatus
@@ -46,7 +47,7 @@ async def trending_page(
             "pages/trending.html",
             section="trending",
             result=result,
-            strip=trending_topics(session),
+            moving=moving_topics(session),
             now=now,
             is_latest=day is None or day == result.latest_day,
             window_param=window if window != "day" else None,

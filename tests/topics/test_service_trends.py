@@ -1,15 +1,20 @@
-"""The trends step on both databases: daily counts, momentum, states and paper scores."""
+"""The trends step and the as-of view on both databases: counts, horizons, states, reasons, paper scores."""
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import Paper, PaperScore, PaperTopic, Topic, TopicDailyCount
 from app.topics.service import add_topic, build_topics, compute_trends, hide_topic
+from app.topics.trending import pct, times
+from app.topics.trends import topic_trends, trend_params
+from tests.topics.made_up_trends import END as MADE_END
+from tests.topics.made_up_trends import QUARTER_START, add_papers, expected, insert_made_up
 from tests.topics.synthetic import END, MODEL, insert_corpus, make_corpus
 
 NOW = datetime(2026, 7, 1, 6, 0, tzinfo=UTC)
@@ -116,3 +121,100 @@ def test_papers_after_now_are_ignored_for_the_reference_day(db: Session) -> None
     report = compute_trends(db, now=datetime.combine(END - timedelta(days=3), datetime.min.time(), UTC),
                             baseline_weeks=8, min_count=5)  # fmt: skip
     assert report.as_of is not None and report.as_of <= END - timedelta(days=3)
+
+
+# The made-up corpus: a known rise, a known fall, a flat topic ------------------------------------
+
+
+def test_a_made_up_rise_and_fall_are_reported_and_a_flat_topic_stays_steady(db: Session) -> None:
+    made = insert_made_up(db)
+    view = topic_trends(db, as_of=MADE_END, today=MADE_END + timedelta(days=3))
+    assert view.reference_day == MADE_END and view.papers == made.papers
+    rows = {r.id: r for r in view.rows}
+
+    rise = rows[made.rising]
+    assert (rise.label, rise.kind, rise.parent) == ("Agent Systems", "subtopic", "Language")
+    assert rise.trend.state == "rising" and rise.trend.deciding == "quarter"
+    quarter = rise.trend.horizon("quarter")
+    assert (quarter.count, quarter.total) == expected("rising", QUARTER_START, MADE_END)
+    base = expected("rising", QUARTER_START - timedelta(weeks=26), QUARTER_START - timedelta(days=1))
+    assert (quarter.baseline_count, quarter.baseline_total) == base
+    assert quarter.state == "rising" and quarter.ratio is not None and quarter.ratio > 1.8
+    assert rise.trend.explanation.startswith(f"{pct(quarter.share)} of papers in the 13 weeks to 30 Jun 2026")
+    assert f", {times(quarter.ratio)}" in rise.trend.explanation
+
+    fall = rows[made.falling]
+    assert fall.parent is None and fall.trend.state == "falling"
+    assert fall.trend.horizon("quarter").state == "falling" and fall.trend.momentum < -2
+
+    flat = rows[made.flat]
+    assert flat.trend.state == "steady"
+    # The deadline week, the holidays and the weekday mix move the counts, not the share.
+    assert [h.state for h in flat.trend.horizons] == ["steady", "steady", "steady"]
+    assert flat.trend.explanation.startswith("no clear change: ")
+
+    listed = view.as_dict()
+    assert [t["label"] for t in listed["topics"][:2]] == ["Agent Systems", "Image Retrieval"]
+    assert listed["states"]["rising"] == 1 and listed["states"]["falling"] == 1
+    for item in listed["topics"]:
+        assert {"label", "kind", "parent", "state", "horizons", "explanation"} <= set(item)
+        assert set(item["horizons"]) == {"week", "month", "quarter"}
+
+
+def test_before_the_change_began_everything_is_steady(db: Session) -> None:
+    made = insert_made_up(db)
+    day = QUARTER_START - timedelta(days=1)
+    view = topic_trends(db, as_of=day, today=MADE_END)
+    assert view.reference_day is not None and view.reference_day <= day
+    states = {r.id: r.trend.state for r in view.rows}
+    assert states[made.rising] == states[made.falling] == states[made.flat] == "steady"
+
+
+def test_papers_after_the_as_of_day_have_no_influence(db: Session) -> None:
+    made = insert_made_up(db)
+    day = MADE_END - timedelta(weeks=10)
+    before = topic_trends(db, as_of=day, today=MADE_END).as_dict()
+    later = [day + timedelta(days=k) for k in range(1, 36) if (day + timedelta(days=k)).weekday() < 5]
+    add_papers(db, made.flat, later, 30, prefix="late")
+    assert topic_trends(db, as_of=day, today=MADE_END).as_dict() == before
+    # The same papers do move the flat topic as of a later day, and as of today.
+    moved = {r.id: r.trend.state for r in topic_trends(db, as_of=later[-1], today=MADE_END).rows}
+    assert moved[made.flat] in {"rising", "bursting"}
+    # A paper of the day itself counts (announced "up to" the day, inclusive).
+    add_papers(db, made.flat, [day], 30, prefix="same-day")
+    assert topic_trends(db, as_of=day, today=MADE_END).as_dict() != before
+
+
+def test_the_step_stores_every_horizon_for_the_site(db: Session) -> None:
+    made = insert_made_up(db)
+    now = datetime.combine(MADE_END + timedelta(days=1), datetime.min.time(), UTC)
+    report = compute_trends(db, now=now)
+    assert report.as_of == MADE_END
+    assert "Agent Systems" in report.rising and "Image Retrieval" in report.falling
+    rising = db.get(Topic, made.rising)
+    assert rising is not None and rising.trend_state == "rising"
+    stored = rising.trend
+    assert stored["as_of"] == MADE_END.isoformat() and stored["deciding"] == "quarter"
+    assert set(stored["horizons"]) == {"week", "month", "quarter"}
+    assert stored["horizons"]["quarter"]["text"] == stored["explanation"]
+    assert rising.momentum == pytest.approx(stored["momentum"], abs=1e-3) and rising.momentum > 2
+    # What the step stored is what `topic_trends` computes as of the same day.
+    view = topic_trends(db, as_of=MADE_END, today=MADE_END)
+    assert {r.id: r.trend.state for r in view.rows} == {
+        t.id: t.trend_state for t in db.scalars(select(Topic)) if t.id in {r.id for r in view.rows}
+    }
+
+
+def test_minimum_counts_come_from_the_settings(db: Session) -> None:
+    made = insert_made_up(db)
+    strict = trend_params(min_count=5, min_count_month=10, min_count_quarter=10_000)
+    view = topic_trends(db, as_of=MADE_END, today=MADE_END, params=strict)
+    rise = next(r for r in view.rows if r.id == made.rising)
+    assert rise.trend.horizon("quarter").state is None  # too few papers for the quarter now
+    assert rise.trend.state != "rising" or rise.trend.deciding == "month"
+
+
+def test_an_as_of_day_before_any_paper_gives_no_trends(db: Session) -> None:
+    insert_made_up(db)
+    view = topic_trends(db, as_of=date(2020, 1, 1), today=MADE_END)
+    assert view.reference_day is None and view.papers == 0 and view.rows == []

@@ -1,4 +1,5 @@
-"""Trend maths: counting, share z-scores, Kleinberg bursts, topic states and paper scores."""
+"""Trend maths: counting, the share test per horizon, topic states and their explanations, bursts,
+paper scores."""
 
 from __future__ import annotations
 
@@ -10,22 +11,37 @@ from hypothesis import strategies as st
 
 from app.topics.trending import (
     DEFAULT_WEIGHTS,
+    Horizon,
     PaperSignals,
     TrendParams,
     daily_shares,
     daily_topic_counts,
     daily_totals,
+    dispersion,
+    horizon_trend,
     kleinberg_bursts,
     momentum_value,
+    pct,
     recency_value,
     score_papers,
-    share_zscore,
+    share_test,
+    times,
     topic_trend,
     upvote_value,
     weekly_sums,
 )
 
 D0 = date(2026, 3, 2)
+END = date(2025, 10, 31)
+WEEKS = TrendParams().history_weeks
+P = TrendParams()
+WEEK, MONTH, QUARTER = P.horizons
+
+
+def weekly(shares: list[float], totals: list[int]) -> list[int]:
+    """Counts for the given weekly shares (rounded), oldest first; the first share fills missing weeks."""
+    shares = [shares[0]] * (len(totals) - len(shares)) + shares
+    return [round(s * n) for s, n in zip(shares, totals, strict=True)]
 
 
 def test_daily_counts_and_shares() -> None:
@@ -55,47 +71,225 @@ def test_weekly_sums_conserve_the_days_inside(offsets: dict[int, int], weeks: in
     assert sum(sums) == sum(n for k, n in offsets.items() if k < 7 * weeks)
 
 
-def test_share_zscore_flags_a_jump_and_not_a_steady_topic() -> None:
-    totals = [1000] * 9
-    steady = [50, 52, 49, 51, 48, 50, 53, 47, 51]
-    share, base, _sd, z = share_zscore(steady, totals)
-    assert share == pytest.approx(0.051)
-    assert base == pytest.approx(0.05)
-    assert abs(z) < 1
-    jump = [*steady[:-1], 120]
-    assert share_zscore(jump, totals)[3] > 5
-    drop = [*steady[:-1], 5]
-    assert share_zscore(drop, totals)[3] < -5
+# The share test ---------------------------------------------------------------------------------
 
 
-def test_share_zscore_uses_shares_not_counts() -> None:
+def test_horizons_are_whole_weeks_with_the_issue_baselines() -> None:
+    assert [(h.name, h.weeks, h.baseline_weeks) for h in P.horizons] == [
+        ("week", 1, 8),
+        ("month", 4, 12),
+        ("quarter", 13, 26),
+    ]
+    assert [h.min_count for h in P.horizons] == [5, 10, 20]
+    assert WEEKS == 13 * 3 + 1  # the quarter and its baseline, and a week more for the hysteresis
+    custom = TrendParams(baseline_weeks=4, min_count=2, min_count_month=3, min_count_quarter=7)
+    assert [(h.baseline_weeks, h.min_count) for h in custom.horizons] == [(4, 2), (12, 3), (26, 7)]
+
+
+def test_share_test_uses_shares_not_counts() -> None:
     # Twice the papers in a week where everybody published twice as much is no trend.
-    _, _, _, z = share_zscore([10, 10, 10, 10, 20], [200, 200, 200, 200, 400])
-    assert z == pytest.approx(0.0)
+    assert share_test(20, 400, 40, 800) == pytest.approx(0.0)
+    assert share_test(60, 400, 40, 800) > 5
+    assert share_test(5, 400, 40, 800) < -2
+    assert share_test(3, 0, 5, 10) == 0.0 and share_test(0, 10, 0, 10) == 0.0
 
 
-def test_share_zscore_edge_cases() -> None:
-    assert share_zscore([3], [10]) == (0.3, 0.3, 0.0, 0.0)  # no baseline
-    assert share_zscore([0, 0, 0], [0, 0, 0]) == (0.0, 0.0, 0.0, 0.0)
-    _, base, sd, z = share_zscore([0, 0, 0, 9], [100, 100, 100, 100])  # absent before: finite z
-    assert base == 0.0 and sd > 0 and 0 < z < 1e6
-    with pytest.raises(ValueError):
-        share_zscore([5], [4])
-    with pytest.raises(ValueError):
-        share_zscore([1, 2], [3])
+def test_dispersion_grows_with_week_to_week_swings() -> None:
+    assert dispersion([50] * 8, [1000] * 8, 0.05) == 1.0  # no more spread than sampling: at least 1
+    swinging = [20, 80, 25, 75, 30, 70, 20, 80]
+    assert dispersion(swinging, [1000] * 8, 0.05) > 5
+    assert dispersion([5, 0, 7], [0, 0, 0], 0.05) == 1.0  # weeks without papers are no evidence
+    # A wilder baseline makes the same jump less surprising.
+    flat = horizon_trend(WEEK, [50] * 8 + [75], [1000] * 9, end=END)
+    wild = horizon_trend(WEEK, [*swinging, 75], [1000] * 9, end=END)
+    assert wild.dispersion > flat.dispersion and wild.z < flat.z
 
 
+def test_a_flat_share_is_steady_whatever_the_weekday_and_deadline_rhythm() -> None:
+    # Weekly totals swing (holidays, a deadline week with three times the papers); the share does not.
+    totals = [300 + 200 * (i % 5 == 0) - 150 * (i % 13 == 6) for i in range(WEEKS)]
+    totals[-3] = 900  # a conference deadline
+    counts = weekly([0.08] * WEEKS, totals)
+    trend = topic_trend(counts, totals, end=END)
+    assert trend.state == "steady"
+    assert all(h.state == "steady" and abs(h.z) < 1 for h in trend.horizons)
+    assert trend.explanation.startswith("no clear change: 8.0 % of papers in the 13 weeks to 31 Oct 2025")
+
+
+def test_a_rise_over_the_quarter_is_rising_with_its_reason() -> None:
+    totals = [1000] * WEEKS
+    shares = [0.034] * 26 + [0.034 + 0.005 * (i + 1) for i in range(13)]  # 3.4 % -> 9.9 % in a quarter
+    trend = topic_trend(weekly(shares, totals), totals, end=END)
+    quarter = trend.horizon("quarter")
+    assert trend.state == "rising" and trend.deciding == "quarter"
+    assert quarter.state == "rising" and quarter.ratio is not None and quarter.ratio > 1.9
+    assert trend.momentum == pytest.approx(min(quarter.z, P.max_abs_momentum))
+    assert trend.explanation == (
+        f"{pct(quarter.share)} of papers in the 13 weeks to 31 Oct 2025 ({quarter.count:,} of 13,000) "
+        f"against 3.4 % in the 26 weeks before (884 of 26,000), {times(quarter.ratio)}"
+    )
+
+
+def test_a_fall_is_falling_and_a_mixed_topic_is_steady() -> None:
+    totals = [1000] * WEEKS
+    falling = topic_trend(weekly([0.10] * 26 + [0.04] * 13, totals), totals, end=END)
+    assert falling.state == "falling" and falling.deciding == "quarter" and falling.momentum < -2
+    assert "0.40×" in falling.explanation
+    # Up over the quarter, but the last 4 weeks fell back hard: no direction to call.
+    mixed = topic_trend(weekly([0.03] * 26 + [0.09] * 9 + [0.03] * 4, totals), totals, end=END)
+    assert mixed.horizon("quarter").state == "rising" and mixed.horizon("month").state == "falling"
+    assert mixed.state == "steady" and mixed.explanation.startswith("up over the 13 weeks to 31 Oct 2025 but")
+
+
+def test_a_month_alone_does_not_make_a_rise_but_confirms_an_early_one() -> None:
+    totals = [1000] * WEEKS
+    # A four-week bump on a flat quarter: the month rises, the topic does not.
+    bump = topic_trend(weekly([0.05] * 35 + [0.072] * 4, totals), totals, end=END)
+    assert bump.horizon("month").state == "rising" and bump.horizon("quarter").state == "steady"
+    assert bump.state == "steady"
+    # A month rising on a quarter already leaning up (in its hysteresis band): rising, said by the month.
+    early = topic_trend(weekly([0.05] * 26 + [0.055] * 9 + [0.085] * 4, totals), totals, end=END)
+    quarter = early.horizon("quarter")
+    assert (
+        quarter.state == "steady" and quarter.z >= P.z_hold and quarter.smoothed_ratio >= quarter.hold_ratio
+    )
+    assert early.state == "rising" and early.deciding == "month"
+    assert early.explanation.startswith("8.5 % of papers in the 4 weeks to 31 Oct 2025")
+
+
+def test_horizon_minimum_counts() -> None:
+    totals = [300] * WEEKS
+    # 1 -> 4 papers a week is a large z for a rare topic but below the week's minimum of 5.
+    week = horizon_trend(WEEK, [1] * 8 + [4], [300] * 9, end=END)
+    assert week.state is None and week.note == "few" and "too few papers to tell" in week.text()
+    assert horizon_trend(WEEK, [1] * 8 + [6], [300] * 9, end=END).state == "rising"
+    # The quarter needs 20: 19 papers after 6 in the half year before is not yet a trend.
+    small = [0] * 27 + [1] * 6 + [2] * 6 + [1]
+    assert sum(small[-13:]) == 19
+    trend = topic_trend(small, totals, end=END)
+    assert trend.horizon("quarter").state is None and trend.state == "steady"
+    bigger = [0] * 27 + [1] * 6 + [2] * 6 + [2]
+    assert topic_trend(bigger, totals, end=END).horizon("quarter").state == "rising"
+    # A fall needs the minimum among the papers expected at the old share.
+    gone = horizon_trend(MONTH, [1] * 12 + [0] * 4, [300] * 16, end=END)
+    assert gone.expected < MONTH.min_count and gone.state is None
+
+
+def test_too_little_history_gives_no_state() -> None:
+    totals = [0] * 30 + [500] * 10  # the data began ten weeks ago
+    counts = [0] * 30 + [25] * 5 + [75] * 5
+    trend = topic_trend(counts, totals, end=END)
+    quarter = trend.horizon("quarter")
+    assert quarter.state is None and quarter.note == "history"
+    assert "too little history" in quarter.text()
+    # The baseline starts where the data does, and the text says how long it is.
+    month = trend.horizon("month")
+    assert month.baseline_start == END - timedelta(days=7 * 10 - 1)
+    assert "in the 6 weeks before" in month.text()
+    # Before the data covers a quarter's comparison the month is the longest view, and it decides.
+    assert month.state == "rising" and trend.state == "rising" and trend.deciding == "month"
+
+
+def test_hysteresis_keeps_a_horizon_rising_until_it_cools() -> None:
+    counts, totals = [50] * 8 + [64], [1000] * 9
+    fresh = horizon_trend(WEEK, counts, totals, end=END)
+    assert P.z_hold <= fresh.z < P.z_rise and fresh.state == "steady"
+    held = horizon_trend(WEEK, counts, totals, end=END, previous="rising")
+    assert held.state == "rising"
+    assert horizon_trend(WEEK, [50] * 8 + [52], totals, end=END, previous="rising").state == "steady"
+    fall = horizon_trend(WEEK, [50] * 8 + [38], totals, end=END, previous="falling")
+    assert fall.state == "falling" and horizon_trend(WEEK, [50] * 8 + [38], totals, end=END).state == "steady"
+
+
+def test_hysteresis_reads_the_week_before_from_the_data() -> None:
+    totals = [1000] * WEEKS
+    # The quarter cleared the bar a week ago (1.33x) and is now a little below it, inside the band.
+    shares = [0.05] * 27 + [0.068] * 12 + [0.04]
+    before = topic_trend(weekly(shares[:-1], totals[:-1]), totals[:-1], end=END - timedelta(days=7))
+    now = topic_trend(weekly(shares, totals), totals, end=END)
+    assert before.horizon("quarter").state == "rising"
+    quarter = now.horizon("quarter")
+    assert quarter.hold_ratio < quarter.smoothed_ratio < QUARTER.min_ratio and quarter.state == "rising"
+    assert now.horizon("month").state == "steady" and now.state == "rising"
+
+
+def test_emerging_is_a_new_topic_growing_fast() -> None:
+    totals = [1000] * WEEKS
+    counts = [0] * 31 + [2, 3, 4, 5, 6, 8, 10, 12, 14]
+    trend = topic_trend(counts, totals, end=END)
+    assert trend.young and trend.state == "emerging"
+    assert trend.explanation.startswith("new and growing fast: ")
+    assert "none in the 26 weeks before" in trend.explanation
+    # An old topic growing as fast is rising, not emerging.
+    old = topic_trend([30] * 27 + [60] * 13, totals, end=END)
+    assert not old.young and old.state == "rising"
+
+
+def test_a_one_week_spike_is_a_burst() -> None:
+    totals = [1000] * WEEKS
+    trend = topic_trend([30] * (WEEKS - 1) + [95], totals, end=END)
+    assert trend.bursting and trend.state == "bursting" and trend.deciding == "week"
+    assert trend.explanation.startswith("a burst this week: 9.5 % of papers in the week to 31 Oct 2025")
+    assert trend.momentum > 2
+    # Noise around the same share is none.
+    noisy = [28, 33, 30, 27, 35, 31, 29, 32, 26, 30] * 4
+    assert topic_trend(noisy, totals, end=END).state == "steady"
+
+
+def test_state_dict_has_every_horizon() -> None:
+    totals = [1000] * WEEKS
+    data = topic_trend(weekly([0.05] * 26 + [0.09] * 13, totals), totals, end=END).as_dict()
+    assert data["state"] == "rising" and data["deciding"] == "quarter"
+    assert set(data["horizons"]) == {"week", "month", "quarter"}
+    quarter = data["horizons"]["quarter"]
+    assert quarter["window"] == ["2025-08-02", "2025-10-31"]
+    assert quarter["baseline_window"] == ["2025-02-01", "2025-08-01"]
+    assert (quarter["count"], quarter["total"], quarter["baseline_count"]) == (1170, 13000, 1300)
+    assert quarter["ratio"] == pytest.approx(1.8) and quarter["text"].endswith("1.8×")
+    assert data["count"] == data["horizons"]["week"]["count"]  # the first version's keys stay
+
+
+def test_words_and_numbers() -> None:
+    assert [pct(x) for x in (0.13, 0.099, 0.034, 0.0042, 0.0, 1.0)] == [
+        "13 %",
+        "9.9 %",
+        "3.4 %",
+        "0.42 %",
+        "0 %",
+        "100 %",
+    ]
+    assert [times(x) for x in (2.9118, 12.4, 0.4512, None)] == ["2.9×", "12×", "0.45×", "new"]
+
+
+@settings(max_examples=80)
 @given(
-    st.lists(st.tuples(st.integers(0, 40), st.integers(0, 60)), min_size=2, max_size=12),
+    st.lists(st.tuples(st.integers(0, 60), st.integers(0, 400)), min_size=1, max_size=45),
+    st.sampled_from([0, 1, 3]),
 )
-def test_share_zscore_is_finite_and_signed_like_the_change(weeks: list[tuple[int, int]]) -> None:
+def test_any_series_gives_a_known_state_and_finite_numbers(weeks: list[tuple[int, int]], hold: int) -> None:
     counts = [min(c, n) for c, n in weeks]
     totals = [n for _, n in weeks]
-    share, base, sd, z = share_zscore(counts, totals)
-    assert 0.0 <= share <= 1.0 and 0.0 <= base <= 1.0 and sd >= 0.0
-    assert z == z and abs(z) < 1e7  # finite, not NaN
-    if totals[-1] and any(totals[:-1]):
-        assert (z > 0) == (share > base) or share == pytest.approx(base)
+    trend = topic_trend(counts, totals, end=END, params=TrendParams(min_count=hold))
+    assert trend.state in {"emerging", "bursting", "rising", "falling", "steady"}
+    assert abs(trend.momentum) <= P.max_abs_momentum
+    for h in trend.horizons:
+        assert h.state in {None, "rising", "falling", "steady"}
+        assert h.z == h.z and h.dispersion >= 1.0
+        assert 0.0 <= h.share <= 1.0 and 0.0 <= h.baseline_share <= 1.0
+        assert h.text()
+    assert trend.explanation
+
+
+def test_bad_series_are_refused() -> None:
+    with pytest.raises(ValueError):
+        topic_trend([5], [4], end=END)
+    with pytest.raises(ValueError):
+        topic_trend([1, 2], [3], end=END)
+    with pytest.raises(ValueError):
+        horizon_trend(Horizon("week", 1, 8, 5, 1.5), [-1], [3], end=END)
+
+
+# Bursts -----------------------------------------------------------------------------------------
 
 
 def test_kleinberg_finds_the_burst_and_nothing_in_a_flat_series() -> None:
@@ -130,44 +324,7 @@ def test_kleinberg_returns_a_state_per_batch(batches: list[tuple[int, int]]) -> 
     )
 
 
-def test_topic_trend_states() -> None:
-    totals = [1000] * 9
-    steady = topic_trend([50, 52, 49, 51, 48, 50, 53, 47, 51], totals)
-    assert steady.state == "steady" and abs(steady.momentum) < 1
-    rising = topic_trend([50, 52, 49, 51, 48, 50, 53, 47, 75], totals)
-    assert rising.state in {"rising", "bursting"} and rising.momentum > 2
-    falling = topic_trend([50, 52, 49, 51, 48, 50, 53, 47, 20], totals)
-    assert falling.state == "falling" and falling.momentum < -2
-    assert falling.as_dict()["state"] == "falling"
-
-
-def test_small_topics_do_not_flap() -> None:
-    # 1 -> 4 papers is a large z for a rare topic but below the minimum count: steady, momentum 0.
-    trend = topic_trend([1, 0, 1, 0, 1, 0, 1, 0, 4], [1000] * 9, params=TrendParams(min_count=5))
-    assert trend.momentum == 0.0 and trend.state == "steady" and not trend.bursting
-
-
-def test_hysteresis_keeps_a_rising_topic_rising_until_it_cools() -> None:
-    totals = [1000] * 9
-    counts = [50, 52, 49, 51, 48, 50, 53, 47, 59]  # z between hold (1) and rise (2)
-    fresh = topic_trend(counts, totals)
-    assert 1.0 < fresh.momentum < 2.0 and fresh.state == "steady"
-    assert topic_trend(counts, totals, previous_state="rising").state == "rising"
-
-
-def test_emerging_needs_a_new_topic_with_enough_papers() -> None:
-    totals = [1000] * 9
-    counts = [0, 0, 0, 0, 2, 4, 6, 9, 14]
-    assert topic_trend(counts, totals, is_new=True).state == "emerging"
-    assert topic_trend(counts, totals, is_new=False).state in {"rising", "bursting"}
-    assert topic_trend([0] * 8 + [2], totals, is_new=True).state == "steady"
-
-
-def test_bursting_from_a_longer_history() -> None:
-    hist_totals = [1000] * 30
-    hist = [20] * 28 + [60, 70]
-    trend = topic_trend(hist[-9:], hist_totals[-9:], burst_counts=hist, burst_totals=hist_totals)
-    assert trend.bursting and trend.state == "bursting"
+# Paper scores -----------------------------------------------------------------------------------
 
 
 def test_paper_score_parts_sum_and_order() -> None:

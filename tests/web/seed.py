@@ -23,6 +23,7 @@ from app.models import (
     Topic,
     TopicDailyCount,
 )
+from app.topics.trending import TrendParams, topic_trend
 from tests.factories import make_paper
 
 REF_DAY = date(2026, 11, 25)
@@ -36,14 +37,24 @@ class Seeded:
     ref_day: date = REF_DAY
 
 
+def _trend(before: float, after: float) -> dict[str, object]:
+    """What the trends step stores for a topic whose weekly share went from `before` to `after`."""
+    totals = [1000] * TrendParams().history_weeks
+    counts = [round(1000 * before)] * (len(totals) - 13) + [round(1000 * after)] * 13
+    return {**topic_trend(counts, totals, end=REF_DAY).as_dict(), "as_of": REF_DAY.isoformat()}
+
+
+RISING_TREND = _trend(0.034, 0.099)
+FALLING_TREND = _trend(0.12, 0.05)
+
 TOPICS = [
     # slug, label, kind, momentum, trend_state, keywords, extra
     ("quantization", "Quantization of large language models", "technique", 2.8, "rising",
-     ["quantization", "int8", "low-bit", "weights", "activations"], {}),
+     ["quantization", "int8", "low-bit", "weights", "activations"], {"trend": RISING_TREND}),
     ("representation-learning", "Representation learning", "area", 0.4, "steady",
      ["representation", "contrastive", "self-supervised", "embeddings"], {}),
     ("diffusion-models", "Diffusion models", "area", -1.2, "falling",
-     ["diffusion", "denoising", "score", "image generation"], {}),
+     ["diffusion", "denoising", "score", "image generation"], {"trend": FALLING_TREND}),
     ("secret-topic", "Hidden operator topic", "area", 5.0, "bursting", ["hidden"], {"hidden": True}),
     ("old-quant", "Old quantization topic", "technique", 0.0, "steady", ["int4"], {"status": "merged"}),
 ]  # fmt: skip

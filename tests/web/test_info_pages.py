@@ -55,6 +55,9 @@ def test_about_page_states_the_real_weights(client: TestClient) -> None:
     assert "How trending is ranked" in html and "How your digest is chosen" in html
     assert f"<td>{DEFAULT_WEIGHTS['week']['upvotes']}</td>" in html
     assert "8 weeks before" in html
+    # The trend horizons as configured: what each compares, the papers and the change it needs.
+    assert "<td>the last 13 weeks</td><td>the 26 weeks before</td><td>20</td><td>1.33×" in html
+    assert "<td>the last 4 weeks</td><td>the 12 weeks before</td><td>10</td>" in html
 
 
 def test_api_reference_page(client: TestClient) -> None:

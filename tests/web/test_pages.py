@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
-from tests.web.seed import HOSTILE_TITLE, Seeded
+from tests.web.seed import HOSTILE_TITLE, RISING_TREND, Seeded
 
 
 def _titles(html: str) -> list[str]:
@@ -102,6 +103,38 @@ def test_topics_page_and_topic_page(client: TestClient) -> None:
     assert "low-bit" in html  # key terms
     assert client.get("/topics/secret-topic").status_code == 404
     assert client.get("/topics/nope").status_code == 404
+
+
+def test_trending_page_says_what_rises_and_falls_and_why(client: TestClient) -> None:
+    html = client.get("/").text
+    section = html[html.index('aria-labelledby="strip-title"') : html.index('aria-label="Time window"')]
+    rising, falling = section.split('class="moves-title">Falling</h3>')
+    assert 'href="/topics/quantization">Quantization of large language models</a>' in rising
+    assert "↑ rising" in rising and "Diffusion models" not in rising
+    assert escape(RISING_TREND["summary"]) in rising  # 9.9 % ... against 3.4 % ..., 2.9×
+    assert "9.9 % of papers in the 13 weeks to 25 Nov 2026" in rising and "2.9×" in rising
+    assert 'href="/topics/diffusion-models">Diffusion models</a>' in falling and "↓ falling" in falling
+    assert "0.42×" in falling
+    assert "Representation learning" not in section  # steady: not on the move
+    assert "Hidden operator topic" not in section
+
+
+def test_topic_page_explains_its_trend_per_horizon(client: TestClient) -> None:
+    html = client.get("/topics/quantization").text
+    block = html[html.index('aria-labelledby="trend-title"') :]
+    block = block[: block.index("</section>")]
+    assert "↑ rising" in block and escape(RISING_TREND["explanation"]) in block
+    assert "(as of 2026-11-25)" in block
+    rows = re.findall(r"<tr>\s*<th scope=\"row\">([^<]+)</th>", block)
+    assert rows == ["the week to 25 Nov 2026", "the 4 weeks to 25 Nov 2026", "the 13 weeks to 25 Nov 2026"]
+    assert "9.9 %" in block and "3.4 %" in block and "2.9×" in block and "1,287 of 13,000" in block
+    # A topic the trends step has not described yet still shows its state, without figures.
+    plain = client.get("/topics/representation-learning").text
+    plain_block = plain[plain.index('aria-labelledby="trend-title"') :]
+    assert (
+        "→ steady" in plain_block[:400]
+        and "trend-table" not in plain_block[: plain_block.index("</section>")]
+    )
 
 
 def test_merged_topic_moves_permanently(client: TestClient) -> None:

@@ -1,0 +1,77 @@
+"""Trend read model: which topics are rising and falling, with the reason the trends step stored.
+
+The trends step (`app.topics.trends`) writes each topic's state, momentum and explanation
+(`Topic.trend`: per horizon the windows, counts, shares, ratio and their words); the trending page
+and topic pages show them through `templates/partials/trend_explain.html`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.browse.cards import chip, visible_topic
+from app.browse.types import TopicChip
+from app.models import Topic
+from app.models.statuses import TopicStatus
+
+UP_STATES = ("emerging", "bursting", "rising")
+HORIZONS = ("week", "month", "quarter")
+
+
+@dataclass(frozen=True)
+class TopicMove:
+    """A topic with its state and why: the sentence and, per horizon, the stored figures."""
+
+    topic: TopicChip
+    state: str
+    explanation: str
+    summary: str  # the explanation without paper counts
+    as_of: str | None
+    horizons: list[dict[str, Any]] = field(default_factory=list)
+
+
+def topic_move(topic: Topic) -> TopicMove:
+    trend = dict(topic.trend or {})
+    stored = trend.get("horizons") or {}
+    return TopicMove(
+        topic=chip(topic),
+        state=topic.trend_state or "steady",
+        explanation=str(trend.get("explanation") or ""),
+        summary=str(trend.get("summary") or trend.get("explanation") or ""),
+        as_of=trend.get("as_of"),
+        horizons=[{"name": name, **stored[name]} for name in HORIZONS if isinstance(stored.get(name), dict)],
+    )
+
+
+@dataclass(frozen=True)
+class TopicMoves:
+    """What the trending page lists: topics rising (emerging, bursting) and falling, and pinned ones."""
+
+    up: list[TopicMove]
+    down: list[TopicMove]
+    pinned: list[TopicChip]
+
+    def __bool__(self) -> bool:
+        return bool(self.up or self.down or self.pinned)
+
+
+def moving_topics(session: Session, *, limit: int = 5) -> TopicMoves:
+    """Visible live topics the last trends run found moving, strongest first; pinned ones apart."""
+    live = select(Topic).where(visible_topic(), Topic.status != TopicStatus.DORMANT)
+    up = session.scalars(
+        live.where(Topic.trend_state.in_(UP_STATES)).order_by(Topic.momentum.desc(), Topic.id).limit(limit)
+    ).all()
+    down = session.scalars(
+        live.where(Topic.trend_state == "falling").order_by(Topic.momentum.asc(), Topic.id).limit(limit)
+    ).all()
+    shown = {t.id for t in (*up, *down)}
+    pinned = session.scalars(live.where(Topic.pinned.is_(True)).order_by(Topic.label, Topic.id)).all()
+    return TopicMoves(
+        up=[topic_move(t) for t in up],
+        down=[topic_move(t) for t in down],
+        pinned=[chip(t) for t in pinned if t.id not in shown],
+    )
