@@ -17,6 +17,7 @@ from app.db import session_scope
 from app.mail.compose import MailSetup
 from app.mail.delivery import DeliveryPolicy
 from app.mail.outbox import request_subscription
+from app.mail.senders import address_refusal
 from app.models import Topic
 from app.models._common import utcnow
 from app.subscribers.service import SubscribeLimits
@@ -56,6 +57,8 @@ def create_subscription(body: SubscriptionRequest, request: Request) -> Subscrip
         email = normalize_email(body.email)
     except InvalidInput as exc:
         raise HTTPException(422, exc.message) from None
+    if refusal := address_refusal(request.app.state.sender, email):
+        raise HTTPException(422, refusal)
     factory = request.app.state.session_factory
     refs = [t.strip() for t in body.topics if t.strip()]
     topic_ids: list[int] = []

@@ -12,6 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import ConfigError, Settings, get_settings
 from app.db import make_engine, make_session_factory, session_scope
+from app.readiness import DatabaseNotReady, ensure_ready
+
+_ready: set[str] = set()  # databases checked by this process
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -27,9 +30,27 @@ def settings() -> Settings:
         fail(str(exc))
 
 
+def ensure_database(cfg: Settings) -> None:
+    """Stop with one line unless the database answers at the current schema (see app.readiness).
+
+    A SQLite database outside production is migrated on the spot instead, as `make run` does.
+    """
+    url = cfg.effective_database_url
+    if url in _ready:
+        return
+    try:
+        ensure_ready(cfg, say=lambda line: print(f"papertrend: {line}", file=sys.stderr))
+    except DatabaseNotReady as exc:
+        fail(str(exc))
+    _ready.add(url)
+
+
 def session_factory(cfg: Settings | None = None) -> sessionmaker[Session]:
+    """Sessions on the configured database, after `ensure_database` found it ready."""
     cfg = cfg or settings()
-    return make_session_factory(make_engine(cfg.effective_database_url))
+    ensure_database(cfg)
+    engine = make_engine(cfg.effective_database_url, connect_timeout=cfg.database_connect_timeout)
+    return make_session_factory(engine)
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from app.mail.outbox import request_subscription
+from app.mail.senders import address_refusal
 from app.subscribers import queries
 from app.subscribers.service import confirm, pending_for_confirm_token
 from app.subscribers.tokens import InvalidToken
@@ -86,6 +87,8 @@ def subscribe_submit(
     issued_at = check_csrf(request, csrf_token, "subscribe")
     try:
         address = normalize_email(email)
+        if refusal := address_refusal(sender_of(request), address):
+            raise InvalidInput("email", refusal)
         topic_ids = parse_ids(topics, "topics", MAX_TOPICS)
     except InvalidInput as exc:
         shown = email if len(email) <= 320 and "\n" not in email and "\r" not in email else ""
