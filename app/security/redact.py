@@ -1,12 +1,15 @@
 """Taking secrets out of text before it is shown or logged.
 
-Three kinds of secret can reach a message: credentials in a URL (`postgresql://user:pw@host`,
-`smtp://apikey:key@relay`), secret query parameters (`?password=`, `?token=`), and the signed
+Four kinds of secret can reach a message: credentials in a URL (`postgresql://user:pw@host`,
+`smtp://apikey:key@relay`), secret query parameters (`?password=`, `?token=`), the signed
 tokens in the paths of the subscriber's private pages (`/preferences/<token>`,
-`/unsubscribe/<token>`, `/confirm/<token>`, `/feedback/<token>`, `/feeds/subscriber/<token>.atom`).
-Whoever holds such a path acts for the subscriber, so it must never sit in a log file.
+`/unsubscribe/<token>`, `/confirm/<token>`, `/feedback/<token>`, `/feeds/subscriber/<token>.atom`;
+whoever holds such a path acts for the subscriber, so it must never sit in a log file), and
+the row values PostgreSQL quotes in a constraint error (`Key (email)=(ada@example.org) already
+exists`, `Failing row contains (...)`). Statement parameters are kept out at the source
+(`hide_parameters` on the engine).
 
-`redact_text` finds all three anywhere in a string; `redact_url` and `redact_path` are the
+`redact_text` finds all of them anywhere in a string; `redact_url` and `redact_path` are the
 narrower forms for one URL or one request path. All are idempotent and leave other text alone.
 """
 
@@ -29,6 +32,11 @@ _TOKEN_PATHS = re.compile(
     r"(?P<prefix>/(?:preferences|unsubscribe|feedback|confirm|feeds/subscriber)/)"
     r"(?P<token>[A-Za-z0-9_\-.~%]{8,}?)(?P<end>\.atom\b|(?=[/?#\s'\"<>)\]]|$))"
 )
+
+
+# PostgreSQL's DETAIL lines quote the values of the row that broke a constraint.
+_PG_KEY = re.compile(r"\bKey \((?P<columns>[^)]*)\)=\((?:[^()]|\([^()]*\))*\)")
+_PG_ROW = re.compile(r"\bFailing row contains \((?:[^()]|\([^()]*\))*\)")
 
 
 def _userinfo(match: re.Match[str]) -> str:
@@ -66,4 +74,7 @@ def redact_text(text: str) -> str:
         text = _SECRET_PARAMS.sub(lambda m: m.group("key") + MASK, text)
     if "/" in text:
         text = _TOKEN_PATHS.sub(_token_path, text)
+    if "Key (" in text or "Failing row" in text:
+        text = _PG_KEY.sub(lambda m: f"Key ({m.group('columns')})=({MASK})", text)
+        text = _PG_ROW.sub(f"Failing row contains ({MASK})", text)
     return text
