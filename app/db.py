@@ -55,7 +55,10 @@ def make_engine(url: str, *, echo: bool = False, connect_timeout: float = DEFAUL
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                pass  # connecting will fail with SQLite's own message, answered as "database unavailable"
         engine = create_engine(
             url,
             echo=echo,

@@ -90,6 +90,11 @@ class DatabaseState:
 
     @property
     def problem(self) -> str:
+        if not self.reachable and "does not exist" in self.detail and 'database "' in self.detail:
+            return (
+                f"there is no database at {self.where} ({self.detail}); create it "
+                "(for example with `createdb`), then run `papertrend init`"
+            )
         if not self.reachable:
             return (
                 f"cannot reach the database at {self.where} ({self.detail}); "
@@ -123,6 +128,9 @@ def check_database(url: str, *, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:" and not Path(path).exists():
+            folder = Path(path).parent
+            if folder.exists() and not folder.is_dir():
+                return DatabaseState(where, False, None, head, detail=f"{folder} is a file, not a folder")
             return DatabaseState(where, True, None, head)  # no file yet: nothing migrated
         engine: Engine = create_engine(url, hide_parameters=True)
     else:
@@ -159,7 +167,10 @@ def upgrade_schema(url: str, revision: str = "head") -> None:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseNotReady(f"cannot create the folder of {path}: {exc.strerror}") from None
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url)

@@ -39,6 +39,8 @@ def main() -> None:
     # faiss logs which CPU build it tried at INFO; that is noise for a user.
     logging.getLogger("faiss.loader").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Alembic narrates every plugin and step at INFO; `init` and the start-up check say it in one line.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         root()
     except ConfigError as exc:
