@@ -7,7 +7,7 @@ commits by leaving a `session_scope()` block without an exception.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +55,9 @@ def make_engine(url: str, *, echo: bool = False, connect_timeout: float = DEFAUL
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            try:
+            # If the folder cannot be made, connecting fails with SQLite's own message ("unavailable").
+            with suppress(OSError):
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            except OSError:
-                pass  # connecting will fail with SQLite's own message, answered as "database unavailable"
         engine = create_engine(
             url,
             echo=echo,
