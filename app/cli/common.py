@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import ConfigError, Settings, get_settings
 from app.db import make_engine, make_session_factory, session_scope
 from app.readiness import DatabaseNotReady, ensure_ready
+from app.security.redact import redact_text
 
 _ready: set[str] = set()  # databases checked by this process
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Print one clear line to stderr and exit non-zero."""
-    print(f"papertrend: error: {message}", file=sys.stderr)
+    """Print one clear line to stderr (credentials and signed tokens masked) and exit non-zero."""
+    print(f"papertrend: error: {redact_text(message)}", file=sys.stderr)
     raise SystemExit(code)
 
 
