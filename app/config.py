@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     environment: Literal["development", "production", "test"] = Field(
-        "development", description="`production` refuses placeholder secrets and the file outbox."
+        "development", description="`production` requires strong secrets, SMTP and an https BASE_URL."
     )
     var_dir: Path = Field(DEFAULT_VAR_DIR, description="Folder for the SQLite file, outbox, secret, index.")
     database_url: str = Field(
@@ -64,7 +64,9 @@ class Settings(BaseSettings):
     mail_from: str = Field("papertrend <digest@papertrend.localhost>", description="From header of emails.")
     mail_unsubscribe_mailto: str = Field("", description="Optional mailto address for List-Unsubscribe.")
     operator_contact: str = Field("operator@papertrend.localhost", description="Contact in User-Agent.")
-    admin_token: str = Field("", description="Token protecting /admin; empty disables /admin.")
+    admin_token: str = Field(
+        "", description="Token protecting /admin (and /outbox off this machine); empty: off."
+    )
 
     embedding_model: str = Field("", description="Model name or folder; empty: the bundled all-MiniLM-L6-v2.")
     embedding_batch_size: int = Field(32, ge=1, le=4096, description="Texts per encoder batch.")
@@ -131,7 +133,9 @@ class Settings(BaseSettings):
     subscribe_global_limit: int = Field(500, ge=1, description="Confirmation emails per hour, all addresses.")
     quiet_day_note: bool = Field(False, description="Send a short note when a digest has no papers.")
     subscribe_min_seconds: float = Field(2.0, ge=0, description="Faster form submissions count as bots.")
-    digest_first_days: int = Field(3, ge=1, le=60, description="Days of papers a first digest looks back.")
+    digest_first_days: int = Field(
+        3, ge=1, le=60, description="A first digest covers this many of the latest days that have papers."
+    )
     schedule_deliver: str = Field("*/5 * * * *", description="Cron (UTC) of the outbox delivery run.")
 
     # Web -----------------------------------------------------------------------------------
