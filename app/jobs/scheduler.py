@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.jobs.slots import claim_slot, slot_key
 from app.models._common import utcnow
+from app.readiness import is_unavailable, note_unreachable
 
 log = logging.getLogger("papertrend.scheduler")
 
@@ -75,13 +76,16 @@ def _claimed(factory: sessionmaker[Session], name: str, fn: Callable[[], None]) 
 
     def run() -> None:
         slot = slot_key(utcnow())
-        if not claim_slot(factory, name, slot, owner):
-            log.info("%s %s already claimed by another process; skipped", name, slot)
-            return
-        log.info("%s %s started", name, slot)
         try:
+            if not claim_slot(factory, name, slot, owner):
+                log.info("%s %s already claimed by another process; skipped", name, slot)
+                return
+            log.info("%s %s started", name, slot)
             fn()
-        except Exception:  # a scheduled job must never kill the scheduler thread
+        except Exception as exc:  # a scheduled job must never kill the scheduler thread
+            if is_unavailable(exc):  # the database is away: one line per interval, not a traceback per slot
+                note_unreachable(exc, where=f"scheduled {name} {slot}")
+                return
             log.exception("%s %s failed", name, slot)
 
     return run

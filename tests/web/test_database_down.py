@@ -26,6 +26,16 @@ from app.readiness import check_database
 from tests.conftest import ROOT
 
 PAGES = ["/", "/topics", "/search?q=quantization", "/status", "/subscribe"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_outage_log() -> None:
+    """The outage line is logged once per interval per process: start each test with none logged."""
+    from app.readiness import _outage_logged
+
+    _outage_logged.clear()
+
+
 API = ["/api/v1/papers", "/api/v1/status", "/api/v1/topics", "/api/v1/trending"]
 
 
@@ -169,3 +179,17 @@ def test_service_resumes_when_the_database_is_back(
     assert client.get("/api/v1/papers").status_code == 503
     app.state.session_factory = session_factory  # the server is back
     assert client.get("/api/v1/papers").status_code == 200
+
+
+def test_scheduled_jobs_log_an_outage_in_one_line(caplog: pytest.LogCaptureFixture) -> None:
+    from app.jobs.scheduler import _claimed
+
+    dead = make_session_factory(
+        make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/x", connect_timeout=1)
+    )
+    job = _claimed(dead, "deliver", lambda: None)
+    with caplog.at_level(logging.INFO):
+        for _ in range(3):
+            job()  # never raises into the scheduler thread
+    assert sum("database unavailable" in r.getMessage() for r in caplog.records) == 1
+    assert not any(r.exc_info for r in caplog.records)
