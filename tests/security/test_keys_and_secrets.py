@@ -83,7 +83,6 @@ def test_a_deleted_subscribers_private_feed_stops_at_once(
     client = remote_client(app)
     feed = feed_path(signer, sid, key)
     assert client.get(feed).status_code == 200
-    assert client.get(feed).headers["cache-control"] == "private, no-cache"
     preferences = "/preferences/" + signer.preferences_token(sid, key)
     page = client.get(preferences).text
     delete_form = page.split('action="' + preferences + '/delete"', 1)[1]
@@ -92,6 +91,21 @@ def test_a_deleted_subscribers_private_feed_stops_at_once(
     )
     assert deleted.status_code == 200 and "deleted" in deleted.text.lower()
     assert client.get(feed).status_code == 404  # same moment: nothing served from a cache
+
+
+def test_private_feeds_are_revalidated_not_kept(
+    session_factory: sessionmaker[Session], tmp_path: Path, reader: tuple[int, str]
+) -> None:
+    sid, key = reader
+    app = _app(session_factory, tmp_path)
+    signer = TokenSigner.from_keys(app.state.settings.resolved_secret_key())
+    client = remote_client(app)
+    first = client.get(feed_path(signer, sid, key))
+    assert (
+        first.headers["cache-control"] == "private, no-cache" and first.headers["x-robots-tag"] == "noindex"
+    )
+    again = client.get(feed_path(signer, sid, key), headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
 
 
 @pytest.mark.parametrize("presented", ["jörg", "Bearer-ünïcødé-✓", "\u00ff" * 40])
