@@ -112,7 +112,7 @@ def app_factory() -> FastAPI:
 
     try:
         settings = get_settings()
-        ensure_ready(settings, say=lambda line: print(f"papertrend: {line}", file=sys.stderr))
+        ensure_ready(settings, migrate=True, say=lambda line: print(f"papertrend: {line}", file=sys.stderr))
     except (ConfigError, DatabaseNotReady) as exc:
         print(f"papertrend: error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None

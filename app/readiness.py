@@ -6,11 +6,12 @@ this code. Every command and the web app call it at start-up, so a command run b
 `papertrend init`, against an older schema or against a stopped server stops with one line
 that says what to do instead of a traceback from deep inside a query.
 
-Where migrating is safe, the caller may do it instead of refusing (`can_migrate_itself`): a
-SQLite file outside production has one machine and one operator, as `make run` assumes.
-PostgreSQL may serve several machines running different versions during a deploy, and a
-production database deserves a deliberate `papertrend init` (after a backup), so those only
-get the line.
+Where migrating is safe, a caller that starts from nothing (`demo`, `run`, `web`: what `make
+run` runs) may do it instead of refusing (`can_migrate_itself`): a SQLite file outside
+production has one machine and one operator, as `make run` assumes. PostgreSQL may serve
+several machines running different versions during a deploy, and a production database
+deserves a deliberate `papertrend init` (after a backup), so those only get the line, as do
+the stage commands an operator scripts.
 
 While the app runs, `note_unreachable` logs a database outage once per interval instead of a
 traceback per request.
@@ -182,13 +183,17 @@ class DatabaseNotReady(Exception):
     """The database cannot be used as it is; the message (one line) says what to do."""
 
 
-def ensure_ready(settings: Settings, *, say: Callable[[str], None] | None = None) -> DatabaseState:
-    """Check the database; migrate it where that is safe, else raise DatabaseNotReady with one line."""
+def ensure_ready(
+    settings: Settings, *, migrate: bool = False, say: Callable[[str], None] | None = None
+) -> DatabaseState:
+    """Check the database; with `migrate`, bring it up to date where that is safe; else raise
+    DatabaseNotReady with one line that says what to do."""
     url = settings.effective_database_url
     state = check_database(url, connect_timeout=settings.database_connect_timeout)
     if state.ready:
         return state
-    if not state.reachable or state.newer or not can_migrate_itself(url, settings.environment):
+    safe = state.reachable and not state.newer and can_migrate_itself(url, settings.environment)
+    if not (migrate and safe):
         raise DatabaseNotReady(state.problem)
     if say is not None:
         say(

@@ -31,25 +31,28 @@ def settings() -> Settings:
         fail(str(exc))
 
 
-def ensure_database(cfg: Settings) -> None:
+def ensure_database(cfg: Settings, *, may_migrate: bool = False) -> None:
     """Stop with one line unless the database answers at the current schema (see app.readiness).
 
-    A SQLite database outside production is migrated on the spot instead, as `make run` does.
+    `may_migrate` is for the commands `make run` runs (`demo`, `run`, `web`): on a SQLite database
+    outside production they bring a missing or older schema up to date on the spot, as `make run`
+    does with `init`. Every other command leaves the schema alone and names `papertrend init`.
     """
     url = cfg.effective_database_url
     if url in _ready:
         return
+    say = (lambda line: print(f"papertrend: {line}", file=sys.stderr)) if may_migrate else None
     try:
-        ensure_ready(cfg, say=lambda line: print(f"papertrend: {line}", file=sys.stderr))
+        ensure_ready(cfg, say=say, migrate=may_migrate)
     except DatabaseNotReady as exc:
-        fail(str(exc))
+        fail(f"database error: {exc}")
     _ready.add(url)
 
 
-def session_factory(cfg: Settings | None = None) -> sessionmaker[Session]:
+def session_factory(cfg: Settings | None = None, *, may_migrate: bool = False) -> sessionmaker[Session]:
     """Sessions on the configured database, after `ensure_database` found it ready."""
     cfg = cfg or settings()
-    ensure_database(cfg)
+    ensure_database(cfg, may_migrate=may_migrate)
     engine = make_engine(cfg.effective_database_url, connect_timeout=cfg.database_connect_timeout)
     return make_session_factory(engine)
 

@@ -77,7 +77,7 @@ def demo(
     from app.jobs.demo import load_demo
 
     cfg = settings()
-    factory = session_factory(cfg)
+    factory = session_factory(cfg, may_migrate=True)  # a newcomer may run it before `init`
     for line in load_demo(cfg, factory, force=force, echo=typer.echo):
         typer.echo(line)
 
@@ -87,7 +87,7 @@ def _serve(cfg: Settings, host: str, port: int, *, embedded: bool) -> None:
 
     from app.main import create_app
 
-    ensure_database(cfg)
+    ensure_database(cfg, may_migrate=True)
     mode = "web app + scheduler" if embedded and cfg.scheduler_enabled else "web app"
     typer.echo(f"papertrend {mode} on {describe(cfg.effective_database_url)}")
     if cfg.uses_file_outbox:
