@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import create_engine, inspect, text
@@ -52,26 +53,28 @@ def describe(url: str) -> str:
     return f"{parsed.host or 'localhost'}{port}/{parsed.database or ''}"
 
 
-def head_revision() -> str:
-    """The newest migration shipped with this code."""
+@lru_cache(maxsize=1)
+def _revisions() -> tuple[str, frozenset[str]]:
+    """(newest revision, every revision) of the migrations shipped with this code."""
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    head = ScriptDirectory.from_config(config).get_current_head()
+    script = ScriptDirectory.from_config(config)
+    head = script.get_current_head()
     if head is None:  # pragma: no cover - the project always ships migrations
         raise RuntimeError(f"no migrations found in {MIGRATIONS_DIR}")
-    return head
+    return head, frozenset(s.revision for s in script.walk_revisions())
 
 
-def known_revisions() -> set[str]:
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
+def head_revision() -> str:
+    """The newest migration shipped with this code."""
+    return _revisions()[0]
 
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+
+def known_revisions() -> frozenset[str]:
+    return _revisions()[1]
 
 
 @dataclass(frozen=True)
