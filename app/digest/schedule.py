@@ -45,11 +45,6 @@ def candidate_window(last_digest_at: datetime | None, first_since: date) -> tupl
     return last_digest_at.date(), last_digest_at
 
 
-# A first digest's days may spread over at most this many calendar days more than it has days
-# (weekends and holidays fit; a sparse archive does not pull in months of papers).
-FIRST_SPAN_SLACK_DAYS = 7
-
-
 def first_window_start(recent_days: list[date], today: date, count: int) -> date:
     """The day after which a first digest's papers were announced (the window excludes this day).
 
@@ -57,16 +52,17 @@ def first_window_start(recent_days: list[date], today: date, count: int) -> date
     publication day, else the day the paper was first seen), not `count` calendar days: a
     subscriber who joins on a Monday morning, or on an instance whose newest papers are older
     (the bundled demo, a source that paused), still gets the newest papers there are, and each
-    one says when it was announced. The days must lie within `count + FIRST_SPAN_SLACK_DAYS`
-    calendar days of the newest of them. `recent_days` holds the latest days with papers,
-    newest first (from the database); without any, the window is the last `count` days.
+    one says when it was announced. The window is bounded by its number of days with papers,
+    not by the calendar, so it never holds more than `count` days' worth of papers however long
+    ago they were; a calendar bound would leave a quiet archive (or the demo, as the months
+    pass) with no first digest at all. `recent_days` holds the latest days with papers, newest
+    first (from the database); days after tomorrow do not count; without any, the window is the
+    last `count` days.
     """
     days = sorted({d for d in recent_days if d <= today + timedelta(days=1)}, reverse=True)[:count]
     if not days:
         return today - timedelta(days=count)
-    oldest_allowed = days[0] - timedelta(days=count + FIRST_SPAN_SLACK_DAYS)
-    kept = [d for d in days if d >= oldest_allowed]
-    return kept[-1] - timedelta(days=1)
+    return days[-1] - timedelta(days=1)
 
 
 def long_date(day: date) -> str:

@@ -146,15 +146,15 @@ class Renderer:
     def _shape(item: ItemView) -> tuple[Any, ...]:
         return (
             item.arxiv_url is not None, item.code_url is not None, bool(item.upvotes), len(item.topics),
-            item.more_url is not None, item.mute_url is not None, bool(item.when),
+            item.more_url is not None, item.mute_url is not None, bool(item.when), bool(item.authors),
         )  # fmt: skip
 
     @staticmethod
     def _placeholder_item(shape: tuple[Any, ...]) -> ItemView:
-        arxiv, code, upvotes, topics, feedback, mute, when = shape
+        arxiv, code, upvotes, topics, feedback, mute, when, authors = shape
         return ItemView(
             title=_ph("title"), paper_url=_ph("paperurl"), arxiv_url=_ph("arxivurl") if arxiv else None,
-            authors=_ph("authors"), summary=_ph("summary"), reason=_ph("reason"),
+            authors=_ph("authors") if authors else "", summary=_ph("summary"), reason=_ph("reason"),
             topics=[(_ph(f"topic{i}label"), _ph(f"topic{i}url")) for i in range(topics)],
             upvotes=_ph("upvotes") if upvotes else None, code_url=_ph("codeurl") if code else None,
             more_url=_ph("moreurl") if feedback else None, less_url=_ph("lessurl") if feedback else None,
@@ -187,7 +187,7 @@ class Renderer:
     def _shell_piece(self, view: DigestView, compact: bool) -> str:
         key = (bool(view.items), bool(view.trending), view.frequency, view.quiet, bool(view.note), compact)
         if key not in self._shells:
-            probe = [self._placeholder_item((False,) * 7)]
+            probe = [self._placeholder_item((False,) * 8)]
             html = self._skeleton(
                 self._shell_view(view, probe if view.items else [], probe if view.trending else []), compact
             )
@@ -264,7 +264,7 @@ class Renderer:
             bool(view.note),
         )
         if key not in self._shells:
-            probe = [self._placeholder_item((False,) * 7)]
+            probe = [self._placeholder_item((False,) * 8)]
             shell = self._shell_view(view, probe if view.items else [], probe if view.trending else [])
             slots = {"foryou": _ph("slotforyou"), "trending": _ph("slottrending")}
             self._shells[key] = self._text.get_template("digest.txt").render(

@@ -99,3 +99,29 @@ def test_paper_without_announcement_date_reaches_digests_by_the_day_first_seen(d
     (second,) = build(db, NOW + timedelta(days=1)).digests
     assert [i.paper_id for i in second.items if i.section == "for_you"] == [later.id]
     assert db.get(Paper, later.id) is not None
+
+
+def test_undated_papers_loaded_today_do_not_hide_the_dated_archive(db: Session) -> None:
+    """The demo loads undated seed papers (first seen today) beside arXiv papers of July: a first
+    digest takes the three latest days with papers, so both kinds appear, each with its date,
+    and a paper without authors has no empty line."""
+    quant = add_topic(db, "Quantization")
+    seed = add_paper(
+        db, "Quantized seed paper without dates", day=NOW.date(), topics={quant: 0.9}, authors=[],
+        created_at=NOW - timedelta(hours=1),
+    )  # fmt: skip
+    seed.announced_date = None
+    seed.authors = []
+    july = [
+        add_paper(db, f"Quantized paper of {d}", day=d, topics={quant: 0.8})
+        for d in (date(2026, 7, 1), date(2026, 6, 30))
+    ]
+    db.flush()
+    add_subscriber(db, "newcomer@example.org", topics=[quant])
+    (digest,) = build(db).digests
+    assert {i.paper_id for i in digest.items} == {seed.id, *(p.id for p in july)}
+    assert digest.note.endswith("from 30 June – 3 December 2026.")
+    text = _setup().renderer.digest(_setup().digest_view(digest)).text
+    assert "First seen 3 December 2026" in text and "Announced 1 July 2026" in text
+    block = text.split("Quantized seed paper without dates", 1)[1]
+    assert block.startswith("\n   First seen 3 December 2026\n"), block[:80]
