@@ -1,10 +1,15 @@
 # papertrend: multi-stage image. The default command serves the web app only (scale-out mode);
 # see the README for the worker and the embedded (all-in-one) commands.
 #
+# The image runs with ENVIRONMENT=production: it needs a strong SECRET_KEY, a real SMTP_URL (the
+# file outbox and its /outbox page are for a laptop) and the public https:// BASE_URL.
+#
 #   docker build -t papertrend .
-#   docker run -p 8000:8000 -e DATABASE_URL=postgresql://... -e SECRET_KEY=... -e SMTP_URL=... papertrend
+#   docker run -p 8000:8000 -e DATABASE_URL=postgresql://... -e SECRET_KEY=... -e SMTP_URL=... \
+#       -e BASE_URL=https://papers.example.org papertrend
 #   docker run ... papertrend papertrend worker          # scheduler + pipeline + delivery
-#   docker run -p 8000:8000 -v papertrend-var:/app/var papertrend papertrend run --host 0.0.0.0   # embedded
+#   docker run -p 8000:8000 -v papertrend-var:/app/var -e SECRET_KEY=... -e SMTP_URL=... \
+#       -e BASE_URL=https://papers.example.org papertrend papertrend run --host 0.0.0.0   # embedded
 
 FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
@@ -29,6 +34,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
+    ENVIRONMENT=production \
     VAR_DIR=/app/var
 RUN groupadd --system papertrend && useradd --system --gid papertrend --home-dir /app papertrend
 COPY --from=build /opt/venv /opt/venv

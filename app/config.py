@@ -17,8 +17,13 @@ from apscheduler.triggers.cron import CronTrigger
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.security.redact import redact_text
+from app.security.strength import RULE as SECRET_RULE
+from app.security.strength import weakness
+
 DEFAULT_VAR_DIR = Path("var")
-PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev", "insecure"}
+# Settings whose value is never printed, not even in an error about that value.
+SECRET_FIELDS = frozenset({"secret_key", "secret_key_old", "admin_token", "bounce_webhook_secret"})
 
 
 class ConfigError(Exception):
@@ -41,20 +46,27 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     environment: Literal["development", "production", "test"] = Field(
-        "development", description="`production` refuses placeholder secrets and the file outbox."
+        "development", description="`production` requires strong secrets, SMTP and an https BASE_URL."
     )
     var_dir: Path = Field(DEFAULT_VAR_DIR, description="Folder for the SQLite file, outbox, secret, index.")
     database_url: str = Field(
         "", description="SQLAlchemy URL; empty means sqlite:///<VAR_DIR>/papertrend.db."
     )
-    base_url: str = Field("http://127.0.0.1:8000", description="Public URL used in emails and feeds.")
+    database_connect_timeout: float = Field(
+        5.0, gt=0, le=120, description="Seconds to wait for the database server to accept a connection."
+    )
+    base_url: str = Field(
+        "http://127.0.0.1:8000", description="Public URL used in emails and feeds; https:// in production."
+    )
     secret_key: str = Field("", description="Signs links; empty in development: generated into VAR_DIR.")
     secret_key_old: str = Field("", description="Previous secret, still accepted (key rotation).")
     smtp_url: str = Field("", description="smtp://user:pass@host:port, smtps:// for TLS; empty: file outbox.")
     mail_from: str = Field("papertrend <digest@papertrend.localhost>", description="From header of emails.")
     mail_unsubscribe_mailto: str = Field("", description="Optional mailto address for List-Unsubscribe.")
     operator_contact: str = Field("operator@papertrend.localhost", description="Contact in User-Agent.")
-    admin_token: str = Field("", description="Token protecting /admin; empty disables /admin.")
+    admin_token: str = Field(
+        "", description="Token protecting /admin (and /outbox off this machine); empty: off."
+    )
 
     embedding_model: str = Field("", description="Model name or folder; empty: the bundled all-MiniLM-L6-v2.")
     embedding_batch_size: int = Field(32, ge=1, le=4096, description="Texts per encoder batch.")
@@ -87,6 +99,12 @@ class Settings(BaseSettings):
     )
     ingest_lookback_days: int = Field(3, ge=1, le=365, description="Days fetched by a source's first run.")
     http_retry_budget: float = Field(60.0, ge=0, description="Most seconds spent retrying one request.")
+    http_max_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, description="Largest upstream response read (bytes, decoded); more fails."
+    )
+    http_deadline: float = Field(
+        120.0, gt=0, description="Most seconds one upstream response may take, first byte asked to last read."
+    )
     hf_refresh_days: int = Field(7, ge=0, description="Refresh HF upvotes of papers this many days old.")
     # arXiv announces Sun–Thu 20:00 ET; RSS and API show it from midnight ET (04:00/05:00 UTC, Mon–Fri).
     schedule_arxiv: str = Field("30 5 * * 1-5", description="Cron (UTC) of the arXiv API/RSS ingest.")
@@ -125,7 +143,9 @@ class Settings(BaseSettings):
     subscribe_global_limit: int = Field(500, ge=1, description="Confirmation emails per hour, all addresses.")
     quiet_day_note: bool = Field(False, description="Send a short note when a digest has no papers.")
     subscribe_min_seconds: float = Field(2.0, ge=0, description="Faster form submissions count as bots.")
-    digest_first_days: int = Field(3, ge=1, le=60, description="Days of papers a first digest looks back.")
+    digest_first_days: int = Field(
+        3, ge=1, le=60, description="A first digest covers this many of the latest days that have papers."
+    )
     schedule_deliver: str = Field("*/5 * * * *", description="Cron (UTC) of the outbox delivery run.")
 
     # Web -----------------------------------------------------------------------------------
@@ -198,13 +218,24 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_rules(self) -> Settings:
-        if self.environment == "production":
-            if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < 32:
+        if self.environment != "production":
+            return self
+        for name in ("secret_key", "secret_key_old", "admin_token", "bounce_webhook_secret"):
+            value: str = getattr(self, name)
+            optional = name != "secret_key"  # the others may stay empty (feature off / no rotation)
+            problem = weakness(value) if value or not optional else None
+            if problem:
                 raise ValueError(
-                    "SECRET_KEY must be set to a random value of at least 32 characters in production"
+                    f"{name.upper()} {problem}; production needs {SECRET_RULE}"
+                    + (" (or leave it empty to turn the feature off)" if optional else "")
                 )
-            if not self.smtp_url:
-                raise ValueError("SMTP_URL must be set in production (the file outbox is for embedded mode)")
+        if not self.smtp_url:
+            raise ValueError("SMTP_URL must be set in production (the file outbox is for embedded mode)")
+        if not self.base_url.startswith("https://"):
+            raise ValueError(
+                "BASE_URL must be the public https:// address in production "
+                "(links in emails carry signed tokens and must not travel in clear)"
+            )
         return self
 
     # Derived values -----------------------------------------------------------------
@@ -254,12 +285,26 @@ class Settings(BaseSettings):
 
 
 def format_validation_error(exc: ValidationError) -> str:
-    """One line per bad setting, naming the environment variable and the problem."""
+    """One line per bad setting, naming the environment variable and the problem.
+
+    A secret's value is never repeated (only its length); any other value is shown with URL
+    credentials and secret parameters masked, so a wrong DATABASE_URL or SMTP_URL does not
+    print its password.
+    """
     lines = []
     for err in exc.errors():
-        name = "_".join(str(p) for p in err["loc"]).upper() or "configuration"
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        lines.append(f"{name}: {msg} (got {err.get('input')!r})" if err["loc"] else msg)
+        loc = [str(p) for p in err["loc"]]
+        name = "_".join(loc).upper() or "configuration"
+        msg = redact_text(str(err["msg"]).removeprefix("Value error, "))
+        if not loc:
+            lines.append(msg)
+            continue
+        value = err.get("input")
+        if loc[0] in SECRET_FIELDS:
+            shown = f"a value of {len(value)} characters" if isinstance(value, str) else "a value"
+        else:
+            shown = redact_text(repr(value))
+        lines.append(f"{name}: {msg} (got {shown})")
     return "; ".join(lines)
 
 

@@ -9,7 +9,7 @@ through `app.cli.common.unit_of_work`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -44,16 +44,40 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """Create an engine for SQLite (file created with its folder) or PostgreSQL."""
+DEFAULT_CONNECT_TIMEOUT = 5.0
+
+
+def make_engine(url: str, *, echo: bool = False, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT) -> Engine:
+    """Create an engine for SQLite (file created with its folder) or PostgreSQL.
+
+    Statement parameters are kept out of error messages and logs (`hide_parameters`): they hold
+    addresses and tokens. A PostgreSQL server that does not answer fails a connection attempt
+    after `connect_timeout` seconds instead of the operating system's minutes.
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+            # If the folder cannot be made, connecting fails with SQLite's own message ("unavailable").
+            with suppress(OSError):
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            echo=echo,
+            hide_parameters=True,
+            connect_args={"check_same_thread": False, "timeout": 30},
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(
+        url,
+        echo=echo,
+        hide_parameters=True,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=max(connect_timeout, 10.0),
+        connect_args={"connect_timeout": max(1, round(connect_timeout))},
+    )
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -24,6 +24,7 @@ from app.db import make_engine, make_session_factory
 from app.http import init_state
 from app.ingest.registry import check_settings
 from app.mail.senders import make_sender
+from app.security.logs import install_log_redaction
 from app.web import install_error_pages
 from app.web import router as web_router
 from app.web.security import install_security_headers
@@ -44,8 +45,11 @@ def create_app(
     """Build the app. `run_scheduler=True` is embedded mode: the pipeline runs in this process."""
     settings = settings or get_settings()
     check_settings(settings)
+    install_log_redaction()
     if session_factory is None:
-        session_factory = make_session_factory(make_engine(settings.effective_database_url))
+        url, timeout = settings.effective_database_url, settings.database_connect_timeout
+        engine = make_engine(url, connect_timeout=timeout)
+        session_factory = make_session_factory(engine)
     factory = session_factory
 
     @asynccontextmanager
@@ -100,5 +104,20 @@ def create_app(
 
 
 def app_factory() -> FastAPI:
-    """Entry point for `uvicorn --factory app.main:app_factory` (web only, no scheduler)."""
-    return create_app()
+    """Entry point for `uvicorn --factory app.main:app_factory` (web only, no scheduler).
+
+    Like `papertrend web`, it refuses to start (one line, exit status 1) when the configuration is
+    wrong or the database does not answer at the current schema.
+    """
+    import sys
+
+    from app.config import ConfigError
+    from app.readiness import DatabaseNotReady, ensure_ready
+
+    try:
+        settings = get_settings()
+        ensure_ready(settings, migrate=True, say=lambda line: print(f"papertrend: {line}", file=sys.stderr))
+    except (ConfigError, DatabaseNotReady) as exc:
+        print(f"papertrend: error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    return create_app(settings)

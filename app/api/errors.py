@@ -4,6 +4,11 @@
 
 Errors on site pages (outside /api) go to the HTML renderer the site registers in
 `AppState.html_error_renderer` (`app.http.state`), so a browser gets a page and a client gets JSON.
+
+A database that cannot serve (down, unreachable within the connect timeout, pool exhausted,
+not migrated) is a 503 with `Retry-After`, logged in one line per interval rather than a
+traceback per request. Unexpected errors are logged with the request path stripped of signed
+tokens; the answer never carries the error itself.
 """
 
 from __future__ import annotations
@@ -16,9 +21,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.http import state_of
+from app.readiness import note_unreachable
+from app.security.redact import redact_path
 
 log = logging.getLogger("papertrend.api")
 
@@ -124,8 +133,22 @@ async def validation_error(request: Request, exc: Exception) -> Response:
     return _site_page(request, 422, f"Some of the address's parameters are not valid ({readable}).")
 
 
+RETRY_AFTER_S = 30
+UNAVAILABLE_MESSAGE = "The service cannot reach its database right now; please try again in a minute."
+
+
+async def database_unavailable(request: Request, exc: Exception) -> Response:
+    note_unreachable(exc, where=f"{request.method} {redact_path(request.url.path)}")
+    headers = {"Retry-After": str(RETRY_AFTER_S)}
+    if is_api(request):
+        return error_json(503, UNAVAILABLE_MESSAGE, headers=headers)
+    response = _site_page(request, 503, UNAVAILABLE_MESSAGE)
+    response.headers.update(headers)
+    return response
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    log.exception("unhandled error on %s %s", request.method, redact_path(request.url.path), exc_info=exc)
     if is_api(request):
         return error_json(500, "Something went wrong on our side; it has been logged.")
     return _site_page(request, 500, "Something went wrong on our side; it has been logged.")
@@ -135,4 +158,6 @@ def install_error_handlers(app: FastAPI) -> None:
     """JSON errors under /api, site error pages elsewhere (call once in create_app)."""
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+    for unavailable in (OperationalError, InterfaceError, PoolTimeout):
+        app.add_exception_handler(unavailable, database_unavailable)
     app.add_exception_handler(Exception, server_error)

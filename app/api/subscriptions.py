@@ -45,6 +45,8 @@ def create_subscription(
         email = normalize_email(body.email)
     except InvalidInput as exc:
         raise HTTPException(422, exc.message) from None
+    if refusal := subscriptions.address_refusal(email):
+        raise HTTPException(422, refusal)
     refs = [t.strip() for t in body.topics if t.strip()]
     topic_ids: list[int] = []
     if refs:

@@ -9,7 +9,6 @@ entries. Errors are never kept. Install it with `install_response_cache(app)`.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import FastAPI
@@ -17,8 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.browse.cache import FASTPATH_MARK, RawResponse, etag_matches, get_cache
-
-log = logging.getLogger("papertrend.browse")
+from app.readiness import note_unreachable
 
 KEEP_STATUSES = frozenset({200, 301})
 SKIP_PREFIXES = ("/static/",)  # served by StaticFiles with its own validators
@@ -51,7 +49,7 @@ class ResponseCacheMiddleware:
         try:
             entry = await cache.raw_lookup(factory, key)
         except SQLAlchemyError as exc:  # the database is away: the route itself will say so (or not need it)
-            log.warning("response cache bypassed: %s", exc)
+            note_unreachable(exc, where="the response cache")
             await self.app(scope, receive, send)
             return
         if entry is not None:

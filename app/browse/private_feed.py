@@ -2,12 +2,16 @@
 
 The URL carries `<subscriber id>-<keyed hash of id and link key>`: it needs no database
 row, cannot be guessed, and stops working when the subscriber's link key changes (as it
-does when they delete their data). Unsubscribed addresses get no feed.
+does when they delete their data). Unsubscribed addresses get no feed. The hash is made
+with the newest secret key and accepted with the previous one too (key rotation).
+
+The feed is never kept in the shared response cache: every request checks the token
+against the subscriber's current row, so a deleted or unsubscribed subscriber's feed stops
+at once (see `app.web.feeds`).
 """
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -49,8 +53,8 @@ def subscriber_for_feed(session: Session, signer: TokenSigner, token: str) -> Su
     subscriber = session.get(Subscriber, int(head))
     if subscriber is None or subscriber.status == SubscriberStatus.UNSUBSCRIBED:
         return None
-    expected = feed_token(signer, subscriber.id, subscriber.link_key)
-    return subscriber if hmac.compare_digest(expected, token) else None
+    value = f"{subscriber.id}:{subscriber.link_key}"
+    return subscriber if signer.digest_matches(value, FEED_PURPOSE, mac, length=HASH_CHARS) else None
 
 
 def subscriber_items(

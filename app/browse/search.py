@@ -20,6 +20,7 @@ from app.browse.cards import visible_topic
 from app.browse.inputs import clean, identifier
 from app.browse.papers import cards_by_ids, category_condition
 from app.browse.types import PaperCard
+from app.embed.query_parse import MAX_PHRASE_WORDS, MAX_PHRASES, MAX_TERMS
 from app.embed.search import hybrid_search, similar_papers
 from app.models import Topic
 
@@ -27,6 +28,8 @@ log = logging.getLogger("papertrend.browse")
 
 MAX_QUERY_CHARS = 300
 MODES = ("hybrid", "keyword", "id")
+# What a query may hold (app.embed.query_parse), for the page that says when some was left out.
+QUERY_LIMITS = {"phrases": MAX_PHRASES, "phrase_words": MAX_PHRASE_WORDS, "terms": MAX_TERMS}
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class SearchOutcome:
     mode: str  # hybrid (meaning + words) | keyword (words only) | id (the query named a paper)
     offset: int
     limit: int
+    shortened: bool = False  # quoted phrases or words past the caps of app.embed.query_parse were left out
 
 
 def _topic_id(session: Session, slug: str | None) -> int | None:
@@ -93,7 +97,7 @@ def search(
     cards = cards_by_ids(session, [hit.paper_id for hit in result.hits])
     ranked = [replace(card, score=scores.get(card.id), rank=offset + i + 1) for i, card in enumerate(cards)]
     mode = result.mode if result.mode in MODES else "keyword"
-    return SearchOutcome(query, ranked, int(result.total), mode, offset, limit)
+    return SearchOutcome(query, ranked, int(result.total), mode, offset, limit, result.query.shortened)
 
 
 def similar(

@@ -2,6 +2,9 @@
 
 This is what answers "why no email today?": a failed job, a stale source, or simply a day
 on which arXiv announces nothing.
+
+The page and the API are public, so a failed job shows that it failed and when, never its
+error text (which can name hosts, paths or data): that stays in the log and on /admin.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from app.models import JobRun, Paper, SourceState, Subscriber, Topic
 from app.models.statuses import SubscriberStatus
 
 INTERNAL_PREFIX = "cache:"
+PUBLIC_FAILURE = "Failed; the operator finds the details in the log and on /admin."
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,7 @@ class JobStatus:
     started_at: datetime
     finished_at: datetime | None
     summary: str | None
-    error: str | None
+    error: str | None  # the generic PUBLIC_FAILURE unless the caller asked for the details
     last_ok_at: datetime | None
 
     @property
@@ -73,7 +77,8 @@ class StatusFacts:
         return [j for j in self.jobs if j.status == "failed"]
 
 
-def job_statuses(session: Session) -> list[JobStatus]:
+def job_statuses(session: Session, *, details: bool = False) -> list[JobStatus]:
+    """The latest run of each job; `details` (operators only) keeps the recorded error text."""
     latest_ids = (
         select(func.max(JobRun.id)).where(~JobRun.job.startswith(INTERNAL_PREFIX)).group_by(JobRun.job)
     )
@@ -90,7 +95,7 @@ def job_statuses(session: Session) -> list[JobStatus]:
             started_at=run.started_at,
             finished_at=run.finished_at,
             summary=str((run.stats or {}).get("summary") or "") or None,
-            error=run.error,
+            error=(run.error if details else PUBLIC_FAILURE) if run.status == "failed" else None,
             last_ok_at=last_ok.get(run.job),
         )
         for run in runs

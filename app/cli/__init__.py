@@ -16,6 +16,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from app.cli import core, digest, embed, ingest, mail, topics
 from app.cli.common import fail
 from app.config import ConfigError
+from app.readiness import is_unavailable
+from app.security.logs import install_log_redaction
+from app.security.redact import redact_text
 
 root = typer.Typer(
     name="papertrend",
@@ -30,15 +33,24 @@ for module in (core, ingest, embed, topics, digest, mail):
 
 
 def main() -> None:
-    """Console-script entry point: configuration errors end in one readable line."""
+    """Console-script entry point: configuration errors and a lost database end in one readable line."""
+    install_log_redaction()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # faiss logs which CPU build it tried at INFO; that is noise for a user.
     logging.getLogger("faiss.loader").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Alembic narrates every plugin and step at INFO; `init` and the start-up check say it in one line.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         root()
     except ConfigError as exc:
         fail(str(exc))
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        # The database went away (or was never there) after the start-up check: one line, no traceback.
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        fail(f"the database stopped answering: {redact_text(detail[0] if detail else type(exc).__name__)}")
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         raise SystemExit(130) from None

@@ -12,11 +12,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import ConfigError, Settings, get_settings
 from app.db import make_engine, make_session_factory, session_scope
+from app.readiness import DatabaseNotReady, ensure_ready
+from app.security.redact import redact_text
+
+_ready: set[str] = set()  # databases checked by this process
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Print one clear line to stderr and exit non-zero."""
-    print(f"papertrend: error: {message}", file=sys.stderr)
+    """Print one clear line to stderr (credentials and signed tokens masked) and exit non-zero."""
+    print(f"papertrend: error: {redact_text(message)}", file=sys.stderr)
     raise SystemExit(code)
 
 
@@ -32,9 +36,30 @@ def settings() -> Settings:
     return cfg
 
 
-def session_factory(cfg: Settings | None = None) -> sessionmaker[Session]:
+def ensure_database(cfg: Settings, *, may_migrate: bool = False) -> None:
+    """Stop with one line unless the database answers at the current schema (see app.readiness).
+
+    `may_migrate` is for the commands `make run` runs (`demo`, `run`, `web`): on a SQLite database
+    outside production they bring a missing or older schema up to date on the spot, as `make run`
+    does with `init`. Every other command leaves the schema alone and names `papertrend init`.
+    """
+    url = cfg.effective_database_url
+    if url in _ready:
+        return
+    say = (lambda line: print(f"papertrend: {line}", file=sys.stderr)) if may_migrate else None
+    try:
+        ensure_ready(cfg, say=say, migrate=may_migrate)
+    except DatabaseNotReady as exc:
+        fail(f"database error: {exc}")
+    _ready.add(url)
+
+
+def session_factory(cfg: Settings | None = None, *, may_migrate: bool = False) -> sessionmaker[Session]:
+    """Sessions on the configured database, after `ensure_database` found it ready."""
     cfg = cfg or settings()
-    return make_session_factory(make_engine(cfg.effective_database_url))
+    ensure_database(cfg, may_migrate=may_migrate)
+    engine = make_engine(cfg.effective_database_url, connect_timeout=cfg.database_connect_timeout)
+    return make_session_factory(engine)
 
 
 @contextmanager

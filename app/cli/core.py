@@ -11,28 +11,20 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import fail, progress_bar, session_factory, settings
+from app.cli.common import ensure_database, fail, progress_bar, session_factory, settings
 from app.config import Settings
+from app.readiness import DatabaseNotReady, describe, upgrade_schema
+from app.security.redact import redact_text
 
 log = logging.getLogger("papertrend")
-
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
 
 
 def migrate(cfg: Settings, revision: str = "head") -> None:
     """Bring the database to `revision` with Alembic (creates the SQLite file if needed)."""
-    from alembic import command
-    from alembic.config import Config
-
-    if not MIGRATIONS_DIR.is_dir():
-        fail(f"migrations folder not found at {MIGRATIONS_DIR}")
-    alembic_cfg = Config()
-    alembic_cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    alembic_cfg.set_main_option("sqlalchemy.url", cfg.effective_database_url)
-    alembic_cfg.attributes["configure_logger"] = False
-    if cfg.is_sqlite:
-        cfg.var_dir.mkdir(parents=True, exist_ok=True)
-    command.upgrade(alembic_cfg, revision)
+    try:
+        upgrade_schema(cfg.effective_database_url, revision)
+    except DatabaseNotReady as exc:
+        fail(str(exc))
 
 
 def init(
@@ -40,7 +32,7 @@ def init(
 ) -> None:
     """Create or upgrade the database schema (idempotent)."""
     cfg = settings()
-    target = cfg.effective_database_url.split("@")[-1]
+    target = describe(cfg.effective_database_url)
     if dry_run:
         typer.echo(f"would migrate {target} to the latest schema")
         return
@@ -48,7 +40,7 @@ def init(
     try:
         migrate(cfg)
     except Exception as exc:
-        fail(f"could not migrate {target}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        fail(f"could not migrate {target}: {type(exc).__name__}: {redact_text(str(exc).splitlines()[0])}")
     typer.echo(f"database ready: {target} ({time.perf_counter() - started:.1f}s)")
 
 
@@ -85,7 +77,7 @@ def demo(
     from app.jobs.demo import load_demo
 
     cfg = settings()
-    factory = session_factory(cfg)
+    factory = session_factory(cfg, may_migrate=True)  # a newcomer may run it before `init`
     for line in load_demo(cfg, factory, force=force, echo=typer.echo):
         typer.echo(line)
 
@@ -95,12 +87,14 @@ def _serve(cfg: Settings, host: str, port: int, *, embedded: bool) -> None:
 
     from app.main import create_app
 
+    ensure_database(cfg, may_migrate=True)
     mode = "web app + scheduler" if embedded and cfg.scheduler_enabled else "web app"
-    typer.echo(f"papertrend {mode} on {cfg.effective_database_url.split('@')[-1]}")
+    typer.echo(f"papertrend {mode} on {describe(cfg.effective_database_url)}")
     if cfg.uses_file_outbox:
         typer.echo(f"mail goes to the outbox folder {cfg.outbox_dir} (browse it at /outbox)")
     typer.echo(f"open http://{host}:{port}/ in your browser (Ctrl+C stops)")
     app = create_app(cfg, run_scheduler=embedded)
+    # The access log goes through the log redaction (app.security.logs): no signed token reaches it.
     uvicorn.run(app, host=host, port=port, log_level=cfg.log_level.lower(), proxy_headers=True)
 
 

@@ -224,7 +224,10 @@ def status(
     try:
         header = VectorIndex.read_header(path)
     except (IndexFormatError, OSError) as exc:
-        typer.echo(f"index: unusable ({exc}); `papertrend index rebuild` replaces it")
+        typer.echo(
+            f"index: unusable ({exc}); the next `papertrend embed` or pipeline run rebuilds it, "
+            "or run `papertrend index rebuild` now"
+        )
         return
     behind = (
         "up to date" if header.get("watermark", 0) >= newest else "behind: new vectors since it was saved"

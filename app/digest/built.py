@@ -8,6 +8,7 @@ apart from the building code so the mail layer can use these types without pulli
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.orm import Session
@@ -35,7 +36,7 @@ class VectorLoader(Protocol):
 
 @dataclass(frozen=True)
 class DigestOptions:
-    first_days: int = 3  # a first digest looks back this many days of announcements
+    first_days: int = 3  # a first digest covers this many of the latest days with papers
     model_name: str | None = None  # embedding model of the stored paper vectors
     quiet_note: bool = False  # mail a short note when new papers exist but none matched
     weights: Weights = field(default_factory=Weights)
@@ -62,6 +63,8 @@ class BuiltItem:
     code_url: str | None
     upvotes: int | None
     topics: list[tuple[int, str, str]]  # (id, slug, label), strongest first
+    day: date | None = None  # when the paper was announced (or published, or first seen: `day_kind`)
+    day_kind: str = "announced"  # announced | published | first seen
 
 
 @dataclass
@@ -76,6 +79,7 @@ class BuiltDigest:
     subject: str
     heading: str
     items: list[BuiltItem]
+    note: str = ""  # a line under the heading (a first digest says which days it covers)
 
 
 @dataclass

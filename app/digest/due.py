@@ -21,20 +21,26 @@ class Due:
     since_day: date
     since_ts: datetime | None
 
+    @property
+    def first(self) -> bool:
+        """The subscriber's first digest (its window is the latest days with papers)."""
+        return self.since_ts is None
 
-def due_subscribers(subscribers: list[Subscriber], now: datetime, first_days: int) -> list[Due]:
+
+def due_subscribers(subscribers: list[Subscriber], now: datetime, first_since: date) -> list[Due]:
+    """Subscribers whose send hour has come; a first digest takes papers announced after `first_since`."""
     out = []
     for sub in subscribers:
         local = schedule.local_time(now, sub.timezone)
         if not schedule.is_due(sub.frequency, sub.send_hour, local):
             continue
-        since_day, since_ts = schedule.candidate_window(now, sub.last_digest_at, first_days)
+        since_day, since_ts = schedule.candidate_window(sub.last_digest_at, first_since)
         out.append(Due(sub, schedule.period_key(sub.frequency, local), local, since_day, since_ts))
     return out
 
 
-def preview_due(subscriber: Subscriber, now: datetime, first_days: int) -> Due:
+def preview_due(subscriber: Subscriber, now: datetime, first_since: date) -> Due:
     """The subscriber's next digest as if it were due now (a preview is never written, so no period)."""
     local = schedule.local_time(now, subscriber.timezone)
-    since_day, since_ts = schedule.candidate_window(now, subscriber.last_digest_at, first_days)
+    since_day, since_ts = schedule.candidate_window(subscriber.last_digest_at, first_since)
     return Due(subscriber, "preview", local, since_day, since_ts)

@@ -82,6 +82,8 @@ def plan(
             code_url=paper.code_url,
             upvotes=paper.upvotes,
             topics=topics_of[paper.id],
+            day=paper.day,
+            day_kind=paper.day_kind,
         )
 
     days = np.array([p.day.toordinal() if p.day else 0 for p in papers], dtype=np.int64)
@@ -109,6 +111,7 @@ def plan(
             report.nothing_new += 1
             continue
         kind = "digest" if picks else "quiet"
+        items = [item(p) for p in picks]
         built = BuiltDigest(
             digest_id=0,
             subscriber_id=sub.id,
@@ -119,7 +122,8 @@ def plan(
             kind=kind,
             subject=_subject(kind, picks, labels),
             heading=_heading(kind, d),
-            items=[item(p) for p in picks],
+            items=items,
+            note=_first_note(items) if d.first else "",
         )
         planned.append((built, d))
     return planned
@@ -191,6 +195,21 @@ def _profile(
 def _heading(kind: str, d: Due) -> str:
     label = schedule.period_label(d.subscriber.frequency, d.local_now)
     return f"Nothing new for you · {label}" if kind == "quiet" else f"Your papers · {label}"
+
+
+def _first_note(items: list[BuiltItem]) -> str:
+    """What a first digest covers: the latest days with papers, which may lie some time back."""
+    days = sorted({it.day for it in items if it.day is not None})
+    if not days:
+        return ""
+    first, last = days[0], days[-1]
+    if first == last:
+        span = schedule.long_date(last)
+    elif first.year == last.year:
+        span = f"{first.day} {first:%B} – {schedule.long_date(last)}"
+    else:
+        span = f"{schedule.long_date(first)} – {schedule.long_date(last)}"
+    return f"Your first digest: the newest papers we have for you, from {span}."
 
 
 def _subject(kind: str, picks: list[Pick], labels: dict[int, str]) -> str:

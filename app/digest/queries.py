@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, and_, insert, or_, select
+from sqlalchemy import Table, and_, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -74,17 +74,27 @@ class PaperRow:
     abs_url: str | None
     code_url: str | None
     upvotes: int | None
+    day_kind: str = "announced"  # what `day` is: announced | published | first seen
+
+
+def _start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def pool_papers(session: Session, since_day: date, since_ts: datetime | None) -> list[PaperRow]:
-    """Papers announced (or published, when the announcement day is unknown) after `since_day`,
-    or ingested after `since_ts`; withdrawn papers never."""
+    """Papers announced after `since_day`, or ingested after `since_ts`; withdrawn papers never.
+
+    A paper's day is its announcement day; without one, its publication day; without that
+    either (a file without dates), the day it was first seen here.
+    """
     next_day = since_day + timedelta(days=1)
     announced = or_(
         Paper.announced_date > since_day,
+        and_(Paper.announced_date.is_(None), Paper.published_at >= _start(next_day)),
         and_(
             Paper.announced_date.is_(None),
-            Paper.published_at >= datetime.combine(next_day, time.min, tzinfo=UTC),
+            Paper.published_at.is_(None),
+            Paper.created_at >= _start(next_day),
         ),
     )
     condition = or_(announced, Paper.created_at > since_ts) if since_ts is not None else announced
@@ -106,7 +116,7 @@ def pool_papers(session: Session, since_day: date, since_ts: datetime | None) ->
     rows = session.execute(select(*cols).where(condition, Paper.withdrawn.is_(False)).order_by(Paper.id))
     out = []
     for r in rows:
-        day = r.announced_date or (r.published_at.date() if r.published_at else None) or r.created_at.date()
+        day, kind = day_of(r.announced_date, r.published_at, r.created_at)
         out.append(
             PaperRow(
                 id=r.id,
@@ -119,9 +129,71 @@ def pool_papers(session: Session, since_day: date, since_ts: datetime | None) ->
                 abs_url=r.abs_url,
                 code_url=r.code_url,
                 upvotes=r.upvotes,
+                day_kind=kind,
             )
         )
     return out
+
+
+def day_of(announced: date | None, published: datetime | None, created: datetime) -> tuple[date, str]:
+    """A paper's day for digests and what it is (see `pool_papers`)."""
+    if announced is not None:
+        return announced, "announced"
+    if published is not None:
+        return published.date(), "published"
+    return created.date(), "first seen"
+
+
+def recent_paper_days(session: Session, *, until: date, count: int) -> list[date]:
+    """The `count` latest days (on or before `until`) that have papers, newest first.
+
+    Walks down one day at a time with three indexed maxima (announcement day; publication time
+    of papers without one; first-seen time of papers with neither), so it costs a few small
+    queries however large the archive is.
+    """
+    days: list[date] = []
+    below = until + timedelta(days=1)  # exclusive upper bound
+    live = Paper.withdrawn.is_(False)
+    for _ in range(count):
+        announced = session.scalar(
+            select(func.max(Paper.announced_date)).where(live, Paper.announced_date < below)
+        )
+        published = session.scalar(
+            select(func.max(Paper.published_at)).where(
+                live, Paper.announced_date.is_(None), Paper.published_at < _start(below)
+            )
+        )
+        seen = session.scalar(
+            select(func.max(Paper.created_at)).where(
+                live,
+                Paper.announced_date.is_(None),
+                Paper.published_at.is_(None),
+                Paper.created_at < _start(below),
+            )
+        )
+        found = [d for d in (_as_date(announced), _as_date(published), _as_date(seen)) if d is not None]
+        if not found:
+            break
+        day = max(found)
+        days.append(day)
+        below = day
+    return days
+
+
+def _as_date(value: Any) -> date | None:
+    """A date from a column maximum (SQLite returns text for aggregates of dates and times)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return (value if value.tzinfo is None else value.astimezone(UTC)).date()
+    if isinstance(value, date):
+        return value
+    text = str(value)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return date.fromisoformat(text[:10])
+    return (parsed if parsed.tzinfo is None else parsed.astimezone(UTC)).date()
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,12 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import numpy as np
 from sqlalchemy.orm import Session
 
-from app.digest import queries
+from app.digest import queries, schedule
 from app.digest.built import BuildReport, BuiltDigest, DigestOptions, TextEncoder, VectorLoader
 from app.digest.due import Due, due_subscribers, preview_due
 from app.digest.plan import plan
@@ -42,7 +42,8 @@ def build_due_digests(
     report = BuildReport()
     subscribers = queries.mailable_subscribers(session, only_subscriber_ids)
     report.subscribers = len(subscribers)
-    due = due_subscribers(subscribers, now, options.first_days)
+    first = any(s.last_digest_at is None for s in subscribers)
+    due = due_subscribers(subscribers, now, _first_since(session, now, options) if first else now.date())
     built = queries.built_periods(session, {d.period for d in due})
     report.already_built = sum((d.subscriber.id, d.period) in built for d in due)
     due = [d for d in due if (d.subscriber.id, d.period) not in built]
@@ -67,10 +68,18 @@ def preview_digest(
     load_vectors: VectorLoader | None = None,
 ) -> BuiltDigest | None:
     """What the subscriber's next digest would hold right now; writes no digest."""
-    due = preview_due(subscriber, now, options.first_days)
+    first_since = _first_since(session, now, options) if subscriber.last_digest_at is None else now.date()
+    due = preview_due(subscriber, now, first_since)
     _refresh_interests([subscriber], encoder, options.model_name)
     planned = plan(session, [due], options, load_vectors, BuildReport())
     return planned[0][0] if planned else None
+
+
+def _first_since(session: Session, now: datetime, options: DigestOptions) -> date:
+    """Where first digests start: after the day before the latest `first_days` days with papers."""
+    today = now.date()
+    recent = queries.recent_paper_days(session, until=today + timedelta(days=1), count=options.first_days)
+    return schedule.first_window_start(recent, today, options.first_days)
 
 
 def _write(

@@ -328,8 +328,15 @@ class VectorIndex:
 
     @staticmethod
     def read_header(path: Path) -> dict[str, Any]:
+        """The header, after checking the file holds the whole payload it announces (IndexFormatError)."""
         with open(path, "rb") as fh:
-            return _read_header(fh, path)[0]
+            header, offset = _read_header(fh, path)
+        expected = header.get("payload_bytes")
+        present = path.stat().st_size - offset
+        if present <= 0 or (isinstance(expected, int) and present != expected):
+            shown = f"{present} of {expected}" if isinstance(expected, int) else f"{present}"
+            raise IndexFormatError(f"{path} is truncated ({shown} payload bytes)")
+        return header
 
     @classmethod
     def load(cls, path: Path, *, nprobe: int | None = None) -> VectorIndex:
@@ -340,20 +347,25 @@ class VectorIndex:
         payload = np.fromfile(path, dtype=np.uint8, offset=offset)
         if expected is not None and payload.size != expected:
             raise IndexFormatError(f"{path} is truncated ({payload.size} of {expected} bytes)")
+        if payload.size == 0:
+            raise IndexFormatError(f"{path} is truncated (nothing after its header)")
         try:
             index = faiss.deserialize_index(payload)
         except RuntimeError as exc:
             raise IndexFormatError(f"{path} is damaged: {str(exc).splitlines()[0]}") from exc
-        info = IndexInfo(
-            model_name=str(header["model"]),
-            dim=int(header["dim"]),
-            kind=str(header["kind"]),
-            watermark=int(header.get("watermark", 0)),
-            trained_size=int(header.get("trained_size", 0)),
-            nlist=int(header.get("nlist", 0)),
-            nprobe=int(header.get("nprobe") or 0),
-            recall_at_10=header.get("recall_at_10"),
-        )
+        try:
+            info = IndexInfo(
+                model_name=str(header["model"]),
+                dim=int(header["dim"]),
+                kind=str(header["kind"]),
+                watermark=int(header.get("watermark", 0)),
+                trained_size=int(header.get("trained_size", 0)),
+                nlist=int(header.get("nlist", 0)),
+                nprobe=int(header.get("nprobe") or 0),
+                recall_at_10=header.get("recall_at_10"),
+            )
+        except (TypeError, ValueError) as exc:
+            raise IndexFormatError(f"{path} has a damaged header ({exc})") from exc
         if index.d != info.dim or index.ntotal != header.get("ntotal", index.ntotal):
             raise IndexFormatError(f"{path}: header does not match the index it holds")
         return cls(info, index, nprobe=nprobe)
@@ -365,15 +377,29 @@ def _without_self(found: npt.NDArray[np.int64], own: npt.NDArray[np.int64]) -> n
     return np.array([r + [-2] * (10 - len(r)) for r in rows], dtype=np.int64)
 
 
+MAX_HEADER_BYTES = 1 << 20  # a header is a few hundred bytes; more means the length field is garbage
+
+
 def _read_header(fh: Any, path: Path) -> tuple[dict[str, Any], int]:
+    """The JSON header and where the payload starts; IndexFormatError for anything cut off or damaged."""
     magic = fh.read(len(MAGIC))
     if magic != MAGIC:
         raise IndexFormatError(f"{path} is not a papertrend vector index")
-    (length,) = struct.unpack("<I", fh.read(4))
+    size = fh.read(4)
+    if len(size) < 4:
+        raise IndexFormatError(f"{path} is cut off inside its header")
+    (length,) = struct.unpack("<I", size)
+    if length > MAX_HEADER_BYTES:
+        raise IndexFormatError(f"{path} has a damaged header (length {length})")
+    raw = fh.read(length)
+    if len(raw) < length:
+        raise IndexFormatError(f"{path} is cut off inside its header ({len(raw)} of {length} bytes)")
     try:
-        header = json.loads(fh.read(length))
+        header = json.loads(raw)
     except ValueError as exc:
         raise IndexFormatError(f"{path} has a damaged header") from exc
+    if not isinstance(header, dict):
+        raise IndexFormatError(f"{path} has a damaged header")
     if header.get("format") != FORMAT_VERSION:
         raise IndexFormatError(
             f"{path} has index format {header.get('format')}, this version reads {FORMAT_VERSION}"

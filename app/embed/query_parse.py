@@ -2,7 +2,9 @@
 
 Pure: plain strings in, plain data out. User text never reaches a full-text parser as is: words
 are reduced to letters and digits, so no input can make SQLite FTS5 or PostgreSQL's
-`to_tsquery` fail with a syntax error.
+`to_tsquery` fail with a syntax error. Queries are bounded: MAX_QUERY_CHARS of text,
+MAX_TERMS words, MAX_PHRASES quoted phrases of MAX_PHRASE_WORDS words each (`shortened`
+says when something was left out).
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from app.ingest.records import parse_arxiv_id
 
 MAX_QUERY_CHARS = 300
 MAX_TERMS = 12
+# Each quoted phrase is an extra full-text condition (a chain of <-> on PostgreSQL): a query
+# keeps at most MAX_PHRASES of them, each cut to its first MAX_PHRASE_WORDS words.
+MAX_PHRASES = 4
+MAX_PHRASE_WORDS = 8
 # Words too common to narrow a search over abstracts; kept only when a query has nothing else.
 _STOPWORD_TEXT = """
 a about an and are as at be by can do does for from how in into is it its of on or our over so than that the
@@ -32,6 +38,7 @@ class ParsedQuery:
     phrases: tuple[tuple[str, ...], ...] = ()  # quoted phrases; every result must contain them
     arxiv_ids: tuple[str, ...] = field(default=())
     prefix: bool = False  # a single word: also match words that start with it
+    shortened: bool = False  # phrases or words past the caps were left out
 
     @property
     def is_empty(self) -> bool:
@@ -68,14 +75,21 @@ def parse_query(raw: str) -> ParsedQuery:
         elif token:
             kept.append(token)
     rest = " ".join(kept)
-    phrases = []
+    phrases: list[tuple[str, ...]] = []
+    shortened = False
     for match in _QUOTED.finditer(rest):
         phrase = tuple(words(match.group(1)))
-        if phrase:  # a quoted single word is a required word
-            phrases.append(phrase)
+        if not phrase or phrase in phrases:  # a quoted single word is a required word
+            continue
+        if len(phrases) == MAX_PHRASES or len(phrase) > MAX_PHRASE_WORDS:
+            shortened = True
+            if len(phrases) == MAX_PHRASES:
+                continue
+        phrases.append(phrase[:MAX_PHRASE_WORDS])
     outside = _QUOTED.sub(" ", rest)
     all_terms = list(dict.fromkeys(words(outside)))
     terms = [t for t in all_terms if t not in STOPWORDS] or all_terms
+    shortened = shortened or len(terms) > MAX_TERMS
     terms = terms[:MAX_TERMS]
     semantic = " ".join(re.sub(r"[\"“”„«»]", " ", rest).split())
     prefix = len(terms) == 1 and not phrases and len(terms[0]) >= 3 and terms[0] not in STOPWORDS
@@ -86,6 +100,7 @@ def parse_query(raw: str) -> ParsedQuery:
         phrases=tuple(dict.fromkeys(phrases)),
         arxiv_ids=tuple(ids),
         prefix=prefix,
+        shortened=shortened,
     )
 
 

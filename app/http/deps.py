@@ -49,9 +49,13 @@ async def current_time(request: Request) -> datetime:
     return state_of(request).now()
 
 
-async def client_ip(request: Request) -> str:
+def peer_address(request: Request) -> str:
     """The peer address of the connection ("unknown" when the server does not know it)."""
     return request.client.host if request.client else "unknown"
+
+
+async def client_ip(request: Request) -> str:
+    return peer_address(request)
 
 
 def site_url(request: Request) -> str:

@@ -6,6 +6,8 @@ everything that must be the same whichever door was used:
 
 * the limits (per-address cooldown and daily cap, per-IP and global hourly limits) from the
   settings (`SubscribeLimits.from_settings`);
+* the address check against what the relay takes (`address_refusal`: an address that needs
+  SMTPUTF8 once the relay is known not to offer it);
 * the client address the per-IP limit counts (`app.http.deps.client_ip`);
 * the one clock (`AppState.now`);
 * the mail setup, sender and delivery policy for the confirmation email;
@@ -28,7 +30,7 @@ from app.http.deps import ClientIpDep, StateDep
 from app.http.state import AppState
 from app.mail.flows import request_subscription
 from app.mail.policy import DeliveryPolicy
-from app.mail.senders import SendResult
+from app.mail.senders import SendResult, address_refusal
 from app.subscribers.service import SubscribeLimits, SubscribeResult
 
 log = logging.getLogger("papertrend.subscriptions")
@@ -52,6 +54,10 @@ class Subscriptions:
 
     state: AppState
     ip: str
+
+    def address_refusal(self, email: str) -> str | None:
+        """Why the configured relay cannot take `email` (a sentence for the client), or None."""
+        return address_refusal(self.state.sender, email)
 
     def submit(self, *, email: str, topic_ids: list[int], source: str, honeypot: bool = False) -> Submitted:
         """Record the request for `email` (already normalised) and mail the confirmation if allowed.

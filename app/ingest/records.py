@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from app.ingest.parse.links import http_url
+
 
 @dataclass
 class PaperRecord:
@@ -44,6 +46,13 @@ class PaperRecord:
     keywords: list[str] = field(default_factory=list)
     withdrawn: bool = False
     raw: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Links a source gave are kept only as absolute http(s) URLs (app.ingest.parse.links).
+        self.abs_url = http_url(self.abs_url)
+        self.pdf_url = http_url(self.pdf_url)
+        self.code_url = http_url(self.code_url)
+        self.project_url = http_url(self.project_url)
 
     @property
     def key(self) -> tuple[str, str]:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db import session_scope
 from app.models import JobRun
 from app.models._common import utcnow
+from app.security.redact import redact_text
 
 log = logging.getLogger("papertrend.jobs")
 
@@ -48,7 +49,8 @@ def recorded_run(factory: sessionmaker[Session], job: str) -> Iterator[StepResul
         yield result
     except Exception as exc:
         result.ok = False
-        result.error = f"{type(exc).__name__}: {exc}"
+        # Kept for the operator (/admin); credentials in URLs never reach the row.
+        result.error = redact_text(f"{type(exc).__name__}: {exc}")[:4000]
         raise
     finally:
         result.duration_s = round(time.perf_counter() - started, 3)

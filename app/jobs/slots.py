@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import JobSlot
 from app.models._common import utcnow
+from app.readiness import is_unavailable, note_unreachable
 
 log = logging.getLogger("papertrend.scheduler")
 
@@ -86,13 +87,16 @@ def claimed(
     def run() -> None:
         now = clock()
         slot = slot_key(due_time(trigger, now) or now)
-        if not claim_slot(factory, name, slot, who):
-            log.info("%s %s already claimed by another process; skipped", name, slot)
-            return
-        log.info("%s %s started", name, slot)
         try:
+            if not claim_slot(factory, name, slot, who):
+                log.info("%s %s already claimed by another process; skipped", name, slot)
+                return
+            log.info("%s %s started", name, slot)
             fn()
-        except Exception:
+        except Exception as exc:
+            if is_unavailable(exc):  # the database is away: one line per interval, not a traceback per slot
+                note_unreachable(exc, where=f"scheduled {name} {slot}")
+                return
             log.exception("%s %s failed", name, slot)
 
     return run

@@ -8,11 +8,12 @@ in the Delivery row at enqueue time (subject, bodies, Message-ID, list headers).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from app.digest.built import BuiltDigest, BuiltItem
+from app.digest.schedule import long_date
 from app.mail.dkim import DkimSigner
 from app.mail.message import (
     MailIdentity,
@@ -118,7 +119,7 @@ class MailSetup:
         def item(it: BuiltItem) -> ItemView:
             fixed = self._paper_parts(
                 it.paper_id, it.public_id, it.title, it.abstract, tuple(it.authors), it.abs_url, it.code_url,
-                it.upvotes, tuple(it.topics),
+                it.upvotes, tuple(it.topics), it.day, it.day_kind,
             )  # fmt: skip
             mute = it.topics[0][0] if it.topics else None
             base = self.feedback_url(sid, key, it.paper_id, mute)
@@ -146,6 +147,7 @@ class MailSetup:
             site_url=self.identity.base_url,
             frequency=built.frequency,
             quiet=built.kind == "quiet",
+            note=built.note,
         )
 
     def _paper_parts(
@@ -159,9 +161,23 @@ class MailSetup:
         code_url: str | None,
         upvotes: int | None,
         topics: tuple[tuple[int, str, str], ...],
+        day: date | None = None,
+        day_kind: str = "announced",
     ) -> dict[str, Any]:
         """What every digest shows the same way for a paper (computed once per paper and build)."""
-        key = (paper_id, public_id, title, abstract, authors, abs_url, code_url, upvotes, topics)
+        key = (
+            paper_id,
+            public_id,
+            title,
+            abstract,
+            authors,
+            abs_url,
+            code_url,
+            upvotes,
+            topics,
+            day,
+            day_kind,
+        )
         cached = self._parts.get(key)
         if cached is None:
             if len(self._parts) > 20_000:
@@ -177,6 +193,7 @@ class MailSetup:
                 "upvotes": upvotes,
                 "code_url": code_url,
                 "mute_label": topics[0][2] if topics else None,
+                "when": f"{day_kind.capitalize()} {long_date(day)}" if day is not None else "",
             }
         return cached
 

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from app.mail import mime
 from app.mail.mime import HeaderError
+from app.mail.senders import wire_address
 
 MAX_SUBJECT = 250
 
@@ -89,13 +90,16 @@ def build_message(
     """The wire bytes of a multipart/alternative message, text/plain first, both UTF-8.
 
     Every header value is checked for line breaks and length before it is written, so no
-    submitted text can ever add a header (see `mime`).
+    submitted text can ever add a header (see `mime`). The recipient is written in its ASCII
+    form when it has one (IDNA domain); an address beyond ASCII before the @ can only be written
+    as UTF-8, and such a message is sent with SMTPUTF8 (see `senders`).
     """
     if len(subject) > MAX_SUBJECT:
         raise HeaderError("subject too long")
+    wire_to = wire_address(to)
     headers = [
         ("From", identity.from_header),
-        ("To", to),
+        ("To", wire_to or to),
         ("Subject", subject),
         ("Date", format_datetime(date)),
         ("Message-ID", message_id),
@@ -103,4 +107,4 @@ def build_message(
         ("X-Auto-Response-Suppress", "OOF, AutoReply"),
         *(extra_headers or {}).items(),
     ]
-    return mime.alternative(headers, text, html)
+    return mime.alternative(headers, text, html, utf8_headers=frozenset() if wire_to else frozenset({"To"}))

@@ -23,7 +23,9 @@ class HeaderError(ValueError):
     """A header that must not be written (line break, bad name, too long)."""
 
 
-def header_line(name: str, value: str) -> bytes:
+def header_line(name: str, value: str, *, utf8: bool = False) -> bytes:
+    """One header line. Beyond ASCII the value becomes RFC 2047 encoded words, or with `utf8` stays
+    raw UTF-8 (RFC 6532: only for messages sent with SMTPUTF8, e.g. an address like jörg@...)."""
     if not _NAME.match(name):
         raise HeaderError(f"bad header name {name[:40]!r}")
     if "\r" in value or "\n" in value or "\x00" in value:
@@ -32,6 +34,8 @@ def header_line(name: str, value: str) -> bytes:
         raise HeaderError(f"header {name} is too long")
     if value.isascii():
         return f"{name}: {value}\r\n".encode("ascii")
+    if utf8:
+        return f"{name}: {value}\r\n".encode()
     encoded = Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
     return f"{name}: {encoded}\r\n".encode("ascii")
 
@@ -59,10 +63,13 @@ def ascii_html(html: str) -> bytes:
     return b"\r\n".join(out)
 
 
-def alternative(headers: list[tuple[str, str]], text: str, html: str) -> bytes:
+def alternative(
+    headers: list[tuple[str, str]], text: str, html: str, *, utf8_headers: frozenset[str] = frozenset()
+) -> bytes:
+    """The message; headers named in `utf8_headers` are written as raw UTF-8 (see `header_line`)."""
     # "=_" never occurs in quoted-printable, and 96 random bits never occur in the HTML by chance.
     boundary = "=_pt_" + secrets.token_hex(12)
-    head = b"".join(header_line(name, value) for name, value in headers)
+    head = b"".join(header_line(name, value, utf8=name in utf8_headers) for name, value in headers)
     return b"".join(
         (
             head,

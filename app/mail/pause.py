@@ -48,8 +48,12 @@ class ErrorTally:
     errors: int = 0
 
     def add(self, result: SendResult | None, policy: DeliveryPolicy) -> bool:
-        """Count one result; True when the run's error share has passed the threshold."""
-        if result is not None:
+        """Count one result; True when the run's error share has passed the threshold.
+
+        A message refused for its address alone (stage `address`: the relay cannot carry it)
+        says nothing about the relay's health and is not counted.
+        """
+        if result is not None and result.stage != "address":
             self.attempted += 1
             self.errors += not result.ok
         return self.attempted >= policy.min_sample and self.errors / self.attempted > policy.error_threshold

@@ -37,6 +37,7 @@ class ItemView:
     less_url: str | None = None
     mute_url: str | None = None
     mute_label: str | None = None
+    when: str = ""  # "Announced 1 July 2026" (or published / first seen)
 
 
 @dataclass
@@ -52,6 +53,7 @@ class DigestView:
     site_url: str
     frequency: str = "daily"
     quiet: bool = False
+    note: str = ""  # a line under the heading (a first digest says which days it covers)
 
 
 @dataclass(frozen=True)
@@ -144,19 +146,20 @@ class Renderer:
     def _shape(item: ItemView) -> tuple[Any, ...]:
         return (
             item.arxiv_url is not None, item.code_url is not None, bool(item.upvotes), len(item.topics),
-            item.more_url is not None, item.mute_url is not None,
+            item.more_url is not None, item.mute_url is not None, bool(item.when), bool(item.authors),
         )  # fmt: skip
 
     @staticmethod
     def _placeholder_item(shape: tuple[Any, ...]) -> ItemView:
-        arxiv, code, upvotes, topics, feedback, mute = shape
+        arxiv, code, upvotes, topics, feedback, mute, when, authors = shape
         return ItemView(
             title=_ph("title"), paper_url=_ph("paperurl"), arxiv_url=_ph("arxivurl") if arxiv else None,
-            authors=_ph("authors"), summary=_ph("summary"), reason=_ph("reason"),
+            authors=_ph("authors") if authors else "", summary=_ph("summary"), reason=_ph("reason"),
             topics=[(_ph(f"topic{i}label"), _ph(f"topic{i}url")) for i in range(topics)],
             upvotes=_ph("upvotes") if upvotes else None, code_url=_ph("codeurl") if code else None,
             more_url=_ph("moreurl") if feedback else None, less_url=_ph("lessurl") if feedback else None,
             mute_url=_ph("muteurl") if mute else None, mute_label=_ph("mutelabel") if mute else None,
+            when=_ph("when") if when else "",
         )  # fmt: skip
 
     def _skeleton(self, view: DigestView, compact: bool) -> str:
@@ -168,7 +171,7 @@ class Renderer:
             subject=_ph("subject"), preheader=_ph("preheader"), heading=_ph("heading"), items=items,
             trending=trending, preferences_url=_ph("prefsurl"), unsubscribe_url=_ph("unsuburl"),
             browser_url=_ph("browserurl"), site_url=_ph("siteurl"), frequency=view.frequency,
-            quiet=view.quiet,
+            quiet=view.quiet, note=_ph("note") if view.note else "",
         )  # fmt: skip
 
     def _item_piece(self, item: ItemView, compact: bool) -> str:
@@ -182,9 +185,9 @@ class Renderer:
         return self._items[key]
 
     def _shell_piece(self, view: DigestView, compact: bool) -> str:
-        key = (bool(view.items), bool(view.trending), view.frequency, view.quiet, compact)
+        key = (bool(view.items), bool(view.trending), view.frequency, view.quiet, bool(view.note), compact)
         if key not in self._shells:
-            probe = [self._placeholder_item((False,) * 6)]
+            probe = [self._placeholder_item((False,) * 8)]
             html = self._skeleton(
                 self._shell_view(view, probe if view.items else [], probe if view.trending else []), compact
             )
@@ -205,14 +208,14 @@ class Renderer:
         key = (
             item.title, item.paper_url, item.arxiv_url, item.authors, item.summary, tuple(item.topics),
             item.upvotes, item.code_url, item.mute_label, item.more_url is not None,
-            item.mute_url is not None, compact,
+            item.mute_url is not None, item.when, compact,
         )  # fmt: skip
         piece = self._filled.get(key)
         if piece is None:
             values = {
                 "title": item.title, "paperurl": item.paper_url, "arxivurl": item.arxiv_url or "",
                 "authors": item.authors, "summary": item.summary, "upvotes": str(item.upvotes or ""),
-                "codeurl": item.code_url or "", "mutelabel": item.mute_label or "",
+                "codeurl": item.code_url or "", "mutelabel": item.mute_label or "", "when": item.when,
             }  # fmt: skip
             for i, (label, url) in enumerate(item.topics):
                 values[f"topic{i}label"], values[f"topic{i}url"] = label, url
@@ -233,7 +236,7 @@ class Renderer:
         values = {
             "subject": view.subject, "preheader": view.preheader, "heading": view.heading,
             "prefsurl": view.preferences_url, "unsuburl": view.unsubscribe_url,
-            "browserurl": view.browser_url, "siteurl": view.site_url,
+            "browserurl": view.browser_url, "siteurl": view.site_url, "note": view.note,
         }  # fmt: skip
         filled = {k: str(escape(v)) for k, v in values.items()}
         filled["slotforyou"] = "".join(self._item_html(i, compact) for i in view.items)
@@ -252,9 +255,16 @@ class Renderer:
         return self._items[key]
 
     def _text_shell(self, view: DigestView) -> str:
-        key = ("digest.txt", bool(view.items), bool(view.trending), view.frequency, view.quiet)
+        key = (
+            "digest.txt",
+            bool(view.items),
+            bool(view.trending),
+            view.frequency,
+            view.quiet,
+            bool(view.note),
+        )
         if key not in self._shells:
-            probe = [self._placeholder_item((False,) * 6)]
+            probe = [self._placeholder_item((False,) * 8)]
             shell = self._shell_view(view, probe if view.items else [], probe if view.trending else [])
             slots = {"foryou": _ph("slotforyou"), "trending": _ph("slottrending")}
             self._shells[key] = self._text.get_template("digest.txt").render(
@@ -266,13 +276,14 @@ class Renderer:
         """An item of the text part: the paper's parts filled once, then number, reason and links."""
         key = (
             template, item.title, item.authors, item.summary, tuple(item.topics), item.paper_url,
-            item.arxiv_url, item.code_url, item.more_url is not None, item.mute_url is not None,
+            item.arxiv_url, item.code_url, item.more_url is not None, item.mute_url is not None, item.when,
         )  # fmt: skip
         piece = self._filled.get(key)
         if piece is None:
             values = {
                 "title": item.title, "authors": item.authors, "summary": _wrapped(item.summary),
                 "paperurl": item.paper_url, "arxivurl": item.arxiv_url or "", "codeurl": item.code_url or "",
+                "when": item.when,
             }  # fmt: skip
             for i, (label, url) in enumerate(item.topics):
                 values[f"topic{i}label"], values[f"topic{i}url"] = label, url
@@ -291,6 +302,7 @@ class Renderer:
             "subject": view.subject, "preheader": view.preheader, "heading": view.heading,
             "rule": "=" * len(view.heading), "prefsurl": view.preferences_url,
             "unsuburl": view.unsubscribe_url, "browserurl": view.browser_url, "siteurl": view.site_url,
+            "note": view.note,
             "slotforyou": "".join(self._text_item("_item.txt", it, n) for n, it in enumerate(view.items, 1)),
             "slottrending": "".join(
                 self._text_item("_trending_item.txt", it, n) for n, it in enumerate(view.trending, 1)

@@ -4,11 +4,27 @@ A sender takes one finished `EmailMessage` (one recipient) and returns a `SendRe
 that classifies the server's answer: `sent` (2xx), `deferred` (4xx, or the connection
 failed before the message was handed over), `failed` (5xx), or `unknown` (the connection
 dropped after DATA began: the message may or may not have arrived).
+
+Addresses beyond ASCII: a domain in Unicode travels in its ASCII (IDNA) form; a local part
+beyond ASCII (`jörg@example.org`) needs the relay's SMTPUTF8 extension. With it the message
+goes out as `MAIL FROM:<...> SMTPUTF8`; without it the message fails at stage `address`
+with a reason the operator can read (it is not the recipient's fault, so nothing is
+suppressed, and it does not count toward the error threshold). The sender remembers what the
+relay offered (`SmtpSender.smtputf8`) so the subscribe form can refuse such an address at
+once (`address_refusal`).
+
+A pooled connection is never reused in an unknown state: after any error inside a
+transaction it is reset (RSET) or, if that fails, closed, so one message's failure never
+becomes the next message's `503 nested MAIL`.
+
+Credentials never travel in clear: a relay that asks for a login must offer TLS (smtps://
+or STARTTLS), except on the loopback interface where nothing leaves the machine.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 import re
 import secrets
@@ -82,6 +98,39 @@ def _reply_text(resp: bytes | str) -> str:
     return " ".join(text.split())[:1000]
 
 
+def needs_smtputf8(address: str) -> bool:
+    """Whether an address can only travel with SMTPUTF8 (its local part is beyond ASCII)."""
+    return wire_address(address) is None
+
+
+def wire_address(address: str) -> str | None:
+    """The address as an ASCII-only relay can carry it (IDNA domain), or None when no such form exists."""
+    if address.isascii():
+        return address
+    local, sep, domain = address.rpartition("@")
+    if not sep or not local.isascii():
+        return None
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+    return f"{local}@{ascii_domain}"
+
+
+class SmtpSecurityError(smtplib.SMTPException):
+    """The relay would make us send the SMTP password in clear."""
+
+
+def _is_loopback_host(host: str) -> bool:
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class SmtpConfig:
     host: str
@@ -92,22 +141,29 @@ class SmtpConfig:
     timeout: float = 30.0
     local_hostname: str | None = None
     max_per_connection: int = 500
+    # Logging in without TLS is allowed only where the password cannot leave the machine.
+    allow_plain_login: bool = False
 
     @classmethod
     def from_url(cls, url: str, *, timeout: float = 30.0) -> SmtpConfig:
-        """smtp://host:25 (STARTTLS when offered), smtp+starttls:// (required), smtps:// (TLS)."""
+        """smtp://host:25 (STARTTLS when offered), smtp+starttls:// (required), smtps:// (TLS).
+
+        With a user name, smtp:// still requires STARTTLS unless the relay is on the loopback.
+        """
         parts = urlsplit(url)
         mode: Literal["plain", "starttls", "tls"] = {"smtps": "tls", "smtp+starttls": "starttls"}.get(
             parts.scheme, "plain"
         )  # type: ignore[assignment]
         default_port = {"tls": 465, "starttls": 587, "plain": 25}[mode]
+        host = parts.hostname or "localhost"
         return cls(
-            host=parts.hostname or "localhost",
+            host=host,
             port=parts.port or default_port,
             mode=mode,
             username=unquote(parts.username or ""),
             password=unquote(parts.password or ""),
             timeout=timeout,
+            allow_plain_login=_is_loopback_host(host),
         )
 
 
@@ -131,6 +187,8 @@ class SmtpSender:
         # moment instead of each waiting for its own timeout.
         self._connect_backoff_s = connect_backoff_s
         self._connect_failed: tuple[float, SendResult] | None = None
+        # What the relay offered on the last connection (None: not connected yet).
+        self.smtputf8: bool | None = None
 
     def _connect(self) -> smtplib.SMTP:
         cfg = self.config
@@ -139,12 +197,22 @@ class SmtpSender:
             conn = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=self._tls)
         else:
             conn = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout, local_hostname=cfg.local_hostname)
-        conn.ehlo()
-        if cfg.mode == "starttls" or (cfg.mode == "plain" and conn.has_extn("starttls")):
-            conn.starttls(context=self._tls)
+        try:
             conn.ehlo()
-        if cfg.username:
-            conn.login(cfg.username, cfg.password)
+            if cfg.mode == "starttls" or (cfg.mode == "plain" and conn.has_extn("starttls")):
+                conn.starttls(context=self._tls)
+                conn.ehlo()
+            if cfg.username:
+                if not isinstance(conn.sock, ssl.SSLSocket) and not cfg.allow_plain_login:
+                    raise SmtpSecurityError(
+                        f"{cfg.host}:{cfg.port} does not offer STARTTLS; refusing to send the SMTP password "
+                        "in clear (use smtps:// or a relay that offers STARTTLS)"
+                    )
+                conn.login(cfg.username, cfg.password)
+        except BaseException:
+            conn.close()
+            raise
+        self.smtputf8 = conn.has_extn("smtputf8")
         with self._lock:
             self._all.append(conn)
         return conn
@@ -202,20 +270,46 @@ class SmtpSender:
                 return SendResult(
                     "deferred", None, f"connection lost before DATA: {exc.__cause__}", stage="mail"
                 )
-            except (smtplib.SMTPException, OSError) as exc:
+            except _InData as exc:
                 self._drop()
-                return SendResult("unknown", None, f"connection lost during DATA: {exc}")
+                return SendResult("unknown", None, f"connection lost during DATA: {exc.__cause__}")
+            except Exception as exc:
+                # Anything else (a command the relay cannot take, a bug): the connection may be inside
+                # a transaction, so it is reset or dropped before the next message uses it.
+                self._reset_or_drop(conn)
+                return SendResult(
+                    "deferred", None, f"send failed before DATA: {type(exc).__name__}: {exc}", stage="mail"
+                )
         return SendResult("deferred", None, "connection lost")  # pragma: no cover - loop always returns
 
-    def _transaction(self, conn: smtplib.SMTP, mail_from: str, rcpt: str, raw: bytes) -> SendResult:
+    def _reset_or_drop(self, conn: smtplib.SMTP) -> None:
+        """End any open transaction (RSET); a connection that cannot even do that is closed."""
         try:
-            code, resp = conn.mail(mail_from)
+            code, _ = conn.rset()
+        except Exception:  # whatever went wrong, this connection is not reused
+            code = 0
+        if code != 250:
+            self._drop()
+
+    def _transaction(self, conn: smtplib.SMTP, mail_from: str, rcpt: str, raw: bytes) -> SendResult:
+        wire_from, wire_rcpt = wire_address(mail_from), wire_address(rcpt)
+        utf8 = wire_from is None or wire_rcpt is None
+        if utf8 and not conn.has_extn("smtputf8"):
+            return SendResult(
+                "failed",
+                None,
+                "the mail relay does not offer SMTPUTF8, which an address with characters beyond ASCII "
+                "before the @ needs",
+                stage="address",
+            )
+        try:
+            code, resp = conn.mail(wire_from or mail_from, ["SMTPUTF8"] if utf8 else [])
             if code != 250:
-                conn.rset()
+                self._reset_or_drop(conn)
                 return SendResult(classify(code), code, _reply_text(resp), stage="mail")
-            code, resp = conn.rcpt(rcpt)
+            code, resp = conn.rcpt(wire_rcpt or rcpt)
             if code not in (250, 251):
-                conn.rset()
+                self._reset_or_drop(conn)
                 return SendResult(classify(code), code, _reply_text(resp), stage="rcpt")
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             raise _BeforeData() from exc
@@ -223,11 +317,14 @@ class SmtpSender:
         try:
             code, resp = conn.data(raw)
         except smtplib.SMTPResponseException as exc:  # DATA itself refused (no 354): nothing handed over
-            conn.rset()
+            self._reset_or_drop(conn)
             return SendResult(classify(exc.smtp_code), exc.smtp_code, _reply_text(exc.smtp_error))
+        except (smtplib.SMTPException, OSError) as exc:
+            raise _InData() from exc
         self._local.count += 1
         if code != 250:
-            conn.rset()
+            self._reset_or_drop(conn)
+        conn.command_encoding = "ascii"  # the next transaction starts plain again
         return SendResult(classify(code), code, _reply_text(resp))
 
     def close(self) -> None:
@@ -243,6 +340,25 @@ class SmtpSender:
 
 class _BeforeData(Exception):
     pass
+
+
+class _InData(Exception):
+    pass
+
+
+def address_refusal(sender: object, address: str) -> str | None:
+    """Why `address` cannot be mailed through `sender`, as a sentence for the form; None when it can.
+
+    Only an address that needs SMTPUTF8 can be refused, and only once the relay is known not to
+    offer it (a sender that has not connected yet accepts it; the delivery then records why it
+    failed). The file outbox takes any address.
+    """
+    if not needs_smtputf8(address) or getattr(sender, "smtputf8", True) is not False:
+        return None
+    return (
+        "Our mail server cannot deliver to addresses with characters beyond ASCII before the @ "
+        "(such as ö or é). Please use another address."
+    )
 
 
 class FileOutboxSender:

@@ -9,6 +9,7 @@ from app.models.embedding import Embedding
 from app.models.job import JobRun, JobSlot, SourceState
 from app.models.paper import Paper, PaperSource
 from app.models.ratelimit import RateLimit
+from app.models.security import AuthFailure
 from app.models.subscriber import (
     Feedback,
     SubscribeAttempt,
@@ -20,6 +21,7 @@ from app.models.subscriber import (
 from app.models.topic import PaperScore, PaperTopic, PaperTopicState, Topic, TopicBuild, TopicDailyCount
 
 __all__ = [
+    "AuthFailure",
     "Delivery",
     "DeliveryContent",
     "Digest",

@@ -6,7 +6,6 @@ caller's job (the mail layer): `subscribe` only decides whether one may be sent.
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.models import Delivery, Feedback, Paper, Subscriber, Topic
 from app.models.statuses import SubscribeOutcome, SubscriberStatus
 from app.models.subscriber import SubscribeAttempt, SubscriberEvent, new_link_key
+from app.security.strength import secret_equals
 from app.subscribers import queries
 from app.subscribers.tokens import InvalidToken, LinkClaims, TokenSigner
 from app.subscribers.validation import Preferences
@@ -140,7 +140,7 @@ def _decide(
 
 def _load(session: Session, claims: LinkClaims) -> Subscriber:
     subscriber = session.get(Subscriber, claims.subscriber_id)
-    if subscriber is None or not hmac.compare_digest(subscriber.link_key, claims.link_key):
+    if subscriber is None or not secret_equals(subscriber.link_key, claims.link_key):
         raise InvalidToken("no such subscriber")
     return subscriber
 

@@ -7,7 +7,9 @@ expire, so a digest from years ago still works; they carry the subscriber's rand
 tokens are bound to one form and expire after a few hours.
 
 Rotation: the signer is built from `[old_key, new_key]`; itsdangerous signs with the last
-key and verifies with all of them.
+key and verifies with all of them. Keyed hashes that act as credentials (the private feed URL,
+the admin session cookie) follow the same rule through `digest_matches`: made with the newest
+key, accepted with any.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from itsdangerous import BadData, Signer, URLSafeTimedSerializer
+
+from app.security.strength import secret_equals
 
 CONFIRM_MAX_AGE_S = 72 * 3600
 FORM_MAX_AGE_S = 4 * 3600
@@ -123,7 +127,7 @@ class TokenSigner:
         except BadData as exc:
             raise InvalidToken("form token invalid or expired") from exc
         got_form, got_bound = _shape(data, (str, str))
-        if not (hmac.compare_digest(got_form, form) and hmac.compare_digest(got_bound, bound)):
+        if not (secret_equals(got_form, form) and secret_equals(got_bound, bound)):
             raise InvalidToken("form token belongs to another form")
         issued_ts = issued.timestamp()
         if now_ts is not None and now_ts - issued_ts > FORM_MAX_AGE_S:
@@ -134,8 +138,19 @@ class TokenSigner:
 
     def digest(self, value: str, purpose: str) -> str:
         """Keyed hash (for rate-limit keys and Message-IDs): stable, not reversible, per purpose."""
-        key = hashlib.sha256(f"papertrend.{purpose}.{self._keys[-1]}".encode()).digest()
-        return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+        return _keyed_hash(self._keys[-1], value, purpose)
+
+    def digest_matches(self, value: str, purpose: str, candidate: str, *, length: int | None = None) -> bool:
+        """Whether `candidate` is the keyed hash of `value` (its first `length` characters) under any key.
+
+        For keyed hashes that act as credentials: one made before a key rotation keeps working
+        while the old key is still configured. Constant time per key; never raises.
+        """
+        found = False
+        for key in self._keys:
+            expected = _keyed_hash(key, value, purpose)
+            found |= secret_equals(candidate, expected[:length] if length else expected)
+        return found
 
     # Internals ---------------------------------------------------------------------------
 
@@ -167,6 +182,11 @@ class TokenSigner:
         except (BadData, UnicodeError) as exc:
             raise InvalidToken(purpose) from exc
         return text.split("~")
+
+
+def _keyed_hash(secret: str, value: str, purpose: str) -> str:
+    key = hashlib.sha256(f"papertrend.{purpose}.{secret}".encode()).digest()
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
 def _shape(data: Any, types: tuple[type, ...]) -> Any:

@@ -1,7 +1,9 @@
 """Atom feeds: trending per window, each topic, each subscriber (private URL); OPML of all topics.
 
-Feeds are built with feedgen and served through the response cache like the pages. Entry
-ids are the papers' absolute URLs here, so a feed reader never shows a paper twice.
+Feeds are built with feedgen and served through the response cache like the pages, except
+a subscriber's private feed: it is checked against the subscriber's row on every request
+(a deleted or unsubscribed subscriber's feed must stop at once) and only revalidated by
+ETag. Entry ids are the papers' absolute URLs here, so a feed reader never shows a paper twice.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response
 from feedgen.feed import FeedGenerator
 from lxml import etree
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from app.browse.cache import cached
+from app.browse.cache import cached, etag_matches, make_etag
 from app.browse.private_feed import subscriber_for_feed, subscriber_items
 from app.browse.topics import all_topic_chips, topic_detail
 from app.browse.trending import trending
 from app.browse.types import PaperCard
+from app.db import session_scope
 from app.http import NowDep, SiteUrlDep, StateDep
 from app.web.text import latex_to_text
 
@@ -159,31 +163,39 @@ async def topic_feed(
 async def subscriber_feed(
     request: Request, site: SiteUrlDep, now: NowDep, state: StateDep, token: str = Path(max_length=64)
 ) -> Response:
-    """Private: not cached in shared caches, never indexed, and a wrong token is a plain 404."""
+    """Private: never in the shared cache, never indexed, and a wrong token is a plain 404."""
     signer = state.signer
 
-    def build(session: Session) -> tuple[bytes, str]:
-        subscriber = subscriber_for_feed(session, signer, token)
-        if subscriber is None:
-            raise HTTPException(404, "This feed address is not valid (any more).")
-        items = subscriber_items(session, subscriber, now=now)
-        body = build_feed(
-            site=site,
-            path=f"/feeds/subscriber/{token}.atom",
-            page_path="/",
-            title="papertrend: your digest",
-            subtitle="The papers chosen for you, as in your email digest.",
-            cards=[i.card for i in items],
-            reasons={i.card.id: i.reason for i in items},
-            fallback_updated=now,
-        )
-        return body, ATOM
+    def build() -> bytes | None:
+        with session_scope(state.session_factory) as session:
+            subscriber = subscriber_for_feed(session, signer, token)
+            if subscriber is None:
+                return None
+            items = subscriber_items(session, subscriber, now=now)
+            return build_feed(
+                site=site,
+                path=f"/feeds/subscriber/{token}.atom",
+                page_path="/",
+                title="papertrend: your digest",
+                subtitle="The papers chosen for you, as in your email digest.",
+                cards=[i.card for i in items],
+                reasons={i.card.id: i.reason for i in items},
+                fallback_updated=now,
+            )
 
-    response = await cached(request, ("feed-subscriber", token, now.date()), build, media_type=ATOM)
-    response.headers["Cache-Control"] = "private, max-age=300"
-    response.headers["X-Robots-Tag"] = "noindex"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+    body = await run_in_threadpool(build)
+    if body is None:
+        raise HTTPException(404, "This feed address is not valid (any more).")
+    etag = make_etag(body)
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "private, no-cache",
+        "X-Robots-Tag": "noindex",
+        "Referrer-Policy": "no-referrer",
+    }
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=ATOM, headers=headers)
 
 
 @router.get("/feeds/topics.opml")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from app.browse.cache import cached
-from app.browse.search import SearchFilters, search
+from app.browse.search import QUERY_LIMITS, SearchFilters, search
 from app.browse.status import status_facts
 from app.browse.topics import all_topic_chips
 from app.digest.selection import Weights
@@ -61,6 +61,7 @@ async def search_page(
             header_query=query,
             query=query,
             outcome=outcome,
+            limits=QUERY_LIMITS,
             filters=filters,
             topics=all_topic_chips(session),
             page=page,

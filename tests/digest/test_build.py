@@ -167,13 +167,17 @@ def test_quiet_note_when_enabled_and_new_papers_match_nothing(db: Session) -> No
     assert w  # the world exists: new papers were announced, none matched
 
 
-def test_first_digest_looks_back_only_the_configured_days(db: Session) -> None:
+def test_first_digest_covers_only_the_configured_number_of_days_with_papers(db: Session) -> None:
+    """first_days=3: the three latest days that have papers (Mon 4, Fri 1, Thu 30), not Wed 29 April."""
     quant = add_topic(db, "Quantization")
-    old = add_paper(db, "Quantized old paper", day=TODAY - timedelta(days=10), topics={quant: 0.9})
-    recent = add_paper(db, "Quantized recent paper", day=TODAY - timedelta(days=1), topics={quant: 0.9})
+    days = [date(2026, 5, 4), date(2026, 5, 1), date(2026, 4, 30), date(2026, 4, 29)]
+    papers = [add_paper(db, f"Quantized paper of {d}", day=d, topics={quant: 0.9}) for d in days]
     add_subscriber(db, "ada@example.org", topics=[quant])
-    ids = {i.paper_id for i in build(db).digests[0].items}
-    assert recent.id in ids and old.id not in ids
+    (digest,) = build(db).digests
+    ids = {i.paper_id for i in digest.items}
+    assert ids == {p.id for p in papers[:3]}
+    assert digest.note == "Your first digest: the newest papers we have for you, from 30 April – 4 May 2026."
+    assert {(i.day, i.day_kind) for i in digest.items} == {(d, "announced") for d in days[:3]}
 
 
 def test_interest_text_is_encoded_at_build_time(db: Session) -> None:

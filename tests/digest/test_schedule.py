@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from app.digest.schedule import candidate_window, is_due, local_time, period_key, period_label
+from app.digest.schedule import (
+    candidate_window,
+    first_window_start,
+    is_due,
+    local_time,
+    period_key,
+    period_label,
+)
 
 
 def test_local_time_period_keys_and_due_hours() -> None:
@@ -20,7 +27,19 @@ def test_local_time_period_keys_and_due_hours() -> None:
 
 
 def test_candidate_window() -> None:
-    now = datetime(2026, 5, 5, 9, tzinfo=UTC)
-    assert candidate_window(now, None, 3) == (date(2026, 5, 2), None)
+    assert candidate_window(None, date(2026, 5, 2)) == (date(2026, 5, 2), None)
     last = datetime(2026, 5, 4, 8, tzinfo=UTC)
-    assert candidate_window(now, last, 3) == (date(2026, 5, 4), last)
+    assert candidate_window(last, date(2026, 5, 2)) == (date(2026, 5, 4), last)
+
+
+def test_first_window_covers_the_latest_days_with_papers() -> None:
+    today = date(2026, 12, 3)
+    # Papers of months ago (the demo): the three latest days with papers, wherever they lie.
+    old = [date(2026, 7, 1), date(2026, 6, 30), date(2026, 6, 29), date(2026, 6, 26)]
+    assert first_window_start(old, today, 3) == date(2026, 6, 28)
+    # Weekends and gaps do not count: three days with papers, however far apart.
+    sparse = [date(2026, 12, 3), date(2026, 7, 1), date(2026, 6, 30), date(2026, 6, 1)]
+    assert first_window_start(sparse, today, 3) == date(2026, 6, 29)
+    # Papers dated after tomorrow do not define the window; nothing at all: the last `count` days.
+    assert first_window_start([date(2027, 1, 1)], today, 3) == date(2026, 11, 30)
+    assert first_window_start([], today, 3) == date(2026, 11, 30)

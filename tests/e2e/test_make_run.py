@@ -1,7 +1,10 @@
 """The `make run` path in a fresh folder: init, demo load, embedded server with the scheduler.
 
 Runs the real CLI in subprocesses with the real model on the bundled data (no network),
-then reads the served pages over HTTP like a browser would.
+then reads the served pages over HTTP like a browser would, and walks a newcomer's first
+steps: `demo` before `init`, subscribing, confirming through /outbox, and the first digest
+(the demo's papers are months old; the digest still has papers and says when they were
+announced).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
         if key in {"DATABASE_URL", "SMTP_URL", "SECRET_KEY", "ENVIRONMENT"}:
             del env[key]
     env.update(VAR_DIR=str(tmp_path / "var"), HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+    env.update(SUBSCRIBE_MIN_SECONDS="0")  # the test submits the form faster than a person
     # Live sources are unreachable in tests; they must fail fast and be reported, not hang.
     env.update(
         ARXIV_API_URL="http://127.0.0.1:9/api",
@@ -55,15 +59,17 @@ def test_init_demo_and_embedded_server(tmp_path: Path) -> None:
     env = _env(tmp_path)
     env["PYTHONPATH"] = str(root)
 
-    init = _run(["init"], env, tmp_path)
+    # A newcomer who runs `demo` before `init`: the SQLite database is migrated on the spot.
+    demo = _run(["demo"], env, tmp_path)
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    assert "bringing the database" in demo.stderr and "Traceback" not in demo.stderr
+    assert "1273 vectors indexed" in demo.stdout
+    assert re.search(r"pipeline:topics\s+1273 papers -> \d+ topics", demo.stdout), demo.stdout
+
+    init = _run(["init"], env, tmp_path)  # what `make run` runs first; idempotent
     assert init.returncode == 0, init.stderr
     assert "database ready" in init.stdout
     assert (tmp_path / "var" / "papertrend.db").exists()
-
-    demo = _run(["demo"], env, tmp_path)
-    assert demo.returncode == 0, demo.stderr[-2000:]
-    assert "1273 vectors indexed" in demo.stdout
-    assert re.search(r"pipeline:topics\s+1273 papers -> \d+ topics", demo.stdout), demo.stdout
 
     again = _run(["demo"], env, tmp_path)  # idempotent: a second call loads nothing
     assert again.returncode == 0
@@ -97,8 +103,41 @@ def test_init_demo_and_embedded_server(tmp_path: Path) -> None:
         assert all(1 <= len(label.split()) <= 4 for label in labels)
         assert not any(re.fullmatch(r"(topic )?\d+", label.lower()) for label in labels)
         assert httpx.get(base + "/outbox", timeout=10).status_code == 200  # embedded mode: outbox page
-        assert httpx.get(base + "/subscribe", timeout=10).status_code == 200
+        _first_digest(base, env, tmp_path)
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=30)
     assert "scheduled pipeline" in output, output[-3000:]
+
+
+def _first_digest(base: str, env: dict[str, str], cwd: Path) -> None:
+    """Subscribe, confirm through /outbox, build and send the digest: it has papers and their dates."""
+    with httpx.Client(base_url=base, timeout=30) as browser:
+        form = browser.get("/subscribe").text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        topics = re.findall(r'name="topics" value="(\d+)"', form)
+        assert csrf and topics
+        sent = browser.post(
+            "/subscribe",
+            data={"email": "newcomer@example.org", "csrf_token": csrf.group(1), "topics": topics},
+        )
+        assert "Check your inbox" in sent.text
+        listing = browser.get("/outbox").text
+        (confirmation,) = re.findall(r'href="/outbox/([^"]+confirm[^"]+\.eml)"', listing)
+        message = browser.get(f"/outbox/{confirmation}").text
+        confirm_path = re.findall(r"https?://[^/\s\"<]+(/confirm/[^\s\"<]+)", message)[0]
+        page = browser.get(confirm_path).text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token
+        assert "You are subscribed" in browser.post(confirm_path, data={"csrf_token": token.group(1)}).text
+
+        # Late yesterday evening (UTC): past every send hour, and the digest is due to go at once.
+        yesterday = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
+        built = _run(["digest", "build", "--now", f"{yesterday}T23:00:00Z"], env, cwd)
+        assert built.returncode == 0 and "1 digests built" in built.stdout, built.stdout + built.stderr
+        assert _run(["digest", "send"], env, cwd).returncode == 0
+        listing = browser.get("/outbox").text
+        (digest,) = re.findall(r'href="/outbox/([^"]+digest[^"]+\.eml)"', listing)
+        text = browser.get(f"/outbox/{digest}").text
+    assert "Your first digest" in text, text[:3000]
+    assert re.search(r"(Announced|First seen) \d{1,2} [A-Z][a-z]+ 20\d\d", text), text[:3000]

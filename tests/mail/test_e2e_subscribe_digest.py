@@ -149,7 +149,9 @@ def test_embedded_mode_outbox_page_lets_a_user_click_through(
     """Without SMTP_URL the confirmation lands in the file outbox, listed at /outbox."""
     settings = settings_for(tmp_path)
     assert settings.uses_file_outbox
-    client = TestClient(make_app(settings, session_factory, make_sender(settings)))
+    # The outbox opens only to this machine: a loopback client asking for a loopback host.
+    app = make_app(settings, session_factory, make_sender(settings))
+    client = TestClient(app, base_url="http://127.0.0.1:8000", client=("127.0.0.1", 50123))
     form = client.get("/subscribe")
     client.post("/subscribe", data={"email": "local@example.org", "csrf_token": csrf_from(form.text)})
     listing = client.get("/outbox")

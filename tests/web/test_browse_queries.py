@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.browse.cache import bump_generation, read_generation
 from app.browse.papers import decode_cursor, list_papers, paper_detail
-from app.browse.status import status_facts
+from app.browse.status import PUBLIC_FAILURE, job_statuses, status_facts
 from app.browse.topics import topic_detail, topic_list, topic_series, trending_topics
 from app.browse.trending import latest_day, trending
 from app.models import PaperScore
@@ -202,7 +202,9 @@ def test_status_facts(db: Session) -> None:
     jobs = {j.job: j for j in facts.jobs}
     assert jobs["pipeline:ingest"].status == "ok" and jobs["pipeline:ingest"].summary == "34 new, 0 updated"
     assert [j.job for j in facts.failing] == ["pipeline:topics"]
-    assert jobs["pipeline:topics"].error == "ValueError: not enough papers"
+    assert jobs["pipeline:topics"].error == PUBLIC_FAILURE  # the public facts never carry the error text
+    detailed = {j.job: j for j in job_statuses(db, details=True)}
+    assert detailed["pipeline:topics"].error == "ValueError: not enough papers"
     assert facts.subscribers_confirmed == 1 and facts.subscribers_pending == 1
     assert facts.papers > 30 and facts.topics == 3
     assert facts.newest_paper_day == REF_DAY

@@ -77,5 +77,5 @@ def test_private_feed_keeps_its_private_headers_on_repeat(
     for _ in range(2):
         response = client.get(path)
         assert response.status_code == 200
-        assert response.headers["cache-control"] == "private, max-age=300"
+        assert response.headers["cache-control"] == "private, no-cache"
         assert response.headers["referrer-policy"] == "no-referrer"

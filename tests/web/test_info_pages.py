@@ -42,7 +42,8 @@ def test_status_page(client: TestClient) -> None:
     client.app.state.clock = lambda: datetime(2026, 11, 27, 15, 0, tzinfo=UTC)  # type: ignore[attr-defined]
     html = client.get("/status").text
     assert "No announcement" in html and "Friday: arXiv does not announce on Fridays" in html
-    assert "1 job failed on the last run" in html and "ValueError: not enough papers" in html
+    assert "1 job failed on the last run" in html and "finds the details in the log" in html
+    assert "ValueError" not in html and "not enough papers" not in html
     assert "pipeline:ingest" in html and "34 new, 0 updated" in html
     assert "arxiv_api" in html and "cache:generation" not in html
     assert "waiting for confirmation" in html

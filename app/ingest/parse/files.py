@@ -25,6 +25,7 @@ from app.ingest.parse.common import (
     parse_date,
     parse_datetime,
 )
+from app.ingest.parse.links import http_url
 from app.ingest.records import PaperRecord, abs_url, parse_arxiv_id, pdf_url, title_key
 
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,31}$")
@@ -133,10 +134,10 @@ def record_from_row(row: dict[str, Any], *, source: str) -> PaperRecord:
         published_at=parse_datetime(_first(row, "published_at", "published", "created") or first_created),
         updated_at_source=parse_datetime(_first(row, "updated_at_source", "updated") or last_created),
         announced_date=parse_date(_first(row, "announced_date", "announced")),
-        abs_url=clean_optional(row.get("abs_url")) or (abs_url(arxiv_id) if arxiv_id else None),
-        pdf_url=clean_optional(row.get("pdf_url")) or (pdf_url(arxiv_id) if arxiv_id else None),
-        code_url=clean_optional(_first(row, "code_url", "github_repo", "githubRepo")),
-        project_url=clean_optional(_first(row, "project_url", "project_page", "projectPage")),
+        abs_url=http_url(row.get("abs_url")) or (abs_url(arxiv_id) if arxiv_id else None),
+        pdf_url=http_url(row.get("pdf_url")) or (pdf_url(arxiv_id) if arxiv_id else None),
+        code_url=http_url(_first(row, "code_url", "github_repo", "githubRepo")),
+        project_url=http_url(_first(row, "project_url", "project_page", "projectPage")),
         upvotes=optional_int(row.get("upvotes"), "upvotes"),
         comments_count=optional_int(_first(row, "comments_count", "num_comments", "numComments"), "comments"),
         github_stars=optional_int(_first(row, "github_stars", "githubStars"), "github_stars"),

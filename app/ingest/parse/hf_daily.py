@@ -17,7 +17,6 @@ from app.ingest.parse.common import (
     ParseError,
     author_list,
     clean_abstract,
-    clean_optional,
     clean_title,
     cut,
     keyword_list,
@@ -25,6 +24,7 @@ from app.ingest.parse.common import (
     parse_date,
     parse_datetime,
 )
+from app.ingest.parse.links import http_url
 from app.ingest.records import PaperRecord, abs_url, parse_arxiv_id, pdf_url
 
 SOURCE = "hf_daily"
@@ -68,7 +68,7 @@ def record_from_hf_item(item: Any) -> PaperRecord:
         raise ItemError("paper has no id")
     found = parse_arxiv_id(ident, strict=True)
     arxiv_id = found[0] if found else None
-    github = clean_optional(paper.get("githubRepo"))
+    github = http_url(paper.get("githubRepo"))
     return PaperRecord(
         source=SOURCE,
         source_id=arxiv_id or ident.strip()[:200],
@@ -81,7 +81,7 @@ def record_from_hf_item(item: Any) -> PaperRecord:
         abs_url=abs_url(arxiv_id) if arxiv_id else None,
         pdf_url=pdf_url(arxiv_id) if arxiv_id else None,
         code_url=github,
-        project_url=clean_optional(paper.get("projectPage")),
+        project_url=http_url(paper.get("projectPage")),
         upvotes=optional_int(paper.get("upvotes"), "upvotes"),
         comments_count=optional_int(item.get("numComments"), "numComments"),
         github_stars=optional_int(paper.get("githubStars"), "githubStars"),

@@ -30,6 +30,7 @@ PAGE_ATTEMPTS = 2
 class HfDailyClient(SourceClient):
     url_setting = "hf_api_url"
     arxiv = False
+    redirect_hosts = frozenset({"huggingface.co"})
 
     def _page(self, params: dict[str, str | int]) -> Parsed:
         url = f"{self.base_url}/daily_papers"

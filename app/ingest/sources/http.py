@@ -14,6 +14,14 @@ source fails rather than sends unthrottled.
 timeouts, dropped connections and other 5xx back off exponentially with jitter. The total
 time spent waiting is capped (`HTTP_RETRY_BUDGET`), and a connection that cannot even be
 opened is retried only briefly, so an offline machine fails each source in seconds.
+
+An upstream cannot make us read without end: a response is read as a stream and abandoned
+past `HTTP_MAX_BYTES` (decoded, so a compressed bomb counts at its real size; a permanent
+error) or past `HTTP_DEADLINE` seconds from the first byte asked for to the last one read (a
+server dripping one byte at a time; retried like a timeout). Redirects are followed by hand,
+at most `MAX_REDIRECTS`, and only to the same host, to a host the source names as its own
+(`SourceClient.redirect_hosts`, e.g. arxiv.org for export.arxiv.org), and never from https
+down to http.
 """
 
 from __future__ import annotations
@@ -38,6 +46,12 @@ if TYPE_CHECKING:
     from app.config import Settings
 
 RETRY_STATUSES = {408, 425, 429, 500, 502, 503, 504}
+REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+MAX_REDIRECTS = 5
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+DEFAULT_DEADLINE = 120.0
+# Headers that describe the bytes on the wire, not the decoded body kept in memory.
+_WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 CONNECT_RETRIES = 2  # a host that cannot be reached at all is not worth minutes of retries
 BACKOFF_BASE = 2.0
 BACKOFF_MAX = 60.0
@@ -157,6 +171,10 @@ class Fetcher:
         limiter: ArxivLimiter | None = None,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        deadline: float = DEFAULT_DEADLINE,
+        redirect_hosts: frozenset[str] = frozenset(),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.max_retries = max_retries
@@ -164,20 +182,46 @@ class Fetcher:
         self.limiter = limiter
         self.sleep = sleep
         self.jitter = jitter
+        self.max_bytes = max_bytes
+        self.deadline = deadline
+        self.redirect_hosts = frozenset(h.lower() for h in redirect_hosts)
+        self.clock = clock
         self.requests = 0
 
     def close(self) -> None:
         self.client.close()
 
     def _once(self, url: str, params: dict[str, Any] | None) -> httpx.Response:
+        """One logical GET: the request, plus the redirects it is allowed to follow."""
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._request(url, params)
+            if response.status_code not in REDIRECT_STATUSES or "location" not in response.headers:
+                return response
+            url, params = self._redirect_target(response), None
+        raise SourceError(f"{urlsplit(url).netloc or url}: more than {MAX_REDIRECTS} redirects")
+
+    def _redirect_target(self, response: httpx.Response) -> str:
+        origin = response.request.url
+        target = origin.join(response.headers["location"])
+        host = (target.host or "").lower()
+        allowed = host == (origin.host or "").lower() or host in self.redirect_hosts
+        if target.scheme not in ("http", "https") or not allowed:
+            raise SourceError(
+                f"{origin.host} redirected to {target.scheme}://{target.host}, which is not its own"
+            )
+        if origin.scheme == "https" and target.scheme != "https":
+            raise SourceError(f"{origin.host} redirected from https to plain http; refused")
+        return str(target)
+
+    def _request(self, url: str, params: dict[str, Any] | None) -> httpx.Response:
         host = urlsplit(url).netloc or url
         self.requests += 1
         try:
             if self.limiter is not None:
                 with self.limiter.slot():
-                    response = self.client.get(url, params=params)
+                    response = self._read(url, params, host)
             else:
-                response = self.client.get(url, params=params)
+                response = self._read(url, params, host)
         except httpx.ConnectTimeout as exc:
             raise _Transient(f"cannot connect to {host} (timed out)", connect=True) from exc
         except httpx.ConnectError as exc:
@@ -190,6 +234,33 @@ class Fetcher:
             wait = _retry_after(response, datetime.now(UTC)) if response.status_code in {429, 503} else None
             raise _Transient(f"HTTP {response.status_code} from {host}", retry_after=wait)
         return response
+
+    def _read(self, url: str, params: dict[str, Any] | None, host: str) -> httpx.Response:
+        """The whole response, read as a stream within the size cap and the deadline."""
+        ends_at = self.clock() + self.deadline
+        with self.client.stream("GET", url, params=params) as streamed:
+            declared = streamed.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self.max_bytes:
+                raise SourceError(
+                    f"{host} sent {int(declared)} bytes, more than HTTP_MAX_BYTES ({self.max_bytes})"
+                )
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in streamed.iter_bytes():
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise SourceError(
+                        f"{host} sent more than HTTP_MAX_BYTES ({self.max_bytes} bytes); abandoned"
+                    )
+                if self.clock() > ends_at:
+                    raise _Transient(
+                        f"{host} took longer than HTTP_DEADLINE ({self.deadline:.0f}s) to answer"
+                    )
+                chunks.append(chunk)
+            headers = [(k, v) for k, v in streamed.headers.multi_items() if k.lower() not in _WIRE_HEADERS]
+            return httpx.Response(
+                streamed.status_code, headers=headers, content=b"".join(chunks), request=streamed.request
+            )
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -240,7 +311,7 @@ def make_client(
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
         headers={"User-Agent": user_agent(contact, base_url)},
         transport=transport,
-        follow_redirects=True,
+        follow_redirects=False,  # followed by Fetcher, which checks where they lead
         limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
     )
 
@@ -252,6 +323,7 @@ def build_fetcher(
     arxiv: bool,
     limiter: ArxivLimiter | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    redirect_hosts: frozenset[str] = frozenset(),
 ) -> Fetcher:
     """A Fetcher from settings; arXiv clients get the shared limiter unless one is given."""
     client = make_client(
@@ -268,17 +340,27 @@ def build_fetcher(
         retry_budget=settings.http_retry_budget,
         limiter=limiter if arxiv else None,
         sleep=sleep,
+        max_bytes=settings.http_max_bytes,
+        deadline=settings.http_deadline,
+        redirect_hosts=redirect_hosts,
     )
+
+
+ARXIV_HOSTS = frozenset(
+    {"arxiv.org", "export.arxiv.org", "rss.arxiv.org", "oaipmh.arxiv.org", "www.arxiv.org"}
+)
 
 
 class SourceClient:
     """Shared plumbing of the source clients: a Fetcher, a base URL, request counting, close.
 
-    Subclasses name the setting that holds their base URL and whether arXiv's limiter applies.
+    Subclasses name the setting that holds their base URL, whether arXiv's limiter applies, and
+    the hosts besides their own that a redirect may lead to.
     """
 
     url_setting: ClassVar[str]
     arxiv: ClassVar[bool] = True
+    redirect_hosts: ClassVar[frozenset[str]] = ARXIV_HOSTS
 
     def __init__(self, fetcher: Fetcher, base_url: str) -> None:
         self.fetcher = fetcher
@@ -293,7 +375,14 @@ class SourceClient:
         limiter: ArxivLimiter | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> Self:
-        fetcher = build_fetcher(settings, transport, arxiv=cls.arxiv, limiter=limiter, sleep=sleep)
+        fetcher = build_fetcher(
+            settings,
+            transport,
+            arxiv=cls.arxiv,
+            limiter=limiter,
+            sleep=sleep,
+            redirect_hosts=cls.redirect_hosts,
+        )
         client = cls(fetcher, getattr(settings, cls.url_setting))
         client.configure(settings)
         return client

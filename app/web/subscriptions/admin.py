@@ -1,7 +1,8 @@
 """/admin (token from ADMIN_TOKEN; off when empty) and the bounce/complaint webhook.
 
 Admin: sign in once with the token (kept in an HttpOnly, SameSite=Strict cookie that holds
-a keyed hash of it, never the token), or send `Authorization: Bearer <token>`.
+a keyed hash of it, never the token), or send `Authorization: Bearer <token>`. Wrong tokens
+are throttled (`app.web.access`); the cookie is valid site-wide, so the outbox opens with it.
 Webhook: `POST /webhooks/bounces` with the shared secret in `Authorization: Bearer`,
 `X-Webhook-Secret`, or an HMAC-SHA256 of the body in `X-Signature: sha256=<hex>`; without
 it the answer is 401 and nothing changes.
@@ -19,36 +20,22 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.db import session_scope
-from app.http import AppState, NowDep, SessionDep, SettingsDep, StateDep, state_of
+from app.http import AppState, NowDep, SessionDep, SettingsDep, StateDep
 from app.mail.overview import overview
 from app.mail.pause import resume
+from app.security.strength import secret_equals
 from app.subscribers.suppression import BounceEvent, apply_events, parse_webhook
 from app.subscribers.validation import InvalidInput
+from app.web.access import COOKIE, LoginThrottle, admin_authorized, admin_token, cookie_value
 from app.web.subscriptions.common import check_csrf, form_token, page
 
 router = APIRouter(include_in_schema=False)
-COOKIE = "papertrend_admin"
 MAX_WEBHOOK_BYTES = 1_000_000
 
 
-def _admin_token(request: Request) -> str:
-    token = state_of(request).settings.admin_token
-    if not token:
-        raise HTTPException(404, "The admin page is disabled (set ADMIN_TOKEN to enable it).")
-    return token
-
-
-def _cookie_value(request: Request, token: str) -> str:
-    return state_of(request).mail_setup.signer.digest(token, "admin-session")
-
-
 def _authorized(request: Request) -> bool:
-    token = _admin_token(request)
-    bearer = request.headers.get("authorization", "")
-    if bearer.lower().startswith("bearer ") and hmac.compare_digest(bearer[7:].strip(), token):
-        return True
-    cookie = request.cookies.get(COOKIE, "")
-    return bool(cookie) and hmac.compare_digest(cookie, _cookie_value(request, token))
+    admin_token(request)  # 404 while /admin is off
+    return admin_authorized(request)
 
 
 @router.get("/admin")
@@ -72,18 +59,22 @@ def admin_login(
     csrf_token: Annotated[str, Form(max_length=2_000)] = "",
 ) -> Response:
     check_csrf(request, csrf_token, "admin-login")
-    expected = _admin_token(request)
-    if not hmac.compare_digest(token.strip(), expected):
+    expected = admin_token(request)
+    throttle = LoginThrottle.of(request)
+    throttle.check()
+    if not secret_equals(token.strip(), expected):
+        throttle.failed()
         return page("pages/admin_login.html", 401, error=True, csrf_token=form_token(request, "admin-login"))
+    throttle.succeeded()
     response = HTMLResponse("", status_code=303, headers={"Location": "/admin", "Cache-Control": "no-store"})
     response.set_cookie(
         COOKIE,
-        _cookie_value(request, expected),
+        cookie_value(request, expected),
         httponly=True,
         samesite="strict",
         secure=settings.base_url.startswith("https://"),
         max_age=12 * 3600,
-        path="/admin",
+        path="/",
     )
     return response
 
@@ -92,7 +83,8 @@ def admin_login(
 def admin_logout(request: Request, csrf_token: Annotated[str, Form(max_length=2_000)] = "") -> Response:
     check_csrf(request, csrf_token, "admin")
     response = HTMLResponse("", status_code=303, headers={"Location": "/admin"})
-    response.delete_cookie(COOKIE, path="/admin")
+    response.delete_cookie(COOKIE, path="/")
+    response.delete_cookie(COOKIE, path="/admin")  # set by earlier versions
     return response
 
 
@@ -112,14 +104,14 @@ def admin_resume(
 
 def _webhook_authorized(request: Request, secret: str, body: bytes) -> bool:
     bearer = request.headers.get("authorization", "")
-    if bearer.lower().startswith("bearer ") and hmac.compare_digest(bearer[7:].strip(), secret):
+    if bearer[:7].lower() == "bearer " and secret_equals(bearer[7:].strip(), secret):
         return True
     shared = request.headers.get("x-webhook-secret", "")
-    if shared and hmac.compare_digest(shared, secret):
+    if shared and secret_equals(shared, secret):
         return True
     signature = request.headers.get("x-signature", "").removeprefix("sha256=")
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return bool(signature) and hmac.compare_digest(signature.lower(), expected)
+    return bool(signature) and secret_equals(signature.lower(), expected)
 
 
 @router.post("/webhooks/bounces")

@@ -1,7 +1,11 @@
 """Embedded mode only: browse the file outbox (the emails the app "sent") at /outbox.
 
-So a user without a mail server can open the confirmation email and click through. The
-routes answer 404 as soon as SMTP_URL is set.
+So a user without a mail server can open the confirmation email and click through. Every
+email in it carries links that act for its recipient (confirm, preferences, export, delete),
+so the outbox is shown only outside production, only while mail goes to the file outbox,
+and only to this machine itself (`app.web.access.is_local_request`) or to whoever holds the
+admin token. Anyone else gets a 403 that says where to open it; with SMTP_URL set, or in
+production (which refuses the file outbox anyway), the routes answer 404.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.http import state_of
+from app.web.access import admin_authorized, is_local_request
 from app.web.subscriptions.common import email_html, page
 
 router = APIRouter(include_in_schema=False)
@@ -35,8 +40,14 @@ class OutboxEntry:
 
 def _dir(request: Request) -> Path:
     settings = state_of(request).settings
-    if not settings.uses_file_outbox:
+    if not settings.uses_file_outbox or settings.environment == "production":
         raise HTTPException(404, "The outbox is only kept in embedded mode (no SMTP_URL).")
+    if not (is_local_request(request) or admin_authorized(request)):
+        raise HTTPException(
+            403,
+            "The outbox holds other people's confirmation links, so it opens only on this machine "
+            "(http://127.0.0.1:<port>/outbox) or for the operator signed in at /admin.",
+        )
     return settings.outbox_dir
 
 

@@ -71,6 +71,8 @@ def subscribe_submit(
     issued_at = check_csrf(request, csrf_token, "subscribe")
     try:
         address = normalize_email(email)
+        if refusal := subscriptions.address_refusal(address):
+            raise InvalidInput("email", refusal)
         topic_ids = parse_ids(topics, "topics", MAX_TOPICS)
     except InvalidInput as exc:
         shown = email if len(email) <= 320 and "\n" not in email and "\r" not in email else ""
