@@ -128,6 +128,32 @@ class Settings(BaseSettings):
         20, ge=0, description="Minimum papers in 13 weeks before the quarter horizon can call a trend."
     )
 
+    # Early trending ------------------------------------------------------------------------
+    early_trending: bool = Field(True, description="Predict which new papers will trend (pipeline step).")
+    early_label_upvotes: int = Field(
+        0, ge=0, description="0: the label is being featured on HF Daily Papers; N: featured with N+ upvotes."
+    )
+    early_settle_days: int = Field(
+        7, ge=1, le=60, description="Days after which an unlisted paper counts as not featured."
+    )
+    early_min_labels: int = Field(
+        500, ge=20, description="Labelled papers needed before this site trains its own model."
+    )
+    early_min_positives: int = Field(50, ge=5, description="Featured papers needed among them.")
+    early_retrain_labels: int = Field(
+        200, ge=1, description="New labels that trigger retraining in the pipeline."
+    )
+    early_train_days: int = Field(
+        180, ge=7, description="Most recent days with labels that a model trains on."
+    )
+    early_max_rows: int = Field(
+        30_000, ge=100, description="Most training papers (unfeatured ones are thinned)."
+    )
+    early_negatives_per_positive: float = Field(
+        5.0, gt=0, description="Unfeatured papers kept per featured one when training."
+    )
+    early_calibration: Literal["platt", "isotonic"] = Field("platt", description="Probability calibration.")
+
     # Mail delivery and subscriptions -----------------------------------------------------
     smtp_concurrency: int = Field(2, ge=1, le=64, description="Parallel SMTP connections.")
     smtp_rate_per_second: float = Field(20.0, gt=0, description="Most messages sent per second.")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api import discover, papers, subscriptions, topics
+from app.api import discover, likely, papers, subscriptions, topics
 from app.api.errors import install_error_handlers
 
 router = APIRouter()
-for module in (papers, topics, discover, subscriptions):
+for module in (papers, topics, discover, likely, subscriptions):
     router.include_router(module.router)
 
 __all__ = ["install_error_handlers", "router"]

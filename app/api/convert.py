@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.api import schemas
-from app.browse.types import PaperCard, TopicChip, TopicMomentum, WeekPoint
+from app.browse.types import PaperCard, TopicChip, TopicMomentum, TrendChance, WeekPoint
 
 
 def topic_ref(topic: TopicChip) -> schemas.TopicRef:
@@ -38,6 +38,20 @@ def paper(card: PaperCard, site: str) -> schemas.Paper:
         comments=card.comments_count,
         github_stars=card.github_stars,
         topics=[topic_ref(t) for t in card.topics],
+        trend_probability=card.trend.probability if card.trend else None,
+        trend_prediction=trend_prediction(card.trend) if card.trend else None,
+    )
+
+
+def trend_prediction(chance: TrendChance) -> schemas.TrendPrediction:
+    return schemas.TrendPrediction(
+        probability=round(chance.probability, 4),
+        reasons=list(chance.reasons),
+        reliability=chance.reliability,
+        reliability_note=chance.reliability_note,
+        model=chance.model,
+        cutoff=chance.cutoff,
+        featured=chance.featured,
     )
 
 

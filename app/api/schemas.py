@@ -54,6 +54,23 @@ class PaperLinks(BaseModel):
     huggingface: str | None = None
 
 
+class TrendPrediction(BaseModel):
+    """The early-trending estimate: the chance of being picked up, made on the announcement morning."""
+
+    probability: float = Field(ge=0, le=1, examples=[0.34])
+    reasons: list[str] = Field(
+        description="The inputs that raised the chance most, in words, best first.",
+        examples=[["authors with 3 featured papers", "code released"]],
+    )
+    reliability: Literal["low", "moderate", "good"] | str = Field(examples=["moderate"])
+    reliability_note: str = Field(
+        examples=["starting model; this site has 0 labelled papers of the 500 it needs"]
+    )
+    model: str = Field(description="The model version that made it.", examples=["bundled-2025-04-21"])
+    cutoff: date = Field(description="The model learned only labels known before this day.")
+    featured: bool = Field(description="True once Hugging Face has listed the paper (the outcome is in).")
+
+
 class Paper(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [PAPER_EXAMPLE]})
 
@@ -74,6 +91,10 @@ class Paper(BaseModel):
     comments: int | None
     github_stars: int | None
     topics: list[TopicRef]
+    trend_probability: float | None = Field(
+        None, description="Chance of being featured on Hugging Face Daily Papers (null: not estimated)."
+    )
+    trend_prediction: TrendPrediction | None = Field(None, description="The estimate with its reasons.")
 
 
 class PaperPage(BaseModel):

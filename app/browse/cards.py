@@ -10,7 +10,8 @@ from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from app.browse.inputs import identifier
-from app.browse.types import PaperCard, TopicChip
+from app.browse.types import PaperCard, TopicChip, TrendChance
+from app.early.queries import predictions
 from app.models import Paper, PaperTopic, Topic
 from app.models.statuses import TopicStatus
 
@@ -63,6 +64,7 @@ def to_card(
     score: float | None = None,
     components: dict[str, Any] | None = None,
     rank: int | None = None,
+    trend: TrendChance | None = None,
 ) -> PaperCard:
     abs_url = paper.abs_url or (f"https://arxiv.org/abs/{paper.arxiv_id}" if paper.arxiv_id else None)
     pdf_url = paper.pdf_url or (f"https://arxiv.org/pdf/{paper.arxiv_id}" if paper.arxiv_id else None)
@@ -93,7 +95,27 @@ def to_card(
         score=score,
         components=dict(components or {}),
         rank=rank,
+        trend=trend,
     )
+
+
+def trend_chances(session: Session, papers: Sequence[Paper]) -> dict[int, TrendChance]:
+    """Early-trending predictions of these papers (one query for the whole page)."""
+    by_id = {p.id: p for p in papers}
+    out = {}
+    for paper_id, (prediction, model) in predictions(session, by_id).items():
+        paper = by_id[paper_id]
+        out[paper_id] = TrendChance(
+            probability=float(prediction.probability),
+            reasons=tuple(str(r.get("text", "")) for r in prediction.reasons or () if r.get("text")),
+            reliability=prediction.reliability,
+            reliability_note=prediction.reliability_note or "",
+            model=model.name,
+            model_kind=model.kind,
+            cutoff=model.cutoff,
+            featured=bool(paper.hf_date or paper.hf_listed),
+        )
+    return out
 
 
 def topics_for(
@@ -125,6 +147,7 @@ def cards_for(
 ) -> list[PaperCard]:
     """Cards for papers in the given order, with their topic chips and optional scores."""
     chips = topics_for(session, (p.id for p in papers))
+    chances = trend_chances(session, papers)
     cards = []
     for i, paper in enumerate(papers):
         score, components = (scores or {}).get(paper.id, (None, {}))
@@ -135,6 +158,7 @@ def cards_for(
                 score=score,
                 components=components,
                 rank=None if first_rank is None else first_rank + i,
+                trend=chances.get(paper.id),
             )
         )
     return cards

@@ -27,6 +27,29 @@ class TopicChip:
 
 
 @dataclass(frozen=True)
+class TrendChance:
+    """A paper's early-trending prediction as shown on a card, a paper page or an API item."""
+
+    probability: float
+    reasons: tuple[str, ...]
+    reliability: str  # low | moderate | good
+    reliability_note: str
+    model: str
+    model_kind: str  # bundled | trained
+    cutoff: date  # the model learned only labels known before this day
+    featured: bool  # the outcome is in: Hugging Face listed the paper
+
+    @property
+    def percent(self) -> str:
+        """The chance in words a reader takes in at a glance ("34 %", "<1 %")."""
+        if self.probability < 0.005:
+            return "<1 %"
+        if self.probability > 0.995:
+            return ">99 %"
+        return f"{round(self.probability * 100)} %"
+
+
+@dataclass(frozen=True)
 class PaperCard:
     """A paper with what a card, an API item or a feed entry shows."""
 
@@ -56,6 +79,7 @@ class PaperCard:
     score: float | None = None
     components: dict[str, Any] = field(default_factory=dict)
     rank: int | None = None
+    trend: TrendChance | None = None  # early-trending prediction, when the paper has one
 
     @property
     def day(self) -> date | None:

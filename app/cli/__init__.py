@@ -13,7 +13,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from app.cli import core, digest, embed, ingest, mail, topics
+from app.cli import core, digest, early, embed, ingest, mail, topics
 from app.cli.common import fail
 from app.config import ConfigError
 from app.readiness import is_unavailable
@@ -28,7 +28,7 @@ root = typer.Typer(
     add_completion=False,
 )
 
-for module in (core, ingest, embed, topics, digest, mail):
+for module in (core, ingest, embed, topics, early, digest, mail):
     module.register(root)
 
 

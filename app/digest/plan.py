@@ -18,6 +18,7 @@ from app.digest import queries, schedule
 from app.digest.built import BuildReport, BuiltDigest, BuiltItem, DigestOptions, VectorLoader
 from app.digest.due import Due
 from app.digest.selection import Candidate, Pick, Pool, Profile, Vector, select
+from app.early.queries import predictions
 from app.models import Subscriber
 
 
@@ -37,6 +38,7 @@ def plan(
     paper_topics = queries.paper_topics(session, paper_ids, set(topics))
     trending = queries.trending_scores(session, paper_ids, ("day", "week", "month"))
     feedback = queries.feedback(session)
+    chances = {pid: pred for pid, (pred, _) in predictions(session, paper_ids).items()}
     wanted = set(paper_ids) | {pid for rows in feedback.values() for _, pid, _ in rows if pid is not None}
     vectors = _vectors(session, load_vectors, options.model_name, sorted(wanted))
     pool = Pool(
@@ -49,6 +51,10 @@ def plan(
                 trending=trending.get(p.id),
                 recency=float(p.day.toordinal()) if p.day else 0.0,
                 upvotes=p.upvotes,
+                likely=chances[p.id].probability if p.id in chances else None,
+                likely_why=str((chances[p.id].reasons or [{}])[0].get("text") or "")
+                if p.id in chances
+                else "",
             )
             for p in papers
         ],
@@ -189,6 +195,7 @@ def _profile(
         disliked=disliked,
         max_papers=sub.max_papers,
         include_trending=sub.include_trending,
+        include_likely=sub.include_likely,
     )
 
 

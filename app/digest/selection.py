@@ -6,6 +6,12 @@ score = relevance + trending_weight * trending, where relevance blends
 and trending is the paper's trending score as a percentile in the pool (recency when no
 trending scores exist). Muted topics exclude a paper. Diversity: at most `topic_cap` papers
 per topic while other papers are available. Every pick carries a one-line reason.
+
+Optional sections after the main list: up to `trending_items` of the pool's top trending
+papers ("trending", on unless the subscriber turns it off) and, for a subscriber who asked for
+it (`include_likely`, off by default), up to `likely_items` papers not picked yet that are
+relevant to them (relevance >= min_relevance) and whose early-trending probability is at least
+`likely_min`, most likely first ("likely").
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ class Candidate:
     trending: float | None = None  # raw trending score; None when unknown
     recency: float = 0.0  # larger is newer (e.g. an ordinal day)
     upvotes: int | None = None
+    likely: float | None = None  # early-trending probability; None when not estimated
+    likely_why: str = ""  # its top reason in words
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,8 @@ class Weights:
     mute_threshold: float = 0.3
     diversity_share: float = 0.4
     trending_items: int = 3
+    likely_items: int = 3
+    likely_min: float = 0.2
 
 
 @dataclass
@@ -57,6 +67,7 @@ class Profile:
     disliked: list[Vector] = field(default_factory=list)
     max_papers: int = 10
     include_trending: bool = True
+    include_likely: bool = False
 
     @property
     def has_signal(self) -> bool:
@@ -69,7 +80,7 @@ class Pick:
     rank: int
     score: float
     reason: str
-    section: str  # for_you | trending
+    section: str  # for_you | trending | likely
     topic_id: int | None
 
 
@@ -247,7 +258,38 @@ def select(
                     pool.primary_topic[idx[r]],
                 )
             )
+    if profile.include_likely and profile.has_signal and weights.likely_items:
+        picked = {p.paper_id for p in picks}
+        odds = np.array([pool.candidates[i].likely or 0.0 for i in idx.tolist()])
+        open_rows = np.flatnonzero(
+            (relevance >= weights.min_relevance)
+            & (odds >= weights.likely_min)
+            & ~np.isin(pool.paper_ids[idx], list(picked))
+        )
+        best = open_rows[np.lexsort((pool.paper_ids[idx[open_rows]], -odds[open_rows]))][
+            : weights.likely_items
+        ]
+        for r in best.tolist():
+            cand = pool.candidates[idx[r]]
+            picks.append(
+                Pick(
+                    cand.paper_id,
+                    len(picks) + 1,
+                    round(float(odds[r]), 4),
+                    _likely_reason(cand, pool, int(idx[r]), topic_labels),
+                    "likely",
+                    pool.primary_topic[idx[r]],
+                )
+            )
     return picks
+
+
+def _likely_reason(cand: Candidate, pool: Pool, i: int, topic_labels: dict[int, str]) -> str:
+    topic = pool.primary_topic[i]
+    label = topic_labels.get(topic) if topic is not None else None
+    chance = f"{round((cand.likely or 0.0) * 100)} % chance to trend"
+    where = f" in {label}" if label else ""
+    return f"{chance}{where}" + (f": {cand.likely_why}" if cand.likely_why else "")
 
 
 def _diverse(order: list[int], pool: Pool, idx: npt.NDArray[np.int64], limit: int, share: float) -> list[int]:

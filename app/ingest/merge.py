@@ -6,7 +6,7 @@ Rules, so that one row per paper stays right whatever order the sources arrive i
   version (by version number, else by its `updated` time); an older or undated record only
   fills what is missing. Empty values never erase stored ones.
 - Hugging Face is an enrichment source: it owns upvotes, comments, GitHub repo and stars,
-  project page, keywords and its listing date, and only fills arXiv metadata that is missing.
+  project page, keywords, its listing date and the listed flag, and only fills arXiv metadata that is missing.
 - The version only goes up; `withdrawn` is kept, never deleted; the announcement date is the
   first one known. Each source's raw item is kept under its name.
 - `text_hash` follows the title and abstract, so a new version's text gets re-embedded.
@@ -39,6 +39,7 @@ ENRICHMENT_FIELDS = (
     "code_url",
     "project_url",
     "hf_date",
+    "hf_listed",
     "keywords",
 )
 ROW_FIELDS = (

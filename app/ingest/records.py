@@ -43,6 +43,7 @@ class PaperRecord:
     comments_count: int | None = None
     github_stars: int | None = None
     hf_date: date | None = None
+    hf_listed: bool | None = None  # listed on HF Daily Papers: True/False when the source says
     keywords: list[str] = field(default_factory=list)
     withdrawn: bool = False
     raw: dict[str, Any] = field(default_factory=dict)
@@ -83,7 +84,7 @@ def title_key(title: str) -> str:
 
 
 # Bump when a parser changes what it makes of the same raw item: every item is then re-parsed.
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
 
 
 def fingerprint_bytes(source: str, data: bytes) -> str:

@@ -1,6 +1,6 @@
 """The pipeline: every stage once, in order, each in its own transaction with a JobRun.
 
-ingest → embed → index → topics → trends → digest build → deliver. A failing stage is
+ingest → embed → index → topics → trends → early trending → digest build → deliver. A failing stage is
 logged and recorded and the next stage still runs on what the database already holds,
 so a dead upstream never stops the site from serving what it has.
 """
@@ -22,6 +22,7 @@ from app.embed.fulltext import refresh_search_vectors
 from app.embed.service import count_pending, embed_pending, ensure_index
 from app.ingest import registry
 from app.ingest.flows import run_source
+from app.jobs.early import step_early
 from app.jobs.mailing import step_deliver, step_digest_build
 from app.jobs.runs import StepResult, run_step
 from app.mail.queries import outbox_counts
@@ -162,7 +163,7 @@ def step_trends(settings: Settings, factory: sessionmaker[Session], now: datetim
 def run_processing(
     settings: Settings, factory: sessionmaker[Session], *, encoder: Encoder | None = None
 ) -> PipelineReport:
-    """The stages after ingest (embed, index, topics, trends): what new papers need to show up."""
+    """The stages after ingest (embed, index, topics, trends, early trending): what new papers need."""
     return run_pipeline(settings, factory, encoder=encoder, ingest=False, digests=False)
 
 
@@ -188,10 +189,21 @@ def run_pipeline(
     report.steps.append(step_index(settings, factory, encoder.model_name))
     report.steps.append(step_topics(settings, factory, encoder.model_name, now))
     report.steps.append(step_trends(settings, factory, now))
+    report.steps.append(step_early(settings, factory, encoder.model_name, now))
     if digests:
         report.steps.append(step_digest_build(settings, factory, encoder, now))
         report.steps.append(step_deliver(settings, factory, sender, now))
     return report
+
+
+def early_plan(settings: Settings, factory: sessionmaker[Session], model_name: str, now: datetime) -> str:
+    if not settings.early_trending:
+        return "off (EARLY_TRENDING=false)"
+    from app.early.service import EarlyOptions, training_due
+
+    with factory() as session:
+        due, why = training_due(session, EarlyOptions.from_settings(settings), now.date())
+    return ("train a new model: " if due else "score new papers; ") + why
 
 
 def plan_pipeline(
@@ -212,6 +224,7 @@ def plan_pipeline(
         "index           brought up to date with the stored vectors",
         f"topics          {'full rebuild' if rebuild else 'new papers assigned to the existing topics'}",
         "trends          counts, momentum and trending scores recomputed",
+        "early trending  " + early_plan(settings, factory, model_name, now),
         "digest build    digests of subscribers whose send hour has come",
         f"digest send     {outbox['due']} emails due now, {outbox['later']} waiting for a retry"
         + (" (sending is PAUSED)" if outbox["paused"] else ""),

@@ -133,6 +133,7 @@ class MailSetup:
 
         main = [item(i) for i in built.items if i.section == "for_you"]
         trending = [item(i) for i in built.items if i.section == "trending"]
+        likely = [item(i) for i in built.items if i.section == "likely"]
         first = main[0].title if main else ""
         preheader = f"{first} — and {len(main) - 1} more" if len(main) > 1 else first or built.subject
         return DigestView(
@@ -148,6 +149,7 @@ class MailSetup:
             frequency=built.frequency,
             quiet=built.kind == "quiet",
             note=built.note,
+            likely=likely,
         )
 
     def _paper_parts(

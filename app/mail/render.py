@@ -54,6 +54,7 @@ class DigestView:
     frequency: str = "daily"
     quiet: bool = False
     note: str = ""  # a line under the heading (a first digest says which days it covers)
+    likely: list[ItemView] = field(default_factory=list)  # "likely to trend in your topics" (opt-in)
 
 
 @dataclass(frozen=True)
@@ -166,12 +167,18 @@ class Renderer:
         """A digest with placeholder values, inlined: the source of the cached pieces."""
         return self._page("digest.html", d=view, compact=compact)
 
-    def _shell_view(self, view: DigestView, items: list[ItemView], trending: list[ItemView]) -> DigestView:
+    def _shell_view(
+        self,
+        view: DigestView,
+        items: list[ItemView],
+        trending: list[ItemView],
+        likely: list[ItemView] | None = None,
+    ) -> DigestView:
         return DigestView(
             subject=_ph("subject"), preheader=_ph("preheader"), heading=_ph("heading"), items=items,
             trending=trending, preferences_url=_ph("prefsurl"), unsubscribe_url=_ph("unsuburl"),
             browser_url=_ph("browserurl"), site_url=_ph("siteurl"), frequency=view.frequency,
-            quiet=view.quiet, note=_ph("note") if view.note else "",
+            quiet=view.quiet, note=_ph("note") if view.note else "", likely=likely or [],
         )  # fmt: skip
 
     def _item_piece(self, item: ItemView, compact: bool) -> str:
@@ -185,13 +192,20 @@ class Renderer:
         return self._items[key]
 
     def _shell_piece(self, view: DigestView, compact: bool) -> str:
-        key = (bool(view.items), bool(view.trending), view.frequency, view.quiet, bool(view.note), compact)
+        key = (
+            bool(view.items), bool(view.trending), bool(view.likely), view.frequency, view.quiet,
+            bool(view.note), compact,
+        )  # fmt: skip
         if key not in self._shells:
             probe = [self._placeholder_item((False,) * 8)]
-            html = self._skeleton(
-                self._shell_view(view, probe if view.items else [], probe if view.trending else []), compact
+            shell = self._shell_view(
+                view,
+                probe if view.items else [],
+                probe if view.trending else [],
+                probe if view.likely else [],
             )
-            for section in ("foryou", "trending"):
+            html = self._skeleton(shell, compact)
+            for section in ("foryou", "trending", "likely"):
                 html = re.sub(
                     f"<!--pt:{section}-->.*?<!--/pt:{section}-->", f"PTPHslot{section}X", html, flags=re.S
                 )
@@ -241,6 +255,7 @@ class Renderer:
         filled = {k: str(escape(v)) for k, v in values.items()}
         filled["slotforyou"] = "".join(self._item_html(i, compact) for i in view.items)
         filled["slottrending"] = "".join(self._item_html(i, compact) for i in view.trending)
+        filled["slotlikely"] = "".join(self._item_html(i, compact) for i in view.likely)
         return self._fill(self._shell_piece(view, compact), filled)
 
     # Emails --------------------------------------------------------------------------------
@@ -259,14 +274,24 @@ class Renderer:
             "digest.txt",
             bool(view.items),
             bool(view.trending),
+            bool(view.likely),
             view.frequency,
             view.quiet,
             bool(view.note),
         )
         if key not in self._shells:
             probe = [self._placeholder_item((False,) * 8)]
-            shell = self._shell_view(view, probe if view.items else [], probe if view.trending else [])
-            slots = {"foryou": _ph("slotforyou"), "trending": _ph("slottrending")}
+            shell = self._shell_view(
+                view,
+                probe if view.items else [],
+                probe if view.trending else [],
+                probe if view.likely else [],
+            )
+            slots = {
+                "foryou": _ph("slotforyou"),
+                "trending": _ph("slottrending"),
+                "likely": _ph("slotlikely"),
+            }
             self._shells[key] = self._text.get_template("digest.txt").render(
                 d=shell, slots=slots, rule=_ph("rule")
             )
@@ -306,6 +331,9 @@ class Renderer:
             "slotforyou": "".join(self._text_item("_item.txt", it, n) for n, it in enumerate(view.items, 1)),
             "slottrending": "".join(
                 self._text_item("_trending_item.txt", it, n) for n, it in enumerate(view.trending, 1)
+            ),
+            "slotlikely": "".join(
+                self._text_item("_trending_item.txt", it, n) for n, it in enumerate(view.likely, 1)
             ),
         }  # fmt: skip
         text = self._fill(self._text_shell(view), values)

@@ -5,6 +5,7 @@ attempts): code uses the members, the database keeps their string values.
 """
 
 from app.models.digest import Delivery, DeliveryContent, Digest, DigestItem, MailAlert
+from app.models.early import TrendModelVersion, TrendPrediction
 from app.models.embedding import Embedding
 from app.models.job import JobRun, JobSlot, SourceState
 from app.models.paper import Paper, PaperSource
@@ -46,4 +47,6 @@ __all__ = [
     "Topic",
     "TopicBuild",
     "TopicDailyCount",
+    "TrendModelVersion",
+    "TrendPrediction",
 ]

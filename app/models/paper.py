@@ -47,6 +47,9 @@ class Paper(Base):
     comments_count: Mapped[int | None] = mapped_column(Integer)
     github_stars: Mapped[int | None] = mapped_column(Integer)
     hf_date: Mapped[date | None] = mapped_column(Date)
+    # Listed on Hugging Face Daily Papers: True/False when a source said so (a file's
+    # `hf_daily_listed`, or a listing), None when nobody did. A listing also sets hf_date.
+    hf_listed: Mapped[bool | None] = mapped_column(Boolean)
     keywords: Mapped[list[str]] = mapped_column(JSONType, default=list)
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
     # Raw record per source ({"arxiv_api": {...}, "hf_daily": {...}}) so a parser fix can re-parse.

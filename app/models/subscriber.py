@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, JSONType
@@ -32,6 +32,8 @@ class Subscriber(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     max_papers: Mapped[int] = mapped_column(Integer, default=10)
     include_trending: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A "likely to trend in your topics" section (early-trending predictions); off unless asked for.
+    include_likely: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     keywords: Mapped[list[str]] = mapped_column(JSONType, default=list)
     interest_text: Mapped[str | None] = mapped_column(Text)
     interest_vector: Mapped[bytes | None] = mapped_column(LargeBinary)

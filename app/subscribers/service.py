@@ -227,6 +227,7 @@ def update_preferences(
     subscriber.timezone = prefs.timezone
     subscriber.max_papers = prefs.max_papers
     subscriber.include_trending = prefs.include_trending
+    subscriber.include_likely = prefs.include_likely
     papers = queries.papers_by_arxiv_ids(session, prefs.seed_paper_refs)
     for row in queries.feedback_rows(session, subscriber.id):
         if row.kind == "seed":
@@ -266,6 +267,7 @@ def current_preferences(session: Session, subscriber: Subscriber) -> Preferences
         timezone=subscriber.timezone,
         max_papers=subscriber.max_papers,
         include_trending=subscriber.include_trending,
+        include_likely=subscriber.include_likely,
         seed_paper_refs=[s for s in seeds if s],
     )
 
@@ -348,6 +350,7 @@ def export_data(session: Session, subscriber: Subscriber) -> dict[str, Any]:
             "timezone": subscriber.timezone,
             "max_papers": subscriber.max_papers,
             "include_trending": subscriber.include_trending,
+            "include_likely": subscriber.include_likely,
             "keywords": list(subscriber.keywords or []),
             "interest_text": subscriber.interest_text,
             "topics": [{"id": t.id, "slug": t.slug, "label": t.label} for t in topics],

@@ -142,6 +142,7 @@ class Preferences:
     timezone: str = "UTC"
     max_papers: int = 10
     include_trending: bool = True
+    include_likely: bool = False  # the digest's "likely to trend in your topics" section
     seed_paper_refs: list[str] = field(default_factory=list)
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web import feeds, info, pages, subscriptions
+from app.web import feeds, info, likely, pages, subscriptions
 from app.web.errors import install_error_pages
 
 router = APIRouter()
-for module in (pages, info, feeds, subscriptions):
+for module in (pages, info, feeds, likely, subscriptions):
     router.include_router(module.router)
 
 __all__ = ["install_error_pages", "router"]

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from app.browse.cache import cached
+from app.browse.likely import serving_card
 from app.browse.search import QUERY_LIMITS, SearchFilters, search
 from app.browse.status import status_facts
 from app.browse.topics import all_topic_chips
@@ -16,6 +17,7 @@ from app.digest.selection import Weights
 from app.http import NowDep, SettingsDep, StateDep
 from app.topics.trending import DEFAULT_WEIGHTS, TrendParams
 from app.web.forms import form_date
+from app.web.likely import label_key
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -106,10 +108,13 @@ async def about_page(request: Request, settings: SettingsDep) -> Response:
         "categories": settings.arxiv_categories,
     }
 
-    def build(_session: Session) -> tuple[str, str]:
-        return render("pages/about.html", **context), "text/html"
+    key = label_key(settings)
 
-    return await cached(request, ("about",), build)
+    def build(session: Session) -> tuple[str, str]:
+        early = serving_card(session, key) if settings.early_trending else None
+        return render("pages/about.html", early=early, **context), "text/html"
+
+    return await cached(request, ("about", key), build)
 
 
 @router.get("/api")

@@ -8,7 +8,7 @@ are absolute http(s) URLs; this clears any other kind (`javascript:`, `data:`, r
 earlier version stored, so no page, email, feed or API answer can carry one.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-03
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0005"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

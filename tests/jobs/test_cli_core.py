@@ -108,6 +108,7 @@ def test_pipeline_runs_every_stage_and_a_second_run_encodes_nothing(
         "pipeline:index",
         "pipeline:topics",
         "pipeline:trends",
+        "pipeline:early",
     ]
     assert report.steps[0].stats["encoded"] == len(titles)
     with session_factory() as session:

@@ -2,9 +2,10 @@
 
 One mapping covers the formats met in practice: the project's own arXiv crawl samples
 (`id, title, abstract, categories, primary_category, authors, comment, announced_date,
-hf_daily_date`), the Kaggle/Cornell arXiv snapshot (`versions`, `authors_parsed`,
-space-separated `categories`), title/abstract-only lists, CSV exports without abstracts,
-and `papertrend papers export` lines (which keep their original source and id).
+hf_daily_listed, hf_daily_date`: whether and when Hugging Face Daily Papers listed it), the
+Kaggle/Cornell arXiv snapshot (`versions`, `authors_parsed`, space-separated `categories`),
+title/abstract-only lists, CSV exports without abstracts, and `papertrend papers export` lines
+(which keep their original source and id; `hf_listed` there).
 """
 
 from __future__ import annotations
@@ -119,6 +120,10 @@ def record_from_row(row: dict[str, Any], *, source: str) -> PaperRecord:
     version = explicit_version or version or kaggle_version
     withdrawn_value = row.get("withdrawn")
     withdrawn = _as_bool(withdrawn_value) if withdrawn_value not in (None, "") else looks_withdrawn(comment)
+    hf_date = parse_date(_first(row, "hf_date", "hf_daily_date"))
+    listed_value = _first(row, "hf_listed", "hf_daily_listed")
+    # A listing day means listed; an explicit false is a known "not listed" (a label), not a gap.
+    hf_listed = True if hf_date else (_as_bool(listed_value) if listed_value is not None else None)
 
     return PaperRecord(
         source=rec_source,
@@ -141,7 +146,8 @@ def record_from_row(row: dict[str, Any], *, source: str) -> PaperRecord:
         upvotes=optional_int(row.get("upvotes"), "upvotes"),
         comments_count=optional_int(_first(row, "comments_count", "num_comments", "numComments"), "comments"),
         github_stars=optional_int(_first(row, "github_stars", "githubStars"), "github_stars"),
-        hf_date=parse_date(_first(row, "hf_date", "hf_daily_date")),
+        hf_date=hf_date,
+        hf_listed=hf_listed,
         keywords=keyword_list(_first(row, "keywords", "ai_keywords")),
         withdrawn=withdrawn,
         raw=row,

@@ -86,6 +86,7 @@ def record_from_hf_item(item: Any) -> PaperRecord:
         comments_count=optional_int(item.get("numComments"), "numComments"),
         github_stars=optional_int(paper.get("githubStars"), "githubStars"),
         hf_date=parse_date(item.get("publishedAt") or paper.get("submittedOnDailyAt")),
+        hf_listed=True,
         keywords=keyword_list(paper.get("ai_keywords")),
         withdrawn=bool(paper.get("withdrawnAt")),
         raw=item,

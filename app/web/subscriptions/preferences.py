@@ -133,6 +133,7 @@ def preferences_save(
     timezone: Annotated[str, Form(max_length=200)] = "UTC",
     max_papers: Annotated[str, Form(max_length=100)] = "10",
     include_trending: Annotated[str, Form(max_length=10)] = "",
+    include_likely: Annotated[str, Form(max_length=10)] = "",
 ) -> HTMLResponse:
     check_size(request)
     check_csrf(request, csrf_token, "preferences", token)
@@ -163,7 +164,9 @@ def preferences_save(
     if errors:
         shown = current_preferences(session, subscriber)
         return _render(request, session, subscriber, token, shown, errors=errors, raw=raw, status_code=422)
-    prefs = Preferences(include_trending=bool(include_trending), **values)
+    prefs = Preferences(
+        include_trending=bool(include_trending), include_likely=bool(include_likely), **values
+    )
     unknown = update_preferences(session, subscriber, prefs, now)
     _encode_interest(request, subscriber)
     notice = "Saved. Your next digest will use these settings."

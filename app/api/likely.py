@@ -1,0 +1,130 @@
+"""GET /likely (a day's new papers by their chance to trend) and /trend-model (the model behind it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from app.api import convert, schemas
+from app.api.common import ERROR_RESPONSES, IsoDate, add_preflight, cached_json
+from app.browse.likely import Measured, ModelCard, likely, serving_card
+from app.early.labels import LabelRule
+from app.http import NowDep, SettingsDep, SiteUrlDep
+
+router = APIRouter(tags=["trending"], responses=ERROR_RESPONSES)
+
+
+class Accuracy(BaseModel):
+    predictor: str = Field(examples=["this model"])
+    auc: float | None = Field(description="ROC AUC on held-out papers.", examples=[0.87])
+    average_precision: float | None = None
+    precision_at_10: float | None = Field(
+        description="Share of each day's 10 most likely papers that were featured, averaged over days."
+    )
+    brier: float | None = Field(description="Mean squared error of the probabilities (lower is better).")
+    papers: int
+    positives: int
+
+
+class TrendModel(BaseModel):
+    name: str = Field(examples=["bundled-2025-04-21"])
+    kind: str = Field(description="`bundled` (the starting model) or `trained` (this site's own).")
+    label: str = Field(examples=["featured on Hugging Face Daily Papers"])
+    cutoff: dt.date = Field(
+        description="Learned only labels known before this day; scores papers from it on."
+    )
+    train_from: dt.date | None
+    train_to: dt.date | None
+    n_train: int
+    n_positive: int
+    inputs: list[str]
+    evaluation_method: str | None = Field(description="`holdout`: trained once, scored the following days.")
+    evaluated_from: dt.date | None
+    evaluated_to: dt.date | None
+    accuracy: list[Accuracy] = Field(description="The model first, then the reference baselines.")
+
+
+class LikelyPage(BaseModel):
+    date: dt.date | None = Field(description="The day of the papers; null when nothing is estimated yet.")
+    total: int
+    page: int
+    per_page: int
+    model: TrendModel | None
+    items: list[schemas.Paper] = Field(description="Most likely first; each has `trend_prediction`.")
+
+
+def _accuracy(m: Measured) -> Accuracy:
+    return Accuracy(
+        predictor=m.name,
+        auc=m.auc,
+        average_precision=m.average_precision,
+        precision_at_10=m.precision_at_10,
+        brier=m.brier,
+        papers=m.papers,
+        positives=m.positives,
+    )
+
+
+def _model(card: ModelCard) -> TrendModel:
+    return TrendModel(
+        name=card.name,
+        kind=card.kind,
+        label=card.label,
+        cutoff=card.cutoff,
+        train_from=card.train_from,
+        train_to=card.train_to,
+        n_train=card.n_train,
+        n_positive=card.n_positive,
+        inputs=list(card.inputs),
+        evaluation_method=card.eval_method,
+        evaluated_from=card.eval_from,
+        evaluated_to=card.eval_to,
+        accuracy=[_accuracy(m) for m in ([card.measured] if card.measured else []) + list(card.baselines)],
+    )
+
+
+@router.get("/likely", response_model=LikelyPage, summary="New papers by their chance to trend")
+async def likely_papers(
+    request: Request,
+    site: SiteUrlDep,
+    current: NowDep,
+    settings: SettingsDep,
+    day: IsoDate | None = Query(None, alias="date", description="Announcement day; default: the latest."),
+    page: int = Query(1, ge=1, le=10_000),
+    per_page: int = Query(20, ge=1, le=100),
+) -> Response:
+    """A day's papers by `trend_probability`, estimated on the announcement morning, most likely first."""
+    key = LabelRule(min_upvotes=settings.early_label_upvotes).key
+
+    def build(session: Session) -> LikelyPage:
+        result = likely(session, day=day, page=page, per_page=per_page, today=current.date(), label_key=key)
+        return LikelyPage(
+            date=result.day,
+            total=result.total,
+            page=result.page,
+            per_page=result.per_page,
+            model=_model(result.model) if result.model else None,
+            items=[convert.paper(c, site) for c in result.cards],
+        )
+
+    return await cached_json(request, ("likely", day, page, per_page, key, current.date()), build)
+
+
+@router.get("/trend-model", response_model=TrendModel, summary="The early-trending model in use")
+async def trend_model(request: Request, settings: SettingsDep) -> Response:
+    """Training window, inputs and measured accuracy (against the baselines) of the serving model."""
+    key = LabelRule(min_upvotes=settings.early_label_upvotes).key
+
+    def build(session: Session) -> TrendModel:
+        card = serving_card(session, key)
+        if card is None:
+            raise HTTPException(404, "No early-trending model serves yet.")
+        return _model(card)
+
+    return await cached_json(request, ("trend-model", key), build)
+
+
+add_preflight(router)
