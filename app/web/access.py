@@ -27,13 +27,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from fastapi import HTTPException, Request
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
 
 from app.db import session_scope
-from app.http import state_of
+from app.http import queries, state_of
 from app.http.deps import peer_address
-from app.models import AuthFailure
 from app.security.strength import secret_equals
 
 COOKIE = "papertrend_admin"
@@ -43,6 +40,7 @@ WINDOW = timedelta(minutes=15)
 PER_CLIENT = 5
 GLOBAL = 100
 KEEP = timedelta(days=1)
+SCOPE = "admin"
 
 
 def is_loopback(host: str) -> bool:
@@ -127,8 +125,14 @@ class LoginThrottle:
         """Raise 429 with Retry-After while this client (or everyone) has failed too often."""
         since = self.now - WINDOW
         with session_scope(state_of(self.request).session_factory) as session:
-            mine = _failures(session, since, self.client_hash)
-            everyone = [] if self.local else _failures(session, since, None, limit=GLOBAL)
+            mine = queries.auth_failures(
+                session, scope=SCOPE, since=since, client_hash=self.client_hash, limit=PER_CLIENT
+            )
+            everyone = (
+                []
+                if self.local
+                else queries.auth_failures(session, scope=SCOPE, since=since, client_hash=None, limit=GLOBAL)
+            )
         blocked = mine if len(mine) >= PER_CLIENT else everyone if len(everyone) >= GLOBAL else []
         if blocked:
             wait = max(1, math.ceil((blocked[0] + WINDOW - self.now).total_seconds()))
@@ -140,30 +144,10 @@ class LoginThrottle:
 
     def failed(self) -> None:
         with session_scope(state_of(self.request).session_factory) as session:
-            session.add(AuthFailure(scope="admin", client_hash=self.client_hash, created_at=self.now))
-            session.execute(delete(AuthFailure).where(AuthFailure.created_at < self.now - KEEP))
+            queries.record_auth_failure(
+                session, scope=SCOPE, client_hash=self.client_hash, at=self.now, keep=KEEP
+            )
 
     def succeeded(self) -> None:
         with session_scope(state_of(self.request).session_factory) as session:
-            session.execute(
-                delete(AuthFailure).where(
-                    AuthFailure.scope == "admin", AuthFailure.client_hash == self.client_hash
-                )
-            )
-
-
-def _failures(
-    session: Session, since: datetime, client_hash: str | None, *, limit: int = PER_CLIENT
-) -> list[datetime]:
-    """Times of the newest `limit` failures since `since` (of one client, or of everyone), oldest first."""
-    stmt = select(AuthFailure.created_at).where(AuthFailure.scope == "admin", AuthFailure.created_at >= since)
-    if client_hash is not None:
-        stmt = stmt.where(AuthFailure.client_hash == client_hash)
-    newest = list(session.scalars(stmt.order_by(AuthFailure.created_at.desc()).limit(limit)))
-    return sorted(newest)
-
-
-def count_failures(session: Session, since: datetime) -> int:
-    """Failed admin sign-ins since `since` (for the admin overview and tests)."""
-    stmt = select(func.count()).select_from(AuthFailure).where(AuthFailure.created_at >= since)
-    return int(session.scalar(stmt) or 0)
+            queries.clear_auth_failures(session, scope=SCOPE, client_hash=self.client_hash)

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import ConfigError, load_settings
 from app.db import session_scope
+from app.http.queries import count_failures
 from app.mail.senders import SmtpConfig, SmtpSender
 from app.security.strength import RULE, weakness
-from app.web.access import GLOBAL, PER_CLIENT, count_failures
+from app.web.access import GLOBAL, PER_CLIENT
 from tests.mail.mail_support import SmtpServer, client_tls_context, csrf_from, make_app, settings_for
 from tests.security.support import STRONG, local_client, remote_client
 
