@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import NoReturn
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import ConfigError, Settings, get_settings
@@ -22,6 +23,26 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Print one clear line to stderr (credentials and signed tokens masked) and exit non-zero."""
     print(f"papertrend: error: {redact_text(message)}", file=sys.stderr)
     raise SystemExit(code)
+
+
+@contextmanager
+def database_errors(*also: type[Exception]) -> Iterator[None]:
+    """End the command in one readable line on a database failure (or one of `also`, by its message).
+
+    The one way commands report an unreachable or unmigrated database; usable around a block
+    (`with database_errors():`) or on a command (`@database_errors()`).
+    """
+    try:
+        yield
+    except (OperationalError, ProgrammingError) as exc:
+        text = str(exc.orig if exc.orig is not None else exc).splitlines()[0]
+        if "no such table" in text or "does not exist" in text:
+            fail(f"the database is not initialised ({text}); run `papertrend init` first")
+        fail(f"database error: {text} (is the database reachable? `papertrend init` migrates it)")
+    except SQLAlchemyError as exc:
+        fail(f"database error: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+    except also as exc:
+        fail(str(exc))
 
 
 def settings() -> Settings:

@@ -2,39 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
-from app.cli.common import fail, settings, unit_of_work
+from app.cli.common import database_errors, fail, settings, unit_of_work
+from app.early.errors import ModelError
 from app.models._common import utcnow
 
 model_app = typer.Typer(
     help="The early-trending model: which new papers will trend, with honest odds.", no_args_is_help=True
 )
-
-
-def _guarded(command: Callable[..., None]) -> Callable[..., None]:
-    """Database and model errors end in one readable line."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        from sqlalchemy.exc import SQLAlchemyError
-
-        from app.early.model import ModelError
-
-        try:
-            command(*args, **kwargs)
-        except SQLAlchemyError as exc:
-            detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            fail(f"database error: {detail} (is the database reachable and migrated? `papertrend init`)")
-        except ModelError as exc:
-            fail(str(exc))
-
-    return wrapper
 
 
 def _embedding_model() -> str:
@@ -58,7 +37,7 @@ def _scores_line(name: str, scores: dict[str, Any] | None) -> str:
 
 
 @model_app.command("train")
-@_guarded
+@database_errors(ModelError)
 def train_command(
     force: Annotated[
         bool, typer.Option("--force", help="Train even when too few new labels arrived since the last model.")
@@ -102,7 +81,7 @@ def _print_evaluation(evaluation: dict[str, Any]) -> None:
 
 
 @model_app.command("status")
-@_guarded
+@database_errors(ModelError)
 def status_command() -> None:
     """Which models serve which days, how many papers are scored, and whether retraining is due."""
     from app.early import queries
@@ -144,7 +123,7 @@ def status_command() -> None:
 
 
 @model_app.command("show")
-@_guarded
+@database_errors(ModelError)
 def show_command(
     name: Annotated[str | None, typer.Argument(help="Model name (default: the newest serving one).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="The whole stored document as JSON.")] = False,
@@ -184,7 +163,7 @@ def show_command(
 
 
 @model_app.command("score")
-@_guarded
+@database_errors(ModelError)
 def score_command() -> None:
     """Score every paper that has no prediction from the model serving its day (the pipeline does this)."""
     from app.early.service import EarlyOptions, ensure_bundled, score
@@ -200,7 +179,7 @@ def score_command() -> None:
 
 
 @model_app.command("activate")
-@_guarded
+@database_errors(ModelError)
 def activate_command(
     name: Annotated[str, typer.Argument(help="Model name.")],
     off: Annotated[bool, typer.Option("--off", help="Stop using the model instead.")] = False,

@@ -9,34 +9,18 @@ source has on the command line (`--since`, `--from`, `--date`...) are the functi
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
-from app.cli.common import fail, progress_bar, session_factory, settings, unit_of_work
+from app.cli.common import database_errors, fail, progress_bar, session_factory, settings, unit_of_work
 from app.ingest.report import IngestReport
 
 INGEST_HELP = "Pull papers from files, arXiv (API, OAI-PMH, RSS) and Hugging Face Daily Papers."
 MAX_ERRORS_SHOWN = 10
-
-
-@contextmanager
-def database_errors() -> Iterator[None]:
-    """Turn database failures into one readable line."""
-    try:
-        yield
-    except (OperationalError, ProgrammingError) as exc:
-        text = str(exc.orig if exc.orig is not None else exc).splitlines()[0]
-        if "no such table" in text or "does not exist" in text:
-            fail(f"the database is not initialised ({text}); run `papertrend init` first")
-        fail(f"database error: {text}")
-    except SQLAlchemyError as exc:
-        fail(f"database error: {type(exc).__name__}: {str(exc).splitlines()[0]}")
 
 
 def print_report(report: IngestReport) -> None:

@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 import time
-from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any, TextIO
@@ -16,28 +14,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from app.cli.common import fail, settings, unit_of_work
+from app.cli.common import database_errors, fail, settings, unit_of_work
 from app.config import Settings
 from app.models._common import utcnow
 from app.models.statuses import TopicStatus
 
 topics_app = typer.Typer(help="Build, inspect, export and edit topics.", no_args_is_help=True)
-
-
-def database_errors(command: Callable[..., None]) -> Callable[..., None]:
-    """Turn a database failure (unreachable server, schema behind the code) into one clear line."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        from sqlalchemy.exc import SQLAlchemyError
-
-        try:
-            command(*args, **kwargs)
-        except SQLAlchemyError as exc:
-            detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            fail(f"database error: {detail} (is the database reachable and migrated? `papertrend init`)")
-
-    return wrapper
 
 
 def _model_name(cfg: Settings, override: str | None) -> str:
@@ -53,7 +35,7 @@ def _console() -> Console:
 
 
 @topics_app.command("build")
-@database_errors
+@database_errors()
 def build(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Build and report, write nothing.")] = False,
     seed: Annotated[int | None, typer.Option("--seed", help="Clustering seed (default: TOPIC_SEED).")] = None,
@@ -102,7 +84,7 @@ def build(
 
 
 @topics_app.command("assign")
-@database_errors
+@database_errors()
 def assign(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Place and report, write nothing.")] = False,
     model: Annotated[str | None, typer.Option("--model", help="Embedding model name of the vectors.")] = None,
@@ -117,7 +99,7 @@ def assign(
 
 
 @topics_app.command("list")
-@database_errors
+@database_errors()
 def list_topics(
     all_topics: Annotated[
         bool, typer.Option("--all", help="Include hidden, dormant and merged topics.")
@@ -197,7 +179,7 @@ def export_lines(session: Any) -> Any:
 
 
 @topics_app.command("export")
-@database_errors
+@database_errors()
 def export(
     fmt: Annotated[str, typer.Option("--format", help="Only `jsonl`: one JSON object per paper.")] = "jsonl",
     out: Annotated[
@@ -229,7 +211,7 @@ def export(
 
 
 @topics_app.command("rename")
-@database_errors
+@database_errors()
 def rename(
     topic_id: Annotated[int, typer.Argument(help="Topic id.")],
     label: Annotated[str, typer.Argument(help="New label (kept by every rebuild).")] = "",
@@ -245,7 +227,7 @@ def rename(
 
 
 @topics_app.command("merge")
-@database_errors
+@database_errors()
 def merge(
     source: Annotated[int, typer.Argument(metavar="SRC", help="Topic that disappears into DST.")],
     target: Annotated[int, typer.Argument(metavar="DST", help="Topic that receives SRC's papers.")],
@@ -258,7 +240,7 @@ def merge(
 
 
 @topics_app.command("hide")
-@database_errors
+@database_errors()
 def hide(
     topic_id: Annotated[int, typer.Argument(help="Topic id.")],
     undo: Annotated[bool, typer.Option("--undo", help="Show the topic again.")] = False,
@@ -271,7 +253,7 @@ def hide(
 
 
 @topics_app.command("pin")
-@database_errors
+@database_errors()
 def pin(
     topic_id: Annotated[int, typer.Argument(help="Topic id.")],
     undo: Annotated[bool, typer.Option("--undo", help="Unpin.")] = False,
@@ -284,7 +266,7 @@ def pin(
 
 
 @topics_app.command("add")
-@database_errors
+@database_errors()
 def add(
     label: Annotated[str, typer.Argument(help="The topic's name.")],
     keywords: Annotated[

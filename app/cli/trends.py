@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from app.cli.common import fail, settings, unit_of_work
+from app.cli.common import database_errors, fail, settings, unit_of_work
 from app.models._common import utcnow
 
 GROUPS = (
@@ -33,11 +33,6 @@ def _parse_day(text: str | None) -> date | None:
         return date.fromisoformat(text.strip())
     except ValueError:
         fail(f"--as-of must be a date like 2025-10-31 (got {text!r})")
-
-
-def _database_errors(exc: Exception) -> None:
-    detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-    fail(f"database error: {detail} (is the database reachable and migrated? `papertrend init`)")
 
 
 def stored_view(session: Any) -> dict[str, Any]:
@@ -144,7 +139,6 @@ def trends(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Recompute but write nothing.")] = False,
 ) -> None:
     """Every live topic rising, falling or steady over the week, month and quarter, and why."""
-    from sqlalchemy.exc import SQLAlchemyError
 
     from app.topics.trends import refresh_trends, topic_trends, trend_params
 
@@ -160,7 +154,7 @@ def trends(
     )
     now = utcnow()
     summary = ""
-    try:
+    with database_errors():
         if day is not None:
             with unit_of_work(cfg, dry_run=True) as session:
                 view = topic_trends(session, as_of=day, today=now.date(), params=params).as_dict()
@@ -179,8 +173,6 @@ def trends(
                 else:
                     view = stored_view(session)
                     summary = f"stored trends as of {view['reference_day'] or 'never'} (not recomputed)"
-    except SQLAlchemyError as exc:
-        _database_errors(exc)
     if fmt == "json":
         print(summary, file=sys.stderr)
         typer.echo(json.dumps(view, ensure_ascii=False, indent=1))

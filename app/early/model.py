@@ -28,15 +28,13 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
+from app.early.errors import ModelError
+
 FORMAT = "papertrend-early-logistic/1"
 SUBJECT = "subject"  # the vector block's share of the margin, in explanations
 PROBABILITY_FLOOR = 1e-4
 
 Array = npt.NDArray[np.float64]
-
-
-class ModelError(ValueError):
-    """A model cannot be fitted on these data, or a stored model is unreadable."""
 
 
 @dataclass(frozen=True)
