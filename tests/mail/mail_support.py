@@ -315,6 +315,14 @@ def deliver_confirmations(app: FastAPI, timeout: float = 10.0) -> None:
         time.sleep(0.05)
 
 
+def wait_for_mail(server: SmtpServer, rcpt: str, count: int = 1, timeout: float = 15.0) -> list[Received]:
+    """The messages to `rcpt` once `count` arrived (a running app's confirmation thread sends them)."""
+    deadline = time.monotonic() + timeout
+    while len(server.handler.to(rcpt)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return server.handler.to(rcpt)
+
+
 def csrf_from(html: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, "no CSRF token in the page"
