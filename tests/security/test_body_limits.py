@@ -99,7 +99,7 @@ SIGNED = {"content-type": "application/json", "authorization": f"Bearer {WEBHOOK
     ("path", "headers"),
     [("/subscribe", FORM), ("/api/v1/subscriptions", JSON), ("/webhooks/bounces", SIGNED)],
 )
-def test_point_3_a_declared_oversize_body_is_refused_without_reading_it(
+def test_a_declared_oversize_body_is_refused_without_reading_it(
     app: FastAPI, session_factory: sessionmaker[Session], path: str, headers: dict[str, str]
 ) -> None:
     body = Body(HUGE)
@@ -113,7 +113,7 @@ def test_point_3_a_declared_oversize_body_is_refused_without_reading_it(
     ("path", "headers"),
     [("/subscribe", FORM), ("/api/v1/subscriptions", JSON), ("/webhooks/bounces", SIGNED)],
 )
-def test_point_3_a_chunked_64_mib_body_is_cut_off_at_the_routes_cap(
+def test_a_chunked_64_mib_body_is_cut_off_at_the_routes_cap(
     app: FastAPI, session_factory: sessionmaker[Session], path: str, headers: dict[str, str]
 ) -> None:
     body = Body(HUGE)
@@ -123,7 +123,7 @@ def test_point_3_a_chunked_64_mib_body_is_cut_off_at_the_routes_cap(
     _nothing_written(session_factory)
 
 
-def test_point_3_a_body_longer_than_its_declared_length_is_cut_off_too(
+def test_a_body_longer_than_its_declared_length_is_cut_off_too(
     app: FastAPI, session_factory: sessionmaker[Session]
 ) -> None:
     body = Body(HUGE)
@@ -132,7 +132,7 @@ def test_point_3_a_body_longer_than_its_declared_length_is_cut_off_too(
     _nothing_written(session_factory)
 
 
-def test_point_3_caps_are_per_route() -> None:
+def test_caps_are_per_route() -> None:
     assert body_limit("/webhooks/bounces") == WEBHOOK_BODY_LIMIT > DEFAULT_BODY_LIMIT
     assert body_limit("/subscribe") == body_limit("/api/v1/subscriptions") == DEFAULT_BODY_LIMIT
 
@@ -145,7 +145,7 @@ def test_point_3_caps_are_per_route() -> None:
         {"content-type": "application/json", "x-webhook-secret": "wrong-secret"},
     ],
 )
-def test_point_3_the_webhook_checks_its_secret_before_reading_the_body(
+def test_the_webhook_checks_its_secret_before_reading_the_body(
     app: FastAPI, session_factory: sessionmaker[Session], headers: dict[str, str]
 ) -> None:
     event = json.dumps([{"type": "bounce", "email": "victim@example.org", "permanent": True}]).encode()
@@ -156,7 +156,7 @@ def test_point_3_the_webhook_checks_its_secret_before_reading_the_body(
     _nothing_written(session_factory)
 
 
-def test_point_3_a_webhook_body_within_its_cap_is_still_taken(
+def test_a_webhook_body_within_its_cap_is_still_taken(
     app: FastAPI, session_factory: sessionmaker[Session]
 ) -> None:
     event = json.dumps({"type": "complaint", "email": "victim@example.org"}).encode()

@@ -45,7 +45,7 @@ def _form_post(client: TestClient, email: str, headers: dict[str, str] | None = 
     return client.post("/subscribe", data={"email": email, "csrf_token": token}, headers=headers).status_code
 
 
-def test_point_5_behind_a_trusted_proxy_each_visitor_has_their_own_limit(
+def test_behind_a_trusted_proxy_each_visitor_has_their_own_limit(
     session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     app = _app(session_factory, tmp_path, trusted_proxies="10.0.0.0/8")
@@ -57,7 +57,7 @@ def test_point_5_behind_a_trusted_proxy_each_visitor_has_their_own_limit(
     assert _count(session_factory) == 6  # three visitors, two each: no one shares another's limit
 
 
-def test_point_5_forwarded_headers_from_anyone_else_are_ignored(
+def test_forwarded_headers_from_anyone_else_are_ignored(
     session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     app = _app(session_factory, tmp_path, trusted_proxies="10.0.0.0/8")
@@ -68,7 +68,7 @@ def test_point_5_forwarded_headers_from_anyone_else_are_ignored(
     assert _count(session_factory) == 2  # the limit of the real peer
 
 
-def test_point_5_ipv6_clients_count_by_their_64(
+def test_ipv6_clients_count_by_their_64(
     session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     app = _app(session_factory, tmp_path)
@@ -81,7 +81,7 @@ def test_point_5_ipv6_clients_count_by_their_64(
     assert _count(session_factory) == 3  # another /64 has its own limit
 
 
-def test_point_5_address_rules() -> None:
+def test_forwarded_address_and_limit_key_rules() -> None:
     trusted = load_settings(trusted_proxies="10.0.0.0/8, fd00::/8").trusted_proxy_networks
     assert forwarded_client("10.1.2.3", "198.51.100.4, 10.0.0.2", trusted) == "198.51.100.4"
     assert (
@@ -102,7 +102,7 @@ def _api_token(client: TestClient) -> str:
     return token
 
 
-def test_point_5_the_api_needs_a_token_and_applies_the_bot_rules(
+def test_the_api_needs_a_token_and_applies_the_bot_rules(
     session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     app = _app(session_factory, tmp_path)
@@ -127,7 +127,7 @@ def test_point_5_the_api_needs_a_token_and_applies_the_bot_rules(
 
 
 @pytest.mark.parametrize("door", ["form", "api"])
-def test_point_5_a_subscribe_token_works_once(
+def test_a_subscribe_token_works_once(
     session_factory: sessionmaker[Session], tmp_path: Path, door: str
 ) -> None:
     app = _app(session_factory, tmp_path, subscribe_ip_limit=50)

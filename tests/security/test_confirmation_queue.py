@@ -71,7 +71,7 @@ def _statuses(factory: sessionmaker[Session]) -> list[str]:
         )
 
 
-def test_point_6_a_relay_that_never_answers_does_not_hold_up_the_request(
+def test_a_relay_that_never_answers_does_not_hold_up_the_request(
     silent: SilentRelay, session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     settings = settings_for(tmp_path, smtp_url=silent.url)
@@ -100,7 +100,7 @@ def test_point_6_a_relay_that_never_answers_does_not_hold_up_the_request(
     sender.close()
 
 
-def test_point_6_connect_backoff_answers_at_once_after_a_failed_connection(silent: SilentRelay) -> None:
+def test_connect_backoff_answers_at_once_after_a_failed_connection(silent: SilentRelay) -> None:
     sender = SmtpSender(SmtpConfig.from_url(silent.url, timeout=0.5), connect_backoff_s=2.0)
     raw = b"From: a@example.org\r\nTo: b@example.org\r\nSubject: x\r\n\r\nhello\r\n"
     first = sender.send_raw("a@example.org", "b@example.org", raw)
@@ -115,7 +115,7 @@ def test_point_6_connect_backoff_answers_at_once_after_a_failed_connection(silen
     sender.close()
 
 
-def test_point_6_the_confirmation_thread_sends_within_seconds(
+def test_the_confirmation_thread_sends_within_seconds(
     smtp: SmtpServer, session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     settings = settings_for(tmp_path, smtp_url=smtp.url)
@@ -130,7 +130,7 @@ def test_point_6_the_confirmation_thread_sends_within_seconds(
     assert _statuses(session_factory) == ["sent"]
 
 
-def test_point_6_with_workers_sending_the_web_process_only_queues(
+def test_with_workers_sending_the_web_process_only_queues(
     smtp: SmtpServer, session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     settings = settings_for(tmp_path, smtp_url=smtp.url, confirmation_sender="worker")

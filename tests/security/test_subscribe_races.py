@@ -50,7 +50,7 @@ def _confirmations(factory: sessionmaker[Session]) -> int:
         return int(s.scalar(select(func.count()).where(Delivery.kind == "confirm")) or 0)
 
 
-def test_point_4_ten_parallel_requests_for_a_pending_address_send_one_mail(
+def test_ten_parallel_requests_for_a_pending_address_send_one_mail(
     smtp: SmtpServer, session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     settings = settings_for(tmp_path, smtp_url=smtp.url, subscribe_cooldown_minutes=10)
@@ -63,7 +63,7 @@ def test_point_4_ten_parallel_requests_for_a_pending_address_send_one_mail(
     assert [r.rcpt for r in smtp.received] == ["pending@example.org"]
 
 
-def test_point_4_the_daily_cap_holds_with_the_cooldown_off(
+def test_the_daily_cap_holds_with_the_cooldown_off(
     smtp: SmtpServer, session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     settings = settings_for(tmp_path, smtp_url=smtp.url, subscribe_cooldown_minutes=0)
@@ -74,7 +74,7 @@ def test_point_4_the_daily_cap_holds_with_the_cooldown_off(
     assert len(smtp.received) == 3
 
 
-def test_point_4_parallel_requests_for_a_new_address_all_get_the_normal_answer(
+def test_parallel_requests_for_a_new_address_all_get_the_normal_answer(
     smtp: SmtpServer, session_factory: sessionmaker[Session], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = settings_for(tmp_path, smtp_url=smtp.url)
