@@ -1,7 +1,6 @@
 """Mail flows: they own their transactions (take a session factory, commit as they go).
 
 * `deliver_outbox`: the send loop that claims outbox rows, sends them and records every reply;
-* `send_now`: one queued row sent right away;
 * `request_subscription`: a subscribe request recorded and its confirmation queued; the web
   form and the JSON API reach it through `app.http.subscribe`, never directly;
 * `deliver_confirmations`: the queued confirmations sent (the job `app.jobs.mailing.send_confirmations`).
@@ -185,30 +184,6 @@ def _commit(
     if done:
         with session_scope(factory) as session:
             record(session, done, now=now, policy=policy, report=report)
-
-
-def send_now(
-    factory: sessionmaker[Session],
-    sender: Sender,
-    setup: MailSetup,
-    delivery_id: int,
-    *,
-    now: datetime,
-    policy: DeliveryPolicy = DeliveryPolicy(),
-) -> SendResult | None:
-    """Send one queued row right away (confirmation emails). Returns None when it was not sent now
-    (sending paused, or the row was skipped); the outbox run retries what is left."""
-    with session_scope(factory) as session:
-        if open_pause(session) is not None:
-            return None
-        batch, _ = claim(
-            session, owner=default_owner(), now=now, limit=1, policy=policy, only_ids=[delivery_id]
-        )
-    if not batch:
-        return None
-    item, result = _attempt(batch[0], sender, setup, lambda: now, None, threading.Event())
-    _commit(factory, [(item, result)], now, policy, DeliverReport())
-    return result
 
 
 # Subscribing and confirmations ----------------------------------------------------------

@@ -68,9 +68,7 @@ def test_forwarded_headers_from_anyone_else_are_ignored(
     assert _count(session_factory) == 2  # the limit of the real peer
 
 
-def test_ipv6_clients_count_by_their_64(
-    session_factory: sessionmaker[Session], tmp_path: Path
-) -> None:
+def test_ipv6_clients_count_by_their_64(session_factory: sessionmaker[Session], tmp_path: Path) -> None:
     app = _app(session_factory, tmp_path)
     for n in range(5):  # five addresses of one /64
         assert (

@@ -5,7 +5,8 @@ a keyed hash of it, never the token), or send `Authorization: Bearer <token>`. W
 are throttled (`app.web.access`); the cookie is valid site-wide, so the outbox opens with it.
 Webhook: `POST /webhooks/bounces` with the shared secret in `Authorization: Bearer`,
 `X-Webhook-Secret`, or an HMAC-SHA256 of the body in `X-Signature: sha256=<hex>`; without
-it the answer is 401 and nothing changes.
+it the answer is 401 and nothing changes. A header secret is checked before the body is read;
+the body itself is capped by `app.http.limits`.
 """
 
 from __future__ import annotations
