@@ -17,7 +17,8 @@ everything that must be the same whichever door was used:
 * the one clock (`AppState.now`);
 * the flow itself (`app.mail.flows.request_subscription`): the request and its queued
   confirmation commit in one short transaction; nothing is sent inside the request. The
-  confirmation thread (or a worker) sends it within seconds.
+  confirmation thread (or a worker) sends it within seconds. The answer is held to at least
+  `ANSWER_FLOOR_S`, so the few extra rows of a new address do not show in its time.
 
 The answer to the client never depends on the outcome (that would tell whether an address
 is subscribed); the outcome is logged and returned for the route's own use.
@@ -43,6 +44,10 @@ from app.subscribers.service import SubscribeLimits, SubscribeResult
 from app.subscribers.tokens import FORM_MAX_AGE_S, InvalidToken
 
 log = logging.getLogger("papertrend.subscriptions")
+
+# Every accepted request takes at least this long: a new address costs a few more rows than a
+# known one (milliseconds), and the answer must not tell the two apart by its time either.
+ANSWER_FLOOR_S = 0.1
 
 SUBSCRIBE_FORM = "subscribe"
 
@@ -102,6 +107,7 @@ class Subscriptions:
         raises `InvalidToken`. Runs in its own transactions: a route holding a `SessionDep`
         closes it first.
         """
+        started = time.monotonic()
         if not self.use_token(token, issued_at):
             raise InvalidToken("subscribe token already used")
         settings = self.state.settings
@@ -121,6 +127,7 @@ class Subscriptions:
         if delivery_id is not None and (wake := self.state.confirmation_waker) is not None:
             wake()
         log.info("subscribe request (%s): %s", source, result.outcome)
+        time.sleep(max(0.0, ANSWER_FLOOR_S - (time.monotonic() - started)))
         return Submitted(result, delivery_id is not None)
 
 
