@@ -6,11 +6,13 @@ One way to do each thing in a route:
   `init_state`, which `create_app` calls;
 * `app.http.deps`: the dependency aliases `SessionDep`, `SettingsDep`, `NowDep`,
   `MailSetupDep`, `SenderDep`, `StateDep`, `ClientIpDep`, `SiteUrlDep` (and `site_url`);
-* `app.http.subscribe`: `SubscribeDep`, the one subscribe path of the form and the API;
-* `app.http.client`: the client address behind TRUSTED_PROXIES and the key the limits count;
-* `app.http.limits`: the request body caps per route, enforced before anything is read.
+* `app.http.subscribe`: `SubscribeDep`, the one subscribe path of the form and the API.
 
 It sits below `web | api` and `browse` and above the domain packages (import-linter's layers).
+
+The ASGI middleware that settles a request before any route sees it lives here too:
+`app.http.client` (the client address behind TRUSTED_PROXIES, and the key the limits count)
+and `app.http.limits` (request bodies capped per route before they are read).
 """
 
 from app.http.deps import (

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from app.db import session_scope
 from app.http import state_of
-from app.http.deps import client_key
+from app.http.deps import peer_address
 from app.models import AuthFailure
 from app.security.strength import secret_equals
 
@@ -120,7 +120,7 @@ class LoginThrottle:
 
     @classmethod
     def of(cls, request: Request) -> LoginThrottle:
-        digest = state_of(request).mail_setup.signer.digest(client_key(request), "admin-login")
+        digest = state_of(request).mail_setup.signer.digest(peer_address(request), "admin-login")
         return cls(request, digest, is_local_request(request), state_of(request).now())
 
     def check(self) -> None:
