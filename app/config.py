@@ -7,6 +7,7 @@ message that names the setting and says what was wrong (see `load_settings`).
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -167,6 +168,19 @@ class Settings(BaseSettings):
     subscribe_cooldown_minutes: int = Field(10, ge=0, description="Minutes between two mails to one address.")
     subscribe_ip_limit: int = Field(10, ge=1, description="Subscriptions per IP address per hour.")
     subscribe_global_limit: int = Field(500, ge=1, description="Confirmation emails per hour, all addresses.")
+    subscribe_address_daily_limit: int = Field(
+        3, ge=1, description="Confirmation emails per address per day (with or without the cooldown)."
+    )
+    confirmation_sender: Literal["web", "worker"] = Field(
+        "web",
+        description="Who sends queued confirmation emails: `web` (a background thread of each web process, "
+        "within seconds) or `worker` (the workers' delivery runs).",
+    )
+    trusted_proxies: str = Field(
+        "127.0.0.1, ::1",
+        description="Comma-separated addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For "
+        "and X-Forwarded-Proto are believed; everyone else's are ignored.",
+    )
     quiet_day_note: bool = Field(False, description="Send a short note when a digest has no papers.")
     subscribe_min_seconds: float = Field(2.0, ge=0, description="Faster form submissions count as bots.")
     digest_first_days: int = Field(
@@ -234,6 +248,23 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"is not a 5-field cron expression ({exc})") from exc
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        for part in (p.strip() for p in value.split(",")):
+            if part:
+                try:
+                    ipaddress.ip_network(part, strict=False)
+                except ValueError:
+                    raise ValueError(f"has {part[:60]!r}, which is not an IP address or network") from None
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """TRUSTED_PROXIES parsed (checked at load time)."""
+        parts = (p.strip() for p in self.trusted_proxies.split(","))
+        return tuple(ipaddress.ip_network(p, strict=False) for p in parts if p)
 
     @field_validator("log_level")
     @classmethod

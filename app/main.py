@@ -1,4 +1,5 @@
-"""The web application factory: settings, database, mail sender, routers, scheduler.
+"""The web application factory: settings, database, mail sender, routers, scheduler and the
+thread that sends confirmation emails.
 
 `create_app()` is what `papertrend web` and `papertrend run` serve (uvicorn factory mode),
 and what tests build with their own settings, session factory and sender.
@@ -10,7 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -21,13 +22,18 @@ from app.api import router as api_router
 from app.browse.fastpath import install_response_cache
 from app.config import Settings, get_settings
 from app.db import make_engine, make_session_factory
-from app.http import init_state
+from app.http import init_state, state_of
+from app.http.client import install_trusted_proxies
+from app.http.limits import install_body_limit
 from app.ingest.registry import check_settings
 from app.mail.senders import make_sender
 from app.security.logs import install_log_redaction
 from app.web import install_error_pages
 from app.web import router as web_router
 from app.web.security import install_security_headers
+
+if TYPE_CHECKING:
+    from app.jobs.confirmations import ConfirmationThread
 
 log = logging.getLogger("papertrend")
 
@@ -63,11 +69,26 @@ def create_app(
             from app.jobs.scheduler import start_scheduler
 
             scheduler = start_scheduler(settings, factory, on_pipeline_done=lambda: _refresh(app))
+        confirmations = _start_confirmations(app)
         try:
             yield
         finally:
+            if confirmations is not None:
+                state_of(app).confirmation_waker = None
+                confirmations.stop()
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+
+    def _start_confirmations(app: FastAPI) -> ConfirmationThread | None:
+        # Subscribe requests only queue their confirmation; this thread sends it within seconds.
+        if settings.confirmation_sender != "web":
+            return None
+        from app.jobs.confirmations import ConfirmationThread
+
+        state = state_of(app)
+        thread = ConfirmationThread(settings, factory, state.sender, lambda: state.mail_setup).start()
+        state.confirmation_waker = thread.wake
+        return thread
 
     def _refresh(app: FastAPI) -> None:
         # After a pipeline run the index on disk has new vectors; reload it for search.
@@ -92,9 +113,13 @@ def create_app(
         sender=sender if sender is not None else make_sender(settings),
     )
 
-    # Middleware added last runs first: security headers wrap everything, cached answers included.
+    # Middleware added last runs first: bodies are capped before anything reads them, the client
+    # address is settled before the cache or a route sees it, and security headers wrap
+    # everything, cached answers included.
     install_response_cache(app)
     install_security_headers(app)
+    install_trusted_proxies(app, settings.trusted_proxy_networks)
+    install_body_limit(app)
     install_error_handlers(app)
     install_error_pages(app)
     app.include_router(api_router, prefix="/api/v1")

@@ -95,7 +95,8 @@ def _serve(cfg: Settings, host: str, port: int, *, embedded: bool) -> None:
     typer.echo(f"open http://{host}:{port}/ in your browser (Ctrl+C stops)")
     app = create_app(cfg, run_scheduler=embedded)
     # The access log goes through the log redaction (app.security.logs): no signed token reaches it.
-    uvicorn.run(app, host=host, port=port, log_level=cfg.log_level.lower(), proxy_headers=True)
+    # Forwarded headers are read by the app itself, from TRUSTED_PROXIES only (app.http.client).
+    uvicorn.run(app, host=host, port=port, log_level=cfg.log_level.lower(), proxy_headers=False)
 
 
 def run(

@@ -10,6 +10,10 @@ One way to do each thing in a route:
 * `app.http.queries`: the SQL of request-level protections (failed sign-ins, shared by every process).
 
 It sits below `web | api` and `browse` and above the domain packages (import-linter's layers).
+
+The ASGI middleware that settles a request before any route sees it lives here too:
+`app.http.client` (the client address behind TRUSTED_PROXIES, and the key the limits count)
+and `app.http.limits` (request bodies capped per route before they are read).
 """
 
 from app.http.deps import (

@@ -11,7 +11,8 @@ A route names what it needs in its signature and FastAPI supplies it:
 * `NowDep`: the one clock (the test clock on `app.state.clock` when set, else UTC now);
 * `MailSetupDep`, `SenderDep`: the mail adapters and the sender;
 * `StateDep`: the typed app state, for what has no alias of its own (encoder, index, signer);
-* `ClientIpDep`: the address the request came from, as the limits see it;
+* `ClientIpDep`: the address the request came from, as the limits see it (behind trusted
+  proxies, IPv6 by /64);
 * `SiteUrlDep`: the public URL of the site for absolute links (`site_url(request)` outside
   a signature).
 
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import session_scope
+from app.http.client import limit_key
 from app.http.state import AppState, state_of
 from app.mail.compose import MailSetup
 from app.mail.senders import Sender
@@ -50,12 +52,18 @@ async def current_time(request: Request) -> datetime:
 
 
 def peer_address(request: Request) -> str:
-    """The peer address of the connection ("unknown" when the server does not know it)."""
+    """The client's address: the TCP peer, or the client a trusted proxy reports
+    (`app.http.client.TrustedProxies`); "unknown" when the server does not know it."""
     return request.client.host if request.client else "unknown"
 
 
+def client_key(request: Request) -> str:
+    """What the per-client limits count for this request (IPv6 by /64, see `app.http.client`)."""
+    return limit_key(peer_address(request))
+
+
 async def client_ip(request: Request) -> str:
-    return peer_address(request)
+    return client_key(request)
 
 
 def site_url(request: Request) -> str:

@@ -16,6 +16,7 @@ What lives here:
   surfaces on the first mail-related request, not at start-up of a read-only site);
 * `signer`: the link signer (the mail setup's when built, else one from the secret keys),
   which the private feeds use without building the whole mail setup;
+* `confirmation_waker`: wakes the thread that sends queued confirmations (set while it runs);
 * `html_error_renderer`: how site (non-API) errors are rendered; set by `app.web`.
 """
 
@@ -129,6 +130,18 @@ class AppState:
             signer = TokenSigner.from_keys(settings.resolved_secret_key(), settings.secret_key_old)
             self._state.link_signer = signer
         return signer
+
+    # Confirmation emails ----------------------------------------------------------------
+
+    @property
+    def confirmation_waker(self) -> Callable[[], None] | None:
+        """Called after a subscribe request queued a confirmation (None: nothing to wake)."""
+        waker: Callable[[], None] | None = self._get("confirmation_waker")
+        return waker
+
+    @confirmation_waker.setter
+    def confirmation_waker(self, value: Callable[[], None] | None) -> None:
+        self._state.confirmation_waker = value
 
     # Error pages ------------------------------------------------------------------------
 

@@ -1,4 +1,8 @@
-"""Pipeline steps for mail: build the due digests into the outbox, then deliver the outbox."""
+"""Jobs for mail: build the due digests into the outbox, deliver the outbox, send confirmations.
+
+Plain functions of the settings and a session factory: the scheduler, the workers and the
+web process's confirmation thread (`app.jobs.confirmations`) call them alike.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +18,12 @@ from app.embed.encoder import Encoder
 from app.embed.service import load_vectors
 from app.jobs.runs import StepResult, run_step
 from app.mail.compose import MailSetup
-from app.mail.flows import deliver_outbox
+from app.mail.flows import deliver_confirmations, deliver_outbox
+from app.mail.outcomes import DeliverReport
 from app.mail.policy import DeliveryPolicy
 from app.mail.senders import Sender, make_sender
 from app.mail.service import QueueReport, build_and_queue
+from app.models._common import utcnow
 
 
 def build_digests(
@@ -72,3 +78,27 @@ def step_deliver(
             result.error = "sending paused after too many errors"
 
     return run_step(factory, "digest:send", work)
+
+
+def send_confirmations(
+    settings: Settings,
+    factory: sessionmaker[Session],
+    *,
+    sender: Sender | None = None,
+    setup: MailSetup | None = None,
+    now: Callable[[], datetime] = utcnow,
+) -> DeliverReport:
+    """Send the queued confirmation emails that are due (a subscribe request only queues them).
+
+    Safe to run anywhere and often (claims with leases): in the web process's background
+    thread, as a worker task, or by hand. Without `sender` it opens its own and closes it.
+    """
+    setup = setup or MailSetup.from_settings(settings)
+    policy = DeliveryPolicy.from_settings(settings)
+    own = sender is None
+    active = make_sender(settings) if sender is None else sender
+    try:
+        return deliver_confirmations(factory, active, setup, policy=policy, now=now)
+    finally:
+        if own:
+            active.close()

@@ -1,9 +1,9 @@
 """Mail flows: they own their transactions (take a session factory, commit as they go).
 
 * `deliver_outbox`: the send loop that claims outbox rows, sends them and records every reply;
-* `send_now`: one queued row sent right away (the confirmation email);
-* `request_subscription`: a subscribe request recorded and its confirmation mailed; the web
-  form and the JSON API reach it through `app.http.subscribe`, never directly.
+* `request_subscription`: a subscribe request recorded and its confirmation queued; the web
+  form and the JSON API reach it through `app.http.subscribe`, never directly;
+* `deliver_confirmations`: the queued confirmations sent (the job `app.jobs.mailing.send_confirmations`).
 
 They commit on their own because a claim must be visible to other workers before sending
 starts, every 250 must be on disk soon after it arrives, and no database lock may be held
@@ -53,6 +53,7 @@ from app.mail.message import HeaderError
 from app.mail.outcomes import DeliverReport, record
 from app.mail.pause import ErrorTally, open_pause, raise_pause_alert
 from app.mail.policy import DeliveryPolicy
+from app.mail.queries import due_confirmation_ids
 from app.mail.ratelimit import RateLimiter
 from app.mail.senders import Sender, SendResult
 from app.mail.service import queue_confirmation
@@ -185,37 +186,12 @@ def _commit(
             record(session, done, now=now, policy=policy, report=report)
 
 
-def send_now(
-    factory: sessionmaker[Session],
-    sender: Sender,
-    setup: MailSetup,
-    delivery_id: int,
-    *,
-    now: datetime,
-    policy: DeliveryPolicy = DeliveryPolicy(),
-) -> SendResult | None:
-    """Send one queued row right away (confirmation emails). Returns None when it was not sent now
-    (sending paused, or the row was skipped); the outbox run retries what is left."""
-    with session_scope(factory) as session:
-        if open_pause(session) is not None:
-            return None
-        batch, _ = claim(
-            session, owner=default_owner(), now=now, limit=1, policy=policy, only_ids=[delivery_id]
-        )
-    if not batch:
-        return None
-    item, result = _attempt(batch[0], sender, setup, lambda: now, None, threading.Event())
-    _commit(factory, [(item, result)], now, policy, DeliverReport())
-    return result
-
-
-# Subscribing ------------------------------------------------------------------------------
+# Subscribing and confirmations ----------------------------------------------------------
 
 
 def request_subscription(
     factory: sessionmaker[Session],
     setup: MailSetup,
-    sender: Sender,
     *,
     email: str,
     topic_ids: list[int],
@@ -224,13 +200,13 @@ def request_subscription(
     limits: SubscribeLimits,
     source: str = "web",
     honeypot: bool = False,
-    policy: DeliveryPolicy = DeliveryPolicy(),
-) -> tuple[SubscribeResult, SendResult | None]:
-    """Record a subscribe request and, when allowed, mail the confirmation right away.
+) -> tuple[SubscribeResult, int | None]:
+    """Record a subscribe request and, when allowed, queue its confirmation email.
 
-    The request and the outbox row are committed first; the send happens outside that
-    transaction (a slow relay never holds a database lock) and a failed send stays in the
-    outbox for the next delivery run.
+    Nothing is sent here: the request, the decision and the outbox row are one short
+    transaction, and `deliver_confirmations` sends the row within seconds. So a relay that
+    is slow or does not answer never holds up the request, and the time a request takes
+    says nothing about the address. Returns the decision and the queued row's id (or None).
     """
     with session_scope(factory) as session:
         result = subscribe(
@@ -245,6 +221,25 @@ def request_subscription(
             honeypot=honeypot,
         )
         delivery_id = queue_confirmation(session, setup, result, now)
-    if delivery_id is None:
-        return result, None
-    return result, send_now(factory, sender, setup, delivery_id, now=now, policy=policy)
+    return result, delivery_id
+
+
+def deliver_confirmations(
+    factory: sessionmaker[Session],
+    sender: Sender,
+    setup: MailSetup,
+    *,
+    policy: DeliveryPolicy,
+    now: Callable[[], datetime] = utcnow,
+    limit: int = 200,
+) -> DeliverReport:
+    """Send the queued confirmation emails that are due, oldest first (digests wait for their run).
+
+    The same claims, leases, outcomes and pause as `deliver_outbox`, so it is safe beside a
+    delivery run and in several processes at once.
+    """
+    with session_scope(factory) as session:
+        ids = due_confirmation_ids(session, now(), limit)
+    if not ids:
+        return DeliverReport()
+    return deliver_outbox(factory, sender, setup, policy=policy, now=now, only_ids=ids)

@@ -40,3 +40,18 @@ def mailed_digest_html(session: Session, subscriber_id: int, period: str) -> str
         .where(Digest.subscriber_id == subscriber_id, Digest.period == period[:32])
     )
     return html
+
+
+def due_confirmation_ids(session: Session, now: datetime, limit: int) -> list[int]:
+    """Queued or deferred confirmation emails that are due now, oldest first."""
+    stmt = (
+        select(Delivery.id)
+        .where(
+            Delivery.kind == "confirm",
+            Delivery.status.in_(DeliveryStatus.retryable()),
+            Delivery.next_attempt_at <= now,
+        )
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))

@@ -32,6 +32,7 @@ import smtplib
 import ssl
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
@@ -215,6 +216,7 @@ class SmtpSender:
         self.smtputf8 = conn.has_extn("smtputf8")
         with self._lock:
             self._all.append(conn)
+            self._connect_failed = None
         return conn
 
     def _connection(self) -> tuple[smtplib.SMTP, bool]:
@@ -247,6 +249,8 @@ class SmtpSender:
         return self.send_raw(envelope_sender(message), to[0], message_bytes(message))
 
     def send_raw(self, mail_from: str, rcpt: str, raw: bytes, *, message_id: str = "") -> SendResult:
+        if (recent := self._recent_connect_failure()) is not None:
+            return recent
         for attempt in (1, 2):
             try:
                 conn, fresh = self._connection()
@@ -255,12 +259,15 @@ class SmtpSender:
                 # recipient's: always transient, so nothing is suppressed for it.
                 self._drop()
                 code = getattr(exc, "smtp_code", None)
-                return SendResult(
+                failed = SendResult(
                     "deferred",
                     code if isinstance(code, int) else None,
                     f"connect failed: {exc}",
                     stage="connect",
                 )
+                with self._lock:
+                    self._connect_failed = (time.monotonic(), failed)
+                return failed
             try:
                 return self._transaction(conn, mail_from, rcpt, raw)
             except _BeforeData as exc:
@@ -281,6 +288,16 @@ class SmtpSender:
                     "deferred", None, f"send failed before DATA: {type(exc).__name__}: {exc}", stage="mail"
                 )
         return SendResult("deferred", None, "connection lost")  # pragma: no cover - loop always returns
+
+    def _recent_connect_failure(self) -> SendResult | None:
+        """The last connect failure while it is recent: answered at once, without a new attempt."""
+        with self._lock:
+            failed = self._connect_failed
+        if failed is None or time.monotonic() - failed[0] >= self._connect_backoff_s:
+            return None
+        result = failed[1]
+        return SendResult(result.status, result.code, f"{result.reply} (not retried for a few seconds)",
+                          stage=result.stage)  # fmt: skip
 
     def _reset_or_drop(self, conn: smtplib.SMTP) -> None:
         """End any open transaction (RSET); a connection that cannot even do that is closed."""

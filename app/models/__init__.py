@@ -10,7 +10,7 @@ from app.models.embedding import Embedding
 from app.models.job import JobRun, JobSlot, SourceState
 from app.models.paper import Paper, PaperSource
 from app.models.ratelimit import RateLimit
-from app.models.security import AuthFailure
+from app.models.security import AuthFailure, UsedFormToken
 from app.models.subscriber import (
     Feedback,
     SubscribeAttempt,
@@ -49,4 +49,5 @@ __all__ = [
     "TopicDailyCount",
     "TrendModelVersion",
     "TrendPrediction",
+    "UsedFormToken",
 ]

@@ -1,4 +1,4 @@
-"""Failed sign-ins, kept briefly so every web process throttles guessing together."""
+"""Failed sign-ins and used subscribe tokens, kept briefly so every web process sees them."""
 
 from __future__ import annotations
 
@@ -24,3 +24,16 @@ class AuthFailure(Base):
     scope: Mapped[str] = mapped_column(String(16))  # admin
     client_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UsedFormToken(Base):
+    """A subscribe token that was used (a keyed hash of it), kept until the token expires anyway.
+
+    The primary key makes the use atomic: of two requests with one token, one insert wins.
+    """
+
+    __tablename__ = "used_form_tokens"
+    __table_args__ = (Index("ix_used_form_tokens_expires", "expires_at"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.models import Delivery, Feedback, Paper, Subscriber, SubscriberTopic, Suppression, Topic
+from app.models.security import UsedFormToken
 from app.models.statuses import DeliveryStatus, TopicStatus
 from app.models.subscriber import SubscribeAttempt, SubscriberEvent
 
@@ -62,6 +65,24 @@ def count_events(session: Session, subscriber_id: int, kind: str) -> int:
     return int(session.scalar(stmt) or 0)
 
 
+# Any constant works: it names the one lock that subscribe decisions take on PostgreSQL.
+SUBSCRIBE_LOCK_KEY = 0x7061_7065_7274
+
+
+def lock_subscribe_decisions(session: Session) -> None:
+    """Serialise subscribe decisions until the transaction ends (commit or rollback).
+
+    PostgreSQL: a transaction-level advisory lock, so two requests never read the same
+    counts (cooldown, daily cap, per-IP and global limits) before either writes. SQLite: a
+    write that changes nothing, which takes the database's write lock now rather than at
+    the first insert, and with it a snapshot no other writer can move.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SUBSCRIBE_LOCK_KEY})
+    else:
+        session.execute(text("UPDATE subscribers SET id = id WHERE 1 = 0"))
+
+
 def attempts_from_ip(session: Session, ip_hash: str, since: datetime) -> int:
     stmt = select(func.count()).where(
         SubscribeAttempt.ip_hash == ip_hash, SubscribeAttempt.created_at >= since
@@ -112,3 +133,17 @@ def visible_topic_refs(session: Session) -> dict[str, int]:
     """Topic id by slug and by the id written out, for every topic not hidden (the API takes both)."""
     rows = session.execute(select(Topic.id, Topic.slug).where(Topic.hidden.is_(False))).all()
     return {slug: topic_id for topic_id, slug in rows} | {str(topic_id): topic_id for topic_id, _ in rows}
+
+
+def use_form_token(session: Session, token_hash: str, now: datetime, expires_at: datetime) -> bool:
+    """Mark a single-use token used; False when it was used before (one of two racing uses wins)."""
+    session.execute(delete(UsedFormToken).where(UsedFormToken.expires_at < now))
+    table = cast(Table, UsedFormToken.__table__)
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    stmt = (
+        insert.values(token_hash=token_hash, expires_at=expires_at)
+        .on_conflict_do_nothing()
+        .returning(table.c.token_hash)
+    )
+    return session.execute(stmt).first() is not None

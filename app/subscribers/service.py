@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.models import Delivery, Feedback, Paper, Subscriber, Topic
@@ -40,6 +41,7 @@ class SubscribeLimits:
             cooldown_minutes=settings.subscribe_cooldown_minutes,
             ip_per_hour=settings.subscribe_ip_limit,
             global_per_hour=settings.subscribe_global_limit,
+            per_address_per_day=settings.subscribe_address_daily_limit,
         )
 
 
@@ -71,7 +73,14 @@ def subscribe(
 
     Limits are applied to the submitted address and IP whatever the address's state, so
     the outcome cannot be told apart from outside.
+
+    The checks and the writes they allow are one atomic step: the decision first takes the
+    subscribe lock of the database (`queries.lock_subscribe_decisions`), so parallel requests
+    are decided one after the other and each sees what the one before wrote (the cooldown, the
+    daily cap, the per-IP and global counts). `ip` is the client's limit key (an IPv6 client
+    counts by its /64).
     """
+    queries.lock_subscribe_decisions(session)
     ip_hash = signer.digest(ip or "unknown", "ip")
     email_hash = signer.digest(email, "email")
     result = _decide(session, email, topic_ids, ip_hash, now, limits, source, honeypot)
@@ -103,17 +112,10 @@ def _decide(
         return SubscribeResult(SubscribeOutcome.CONFIRMED, subscriber)
     valid_topics = sorted(queries.existing_topic_ids(session, topic_ids))
     if subscriber is None:
-        subscriber = Subscriber(
-            email=email,
-            status=SubscriberStatus.PENDING,
-            source=source,
-            link_key=new_link_key(),
-            created_at=now,
-        )
-        session.add(subscriber)
-        session.flush()
-        queries.add_event(session, subscriber.id, "subscribed", now, source=source)
-    elif subscriber.status == SubscriberStatus.UNSUBSCRIBED:
+        subscriber = _create_pending(session, email, now, source)
+        if subscriber.status == SubscriberStatus.CONFIRMED:
+            return SubscribeResult(SubscribeOutcome.CONFIRMED, subscriber)
+    if subscriber.status == SubscriberStatus.UNSUBSCRIBED:
         # Coming back needs a fresh opt-in; old confirmation links stay dead.
         subscriber.status = SubscriberStatus.PENDING
         subscriber.token_version += 1
@@ -133,6 +135,32 @@ def _decide(
         return SubscribeResult(SubscribeOutcome.GLOBAL_LIMIT, subscriber)
     subscriber.confirm_sent_at = now
     return SubscribeResult(SubscribeOutcome.SEND, subscriber)
+
+
+def _create_pending(session: Session, email: str, now: datetime, source: str) -> Subscriber:
+    """A new pending subscriber; when another writer created the address first, that row.
+
+    The subscribe lock makes this race rare (a row written by another path, such as an
+    import), but a lost insert race is the normal answer, never a server error.
+    """
+    subscriber = Subscriber(
+        email=email,
+        status=SubscriberStatus.PENDING,
+        source=source,
+        link_key=new_link_key(),
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(subscriber)
+            session.flush()
+    except IntegrityError:
+        existing = queries.by_email(session, email)
+        if existing is None:  # not a duplicate address: a real fault
+            raise
+        return existing
+    queries.add_event(session, subscriber.id, "subscribed", now, source=source)
+    return subscriber
 
 
 # Signed links ---------------------------------------------------------------------------

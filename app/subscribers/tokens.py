@@ -4,7 +4,8 @@ Confirmation links expire after 72 hours and work once (they carry the subscribe
 `token_version`, bumped on confirmation). Unsubscribe, preference and feedback links never
 expire, so a digest from years ago still works; they carry the subscriber's random
 `link_key`, so a row id reused after a deletion cannot inherit old links. Form (CSRF)
-tokens are bound to one form and expire after a few hours.
+tokens are bound to one form and expire after a few hours; subscribe tokens are also
+single-use (`app.subscribers.queries.use_form_token`).
 
 Rotation: the signer is built from `[old_key, new_key]`; itsdangerous signs with the last
 key and verifies with all of them. Keyed hashes that act as credentials (the private feed URL,
@@ -17,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,8 +119,12 @@ class TokenSigner:
     # Forms (CSRF) --------------------------------------------------------------------------
 
     def form_token(self, form: str, bound: str = "") -> str:
-        """A CSRF token for one form (optionally bound to a link token); carries its issue time."""
-        return str(self._timed[PURPOSE_FORM].dumps([form, bound]))
+        """A CSRF token for one form (optionally bound to a link token); carries its issue time.
+
+        A random nonce makes every token different, so a form whose token must be used once
+        (subscribe) can tell two visitors who opened the page in the same second apart.
+        """
+        return str(self._timed[PURPOSE_FORM].dumps([form, bound, secrets.token_urlsafe(9)]))
 
     def read_form(self, token: str, form: str, bound: str = "", *, now_ts: float | None = None) -> FormClaims:
         serializer = self._timed[PURPOSE_FORM]
@@ -126,7 +132,9 @@ class TokenSigner:
             data, issued = serializer.loads(token, max_age=FORM_MAX_AGE_S, return_timestamp=True)
         except BadData as exc:
             raise InvalidToken("form token invalid or expired") from exc
-        got_form, got_bound = _shape(data, (str, str))
+        if isinstance(data, list) and len(data) == 2:  # issued before tokens carried a nonce
+            data = [*data, ""]
+        got_form, got_bound, _nonce = _shape(data, (str, str, str))
         if not (secret_equals(got_form, form) and secret_equals(got_bound, bound)):
             raise InvalidToken("form token belongs to another form")
         issued_ts = issued.timestamp()

@@ -4,8 +4,8 @@
 peer is a loopback address, no proxy header says it relays someone else (a reverse proxy on
 the same machine connects from 127.0.0.1 too), and the Host header names the loopback (a web
 page elsewhere cannot point a name it controls at 127.0.0.1 and read the answer: DNS
-rebinding). Behind uvicorn's `--proxy-headers` a forwarded request from a trusted proxy
-already carries the original client's address, which is not loopback.
+rebinding). Behind a proxy in TRUSTED_PROXIES a forwarded request already carries the
+original client's address (`app.http.client`), which is not loopback.
 
 `admin_authorized` accepts `Authorization: Bearer <ADMIN_TOKEN>` or the admin session cookie
 (a keyed hash of the token, valid under the current and the previous secret key). Presented

@@ -21,7 +21,7 @@ from app.db import session_scope
 from app.models import Subscriber, SubscriberTopic
 from tests.browser.live import LiveServer, free_port, seeded_database, start_live, stop_live
 from tests.browser.pages import axe_violations, open_page
-from tests.mail.mail_support import SmtpServer
+from tests.mail.mail_support import SmtpServer, wait_for_mail
 from tests.web.apputil import build_app
 
 EMAIL = "new.reader@example.org"
@@ -76,7 +76,7 @@ def test_subscribe_confirm_preferences_preview_unsubscribe(
         assert _status(session_factory) == "pending"
 
         # The confirmation email arrived over SMTP; its link opens a page that confirms only with a POST.
-        mails = [r for r in smtp.received if r.rcpt == EMAIL]
+        mails = wait_for_mail(smtp, EMAIL)  # sent by the server's confirmation thread, not the request
         assert len(mails) == 1
         text = mails[0].message.get_body(("plain",)).get_content()
         confirm = next(u for u in _links(text) if "/confirm/" in u)

@@ -122,8 +122,14 @@ def _first_digest(base: str, env: dict[str, str], cwd: Path) -> None:
             data={"email": "newcomer@example.org", "csrf_token": csrf.group(1), "topics": topics},
         )
         assert "Check your inbox" in sent.text
-        listing = browser.get("/outbox").text
-        (confirmation,) = re.findall(r'href="/outbox/([^"]+confirm[^"]+\.eml)"', listing)
+        # The confirmation is queued by the request and written by the server's thread a moment later.
+        deadline = time.monotonic() + 15
+        while not (
+            found := re.findall(r'href="/outbox/([^"]+confirm[^"]+\.eml)"', browser.get("/outbox").text)
+        ):
+            assert time.monotonic() < deadline, "the confirmation never reached the outbox"
+            time.sleep(0.1)
+        (confirmation,) = found
         message = browser.get(f"/outbox/{confirmation}").text
         confirm_path = re.findall(r"https?://[^/\s\"<]+(/confirm/[^\s\"<]+)", message)[0]
         page = browser.get(confirm_path).text

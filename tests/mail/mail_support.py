@@ -12,6 +12,7 @@ import email
 import re
 import ssl
 import threading
+import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings, load_settings
@@ -35,7 +36,9 @@ from app.mail.outcomes import DeliverReport
 from app.mail.policy import DeliveryPolicy
 from app.mail.senders import Sender, SmtpConfig, SmtpSender, make_sender
 from app.mail.service import QueueReport, build_and_queue
-from app.models import Topic
+from app.models import Delivery, Topic
+from app.models._common import utcnow
+from app.models.statuses import DeliveryStatus
 from tests.digest.digest_support import add_paper, add_subscriber, add_topic
 
 SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
@@ -281,6 +284,43 @@ def send(
     finally:
         if own:
             sender.close()
+
+
+def deliver_confirmations(app: FastAPI, timeout: float = 10.0) -> None:
+    """Send the confirmations the app queued, as its confirmation thread does within seconds.
+
+    Tests that build the app without its lifespan have no such thread; with one running, this
+    waits until it has sent what was due (claims make the two safe side by side).
+    """
+    from app.http import state_of
+    from app.jobs.mailing import send_confirmations
+
+    state = state_of(app)
+    deadline = time.monotonic() + timeout
+    while True:
+        send_confirmations(state.settings, state.session_factory, sender=state.sender, setup=state.mail_setup)
+        with session_scope(state.session_factory) as session:
+            busy = session.scalar(
+                select(func.count()).where(
+                    Delivery.kind == "confirm",
+                    (Delivery.status == DeliveryStatus.SENDING)
+                    | (
+                        Delivery.status.in_(DeliveryStatus.retryable())
+                        & (Delivery.next_attempt_at <= utcnow())
+                    ),
+                )
+            )
+        if not busy or time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
+
+
+def wait_for_mail(server: SmtpServer, rcpt: str, count: int = 1, timeout: float = 15.0) -> list[Received]:
+    """The messages to `rcpt` once `count` arrived (a running app's confirmation thread sends them)."""
+    deadline = time.monotonic() + timeout
+    while len(server.handler.to(rcpt)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return server.handler.to(rcpt)
 
 
 def csrf_from(html: str) -> str:

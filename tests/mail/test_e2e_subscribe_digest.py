@@ -22,7 +22,15 @@ from app.mail.senders import make_sender
 from app.mail.service import QueueReport, build_and_queue
 from app.models import Delivery, Subscriber
 from tests.digest.digest_support import add_paper, add_topic
-from tests.mail.mail_support import SmtpServer, csrf_from, links_in, make_app, path_of, settings_for
+from tests.mail.mail_support import (
+    SmtpServer,
+    csrf_from,
+    deliver_confirmations,
+    links_in,
+    make_app,
+    path_of,
+    settings_for,
+)
 
 
 def _seed(factory: sessionmaker[Session], day: datetime) -> dict[str, list[str]]:
@@ -86,6 +94,7 @@ def test_foundation_subscribe_confirm_digest_unsubscribe(
         },
     )
     assert answer.status_code == 200 and "Check your inbox" in answer.text
+    deliver_confirmations(app)  # what the web process's confirmation thread does within seconds
 
     (confirmation,) = smtp.handler.to("reader@example.org")
     confirm_link = next(
@@ -154,6 +163,7 @@ def test_embedded_mode_outbox_page_lets_a_user_click_through(
     client = TestClient(app, base_url="http://127.0.0.1:8000", client=("127.0.0.1", 50123))
     form = client.get("/subscribe")
     client.post("/subscribe", data={"email": "local@example.org", "csrf_token": csrf_from(form.text)})
+    deliver_confirmations(app)
     listing = client.get("/outbox")
     assert listing.status_code == 200 and "Confirm your subscription" in listing.text
     name = next(part.split('"')[0] for part in listing.text.split('href="/outbox/')[1:])

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import ConfigError, load_settings
 from app.mail.senders import make_sender
-from tests.mail.mail_support import csrf_from, make_app, settings_for
+from tests.mail.mail_support import csrf_from, deliver_confirmations, make_app, settings_for
 from tests.security.support import STRONG, local_client, remote_client
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +38,7 @@ def app_with_mail(session_factory: sessionmaker[Session], tmp_path: Path) -> Fas
     form = client.get("/subscribe")
     sent = client.post("/subscribe", data={"email": "victim@example.org", "csrf_token": csrf_from(form.text)})
     assert sent.status_code == 200
+    deliver_confirmations(app)  # what the confirmation thread does within seconds
     assert list((tmp_path / "outbox").glob("*.eml")), "the confirmation should be in the outbox"
     return app
 

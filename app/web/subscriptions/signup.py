@@ -2,27 +2,29 @@
 
 The answer to a valid submission is the same page with the same status for every
 outcome (new, pending, confirmed, suppressed, throttled, honeypot), so the form cannot be
-used to learn whether an address is subscribed. A confirmation link opens a page; only
-the POST from that page confirms (link scanners GET every URL in a mail).
+used to learn whether an address is subscribed. Each form token works once; the rules for
+bots, the limits and the queued confirmation are the shared path's (`app.http.subscribe`).
+A confirmation link opens a page; only the POST from that page confirms (link scanners GET
+every URL in a mail).
 """
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from app.http import MailSetupDep, NowDep, SessionDep, SettingsDep, SubscribeDep
+from app.http import MailSetupDep, NowDep, SessionDep, SubscribeDep
 from app.subscribers import queries
 from app.subscribers.service import confirm, pending_for_confirm_token
 from app.subscribers.tokens import InvalidToken
 from app.subscribers.validation import MAX_TOPICS, InvalidInput, normalize_email, parse_ids
-from app.web.subscriptions.common import check_csrf, check_size, form_token, invalid_link, page
+from app.web.subscriptions.common import check_csrf, form_token, invalid_link, page
 
 router = APIRouter(include_in_schema=False)
+FORM_USED = "This form was already sent. Please reload the page to subscribe again."
 
 
 def _form(
@@ -60,14 +62,13 @@ def subscribe_form(request: Request, session: SessionDep) -> HTMLResponse:
 def subscribe_submit(
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
     subscriptions: SubscribeDep,
     email: Annotated[str, Form(max_length=10_000)] = "",
     topics: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI reads the default, never mutates it
     website: Annotated[str, Form(max_length=10_000)] = "",
     csrf_token: Annotated[str, Form(max_length=2_000)] = "",
 ) -> HTMLResponse:
-    check_size(request)
+    # The body was capped before it was read (app.http.limits).
     issued_at = check_csrf(request, csrf_token, "subscribe")
     try:
         address = normalize_email(email)
@@ -77,12 +78,18 @@ def subscribe_submit(
     except InvalidInput as exc:
         shown = email if len(email) <= 320 and "\n" not in email and "\r" not in email else ""
         return _form(request, session, email=shown, errors={exc.field: exc.message}, status_code=422)
-    # The form token is stamped with wall-clock time by the signer, so the gap is measured on it too.
-    too_fast = time.time() - issued_at < settings.subscribe_min_seconds
-    session.close()  # the subscription runs in its own transactions (the email is sent after commit)
-    subscriptions.submit(
-        email=address, topic_ids=topic_ids, source="web", honeypot=bool(website.strip()) or too_fast
-    )
+    session.close()  # the subscription runs in its own transactions
+    try:
+        subscriptions.submit(
+            email=address,
+            topic_ids=topic_ids,
+            source="web",
+            token=csrf_token,
+            issued_at=issued_at,
+            honeypot=website,
+        )
+    except InvalidToken:  # the form was sent before: same answer as an expired form
+        raise HTTPException(403, FORM_USED) from None
     return sent_page()
 
 
