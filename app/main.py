@@ -22,6 +22,7 @@ from app.browse.fastpath import install_response_cache
 from app.config import Settings, get_settings
 from app.db import make_engine, make_session_factory
 from app.http import init_state
+from app.http.metrics import install_request_metrics
 from app.ingest.registry import check_settings
 from app.mail.senders import make_sender
 from app.security.logs import install_log_redaction
@@ -52,13 +53,18 @@ def create_app(
         session_factory = make_session_factory(engine)
     factory = session_factory
 
+    watchers: list[Any] = []  # the index watcher, when this app serves semantic search
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         scheduler = None
         if load_search:
             from app.jobs.search_state import load_search_state
 
-            load_search_state(app, settings, factory)
+            watcher = load_search_state(app, settings, factory)
+            if watcher is not None:
+                watcher.start()  # picks up newly published index versions (app.jobs.index_watch)
+                watchers.append(watcher)
         if run_scheduler and settings.scheduler_enabled:
             from app.jobs.scheduler import start_scheduler
 
@@ -68,13 +74,13 @@ def create_app(
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            for watcher in watchers:
+                watcher.stop()
 
     def _refresh(app: FastAPI) -> None:
-        # After a pipeline run the index on disk has new vectors; reload it for search.
-        if load_search:
-            from app.jobs.search_state import load_search_state
-
-            load_search_state(app, settings, factory)
+        # After a pipeline run a new index version may be published; load it now, not at the next poll.
+        for watcher in watchers:
+            watcher.poll()
 
     app = FastAPI(
         title="papertrend",
@@ -100,6 +106,7 @@ def create_app(
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_request_metrics(app)  # outermost: cached answers and errors are counted too
     return app
 
 
