@@ -119,10 +119,12 @@ def app_factory() -> FastAPI:
     import sys
 
     from app.config import ConfigError
+    from app.logs import configure_logging
     from app.readiness import DatabaseNotReady, ensure_ready
 
     try:
         settings = get_settings()
+        configure_logging(settings.log_level, settings.log_format)
         ensure_ready(settings, migrate=True, say=lambda line: print(f"papertrend: {line}", file=sys.stderr))
     except (ConfigError, DatabaseNotReady) as exc:
         print(f"papertrend: error: {exc}", file=sys.stderr)

@@ -85,6 +85,7 @@ def demo(
 def _serve(cfg: Settings, host: str, port: int, *, embedded: bool) -> None:
     import uvicorn
 
+    from app.logs import uvicorn_log_config
     from app.main import create_app
 
     ensure_database(cfg, may_migrate=True)
@@ -95,7 +96,14 @@ def _serve(cfg: Settings, host: str, port: int, *, embedded: bool) -> None:
     typer.echo(f"open http://{host}:{port}/ in your browser (Ctrl+C stops)")
     app = create_app(cfg, run_scheduler=embedded)
     # The access log goes through the log redaction (app.security.logs): no signed token reaches it.
-    uvicorn.run(app, host=host, port=port, log_level=cfg.log_level.lower(), proxy_headers=True)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=cfg.log_level.lower(),
+        log_config=uvicorn_log_config(cfg.log_level, cfg.log_format) or uvicorn.config.LOGGING_CONFIG,
+        proxy_headers=True,
+    )
 
 
 def run(
