@@ -3,8 +3,8 @@
 JSON lines carry `time` (UTC, ISO 8601), `level`, `logger` and `message`, plus `exc` for a
 traceback; uvicorn's access lines also get `client`, `method`, `path` and `status` as fields
 of their own. Every record has already passed the log redaction (`app.security.logs`) when it
-is formatted, and the access path is redacted once more here, so a signed token never reaches a
-log line in either format.
+is formatted; the formatted message and the access path are redacted once more here, so a
+signed token never reaches a log line in either format.
 
 `configure_logging` sets up the process (the CLI calls it first); `uvicorn_log_config` is
 handed to uvicorn, which configures its own loggers when it starts.
@@ -27,6 +27,13 @@ ACCESS_LOGGER = "uvicorn.access"
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", ACCESS_LOGGER)
 
 
+class TextFormatter(logging.Formatter):
+    """The usual text line, redacted once formatted (see `JsonFormatter.format`)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record (see the module docstring)."""
 
@@ -35,7 +42,9 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            # Redacted again once formatted: a token split across the format and its
+            # arguments (`"/unsubscribe/%s", token`) only shows as a path here.
+            "message": redact_text(record.getMessage()),
         }
         args = record.args
         if record.name == ACCESS_LOGGER and isinstance(args, tuple) and len(args) == 5:
@@ -59,7 +68,7 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     """Root logging to stderr in the chosen format; uvicorn's handlers, if set up already, follow."""
     install_log_redaction()
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter(TEXT_FORMAT))
     logging.basicConfig(level=level, handlers=[handler], force=True)
     if fmt == "json":
         # Under `uvicorn --factory` uvicorn set up its loggers before the app was built.
