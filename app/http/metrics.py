@@ -42,6 +42,8 @@ from app.readiness import note_unreachable
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED = "unmatched"
+# Any other method a client invents is counted as "other": labels stay a small, fixed set.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Seconds; pages are answered in milliseconds, a cold search in about a second.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -71,6 +73,7 @@ class RequestMetrics:
         )
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        method = method if method in METHODS else "other"
         self.requests.labels(route, method, str(status)).inc()
         self.latency.labels(route, method).observe(seconds)
 
