@@ -228,7 +228,7 @@ def status(
     model: Annotated[str, typer.Option("--model", help="Model name (default: the configured model).")] = "",
 ) -> None:
     """Show the saved index and how far it is behind the database."""
-    from app.embed import queries
+    from app.embed import index_queries, queries
     from app.embed.index import IndexFormatError, VectorIndex, index_path
 
     cfg = settings()
@@ -237,7 +237,18 @@ def status(
     with unit_of_work(cfg, dry_run=True) as session:
         stored = queries.count_embeddings(session, model_name)
         newest = queries.max_embedding_id(session, model_name)
+        published = index_queries.latest(session, model_name)
+        if published is None:
+            shown = "no version yet (web processes use their own index file)"
+        else:
+            folder = cfg.published_index_dir
+            where = f"file {folder / published.location}" if published.location else "database"
+            shown = (
+                f"version {published.version}, {published.vectors} vector(s), "
+                f"{published.size_bytes} bytes, in the {where}, sha256 {published.checksum[:12]}"
+            )
     typer.echo(f"database: {stored} vector(s) of {model_name}")
+    typer.echo(f"published: {shown}")
     if not path.exists():
         typer.echo(f"index: none at {path} (built by `papertrend embed` or `papertrend index rebuild`)")
         return
