@@ -235,7 +235,7 @@ def plan_pipeline(
     return [
         f"ingest          would fetch: {settings.ingest_sources or '(no live source enabled)'}",
         f"embed           {pending} papers need a vector for {model_name}",
-        "index           brought up to date with the stored vectors",
+        "index           brought up to date with the stored vectors, published for the web processes",
         f"topics          {'full rebuild' if rebuild else 'new papers assigned to the existing topics'}",
         "trends          counts, momentum and trending scores recomputed",
         "early trending  " + early_plan(settings, factory, model_name, now),
