@@ -66,32 +66,35 @@ class IndexWatcher:
         status = self.state.index_status
         status.checked_at = datetime.now(UTC)
         with self.factory() as session:
-            newest = index_queries.latest(session, self.model)
-            status.latest = newest.version if newest is not None else None
-            if newest is None:
-                return self._load_local_file() if status.source == "none" else False
-            served = status.version or 0
-            status.problem = ""
-            for artifact in index_queries.newer_than(session, self.model, served):
-                if artifact.version in status.refused:
-                    continue
-                try:
+            candidates = index_queries.newer_than(session, self.model, status.version or 0)
+            newest = candidates[0] if candidates else index_queries.latest(session, self.model)
+        status.latest = newest.version if newest is not None else None
+        if newest is None:
+            return self._load_local_file() if status.source == "none" else False
+        status.problem = ""
+        for artifact in candidates:
+            if artifact.version in status.refused:
+                continue
+            try:
+                # A session of its own, used only for bytes kept in the database: checking a
+                # large file's checksum holds no connection.
+                with self.factory() as session:
                     index = load_artifact(
                         session,
                         artifact,
                         self.settings.published_index_dir,
                         nprobe=self.settings.search_nprobe or None,
                     )
-                except ArtifactRefused as exc:
-                    status.refused[artifact.version] = str(exc)
-                    log.error("refused %s; still serving %s", exc, _served(status))
-                    continue  # an older version, still newer than the one served, may do
-                except ArtifactUnavailable as exc:
-                    status.problem = str(exc)
-                    self._tell_once(artifact.version, str(exc))
-                    continue
-                self._swap(index, artifact.version, artifact.size_bytes, source="published")
-                return True
+            except ArtifactRefused as exc:
+                status.refused[artifact.version] = str(exc)
+                log.error("refused %s; still serving %s", exc, _served(status))
+                continue  # an older version, still newer than the one served, may do
+            except ArtifactUnavailable as exc:
+                status.problem = str(exc)
+                self._tell_once(artifact.version, str(exc))
+                continue
+            self._swap(index, artifact.version, artifact.size_bytes, source="published")
+            return True
         return False
 
     def _swap(self, index: VectorIndex, version: int | None, size: int, *, source: str) -> None:
@@ -106,9 +109,9 @@ class IndexWatcher:
     def _load_local_file(self) -> bool:
         path = index_path(self.settings.index_dir, self.model)
         if not path.exists():
-            if not self._told:
-                log.info("no vector index at %s yet; search is keyword-only until one is built", path)
-                self._told.add((0, "no index"))
+            self._tell_once(
+                0, f"no vector index at {path} yet: keyword search until one is built", logging.INFO
+            )
             return False
         try:
             index = VectorIndex.load(path, nprobe=self.settings.search_nprobe or None)
@@ -118,10 +121,11 @@ class IndexWatcher:
         self._swap(index, None, path.stat().st_size, source="local file")
         return True
 
-    def _tell_once(self, version: int, message: str) -> None:
+    def _tell_once(self, version: int, message: str, level: int = logging.WARNING) -> None:
+        """Log a condition that polls keep finding once, not every INDEX_POLL_SECONDS."""
         if (version, message) not in self._told:
             self._told.add((version, message))
-            log.warning("%s", message)
+            log.log(level, "%s", message)
 
     # The background thread ----------------------------------------------------------------
 
