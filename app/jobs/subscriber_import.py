@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,6 +30,8 @@ from app.subscribers.importing import OUTCOMES, import_subscriber, resolve_topic
 from app.subscribers.queries import visible_topic_refs
 from app.subscribers.service import SubscribeResult
 from app.subscribers.validation import InvalidInput
+
+SEND_CHUNK = 1000
 
 
 @dataclass
@@ -115,5 +117,24 @@ def send_invitations(
     policy: DeliveryPolicy,
     progress: Callable[[int], None] | None = None,
 ) -> DeliverReport:
-    """Send the queued confirmation emails of an import now, within the delivery budgets."""
-    return deliver_outbox(factory, sender, setup, policy=policy, only_ids=ids, progress=progress)
+    """Send the queued confirmation emails of an import now, within the delivery budgets.
+
+    In runs of SEND_CHUNK rows (a long list must not become one query with a parameter per row);
+    a run that pauses (error threshold) or meets the daily limit ends the sending.
+    """
+    total = DeliverReport()
+    for start in range(0, len(ids), SEND_CHUNK):
+        report = deliver_outbox(
+            factory, sender, setup, policy=policy, only_ids=ids[start : start + SEND_CHUNK], progress=progress
+        )
+        for item in fields(DeliverReport):
+            value = getattr(report, item.name)
+            if isinstance(value, bool):
+                setattr(total, item.name, getattr(total, item.name) or value)
+            elif isinstance(value, int | float):
+                setattr(total, item.name, getattr(total, item.name) + value)
+            elif isinstance(value, list):
+                getattr(total, item.name).extend(value)
+        if report.paused or report.daily_limit_reached:
+            break
+    return total

@@ -88,8 +88,9 @@ def test_dry_run_checks_everything_and_writes_nothing(
 
 
 def test_double_opt_in_through_the_file_outbox_and_idempotent_reimport(
-    cli: typer.Typer, session_factory: sessionmaker[Session], tmp_path: Path
+    cli: typer.Typer, session_factory: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr("app.jobs.subscriber_import.SEND_CHUNK", 2)  # sent in two runs
     path = _csv(tmp_path, GOOD)
     code, out, err = _run(cli, "subscribers", "import", str(path))
     assert code == 0, err
