@@ -28,10 +28,12 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from fastapi import FastAPI, Request
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -122,7 +124,7 @@ class RequestMetricsMiddleware:
             )
 
 
-def install_request_metrics(app: Any) -> RequestMetrics:
+def install_request_metrics(app: FastAPI) -> RequestMetrics:
     """Count and time the requests of `app` (call once, after the other middleware)."""
     metrics = RequestMetrics()
     app.state.request_metrics = metrics
@@ -179,7 +181,7 @@ class ServiceCollector(Collector):
         swaps.add_metric([], status.swaps)
         yield swaps
 
-    def _database(self, session: Any) -> Iterator[Metric]:
+    def _database(self, session: Session) -> Iterator[Metric]:
         lag = GaugeMetricFamily(
             "papertrend_ingest_lag_seconds",
             "Seconds since the last successful ingest of each source.",
@@ -241,9 +243,9 @@ class ServiceCollector(Collector):
         yield latest
 
 
-def render_metrics(app_or_request: Any) -> bytes:
+def render_metrics(target: Request | FastAPI) -> bytes:
     """The /metrics body: this process's request series and the service-wide figures."""
-    state = state_of(app_or_request)
+    state = state_of(target)
     registry = CollectorRegistry()
     metrics: RequestMetrics | None = state.request_metrics
     if multiprocess():
