@@ -24,7 +24,9 @@ from app.security.strength import weakness
 
 DEFAULT_VAR_DIR = Path("var")
 # Settings whose value is never printed, not even in an error about that value.
-SECRET_FIELDS = frozenset({"secret_key", "secret_key_old", "admin_token", "bounce_webhook_secret"})
+SECRET_FIELDS = frozenset(
+    {"secret_key", "secret_key_old", "admin_token", "bounce_webhook_secret", "metrics_token"}
+)
 
 
 class ConfigError(Exception):
@@ -116,6 +118,19 @@ class Settings(BaseSettings):
     # Search and index --------------------------------------------------------------------
     index_exact_threshold: int = Field(50_000, ge=0, description="Below this many vectors search is exact.")
     search_nprobe: int = Field(0, ge=0, description="IVF cells probed per query (0: calibrated at build).")
+    index_shared_dir: Path | None = Field(
+        None,
+        description="Folder every web replica can read where indexes are published; empty: VAR_DIR/index.",
+    )
+    index_inline_max_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=0,
+        description="Indexes up to this size (bytes) are published inside the database.",
+    )
+    index_keep_versions: int = Field(3, ge=1, le=100, description="Published index versions kept per model.")
+    index_poll_seconds: float = Field(
+        30.0, gt=0, le=3600, description="Seconds between a web process's checks for a newer published index."
+    )
 
     # Trends ------------------------------------------------------------------------------
     trend_baseline_weeks: int = Field(
@@ -199,6 +214,13 @@ class Settings(BaseSettings):
         "5 * * * *", description="Cron (UTC) of digest building (each subscriber at their own send hour)."
     )
     log_level: str = Field("INFO", description="Python logging level.")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="`json`: one JSON object per log line (access log included), for log collectors."
+    )
+    metrics_token: str = Field(
+        "",
+        description="Bearer token /metrics requires; empty: /metrics answers anyone (keep it off the proxy).",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -266,6 +288,11 @@ class Settings(BaseSettings):
         parts = (p.strip() for p in self.trusted_proxies.split(","))
         return tuple(ipaddress.ip_network(p, strict=False) for p in parts if p)
 
+    @field_validator("index_shared_dir", mode="before")
+    @classmethod
+    def _empty_dir_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("log_level")
     @classmethod
     def _check_log_level(cls, value: str) -> str:
@@ -277,7 +304,7 @@ class Settings(BaseSettings):
     def _production_rules(self) -> Settings:
         if self.environment != "production":
             return self
-        for name in ("secret_key", "secret_key_old", "admin_token", "bounce_webhook_secret"):
+        for name in ("secret_key", "secret_key_old", "admin_token", "bounce_webhook_secret", "metrics_token"):
             value: str = getattr(self, name)
             optional = name != "secret_key"  # the others may stay empty (feature off / no rotation)
             problem = weakness(value) if value or not optional else None
@@ -312,6 +339,11 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.var_dir / "index"
+
+    @property
+    def published_index_dir(self) -> Path:
+        """Where published index files go (and where web replicas read them)."""
+        return self.index_shared_dir or self.index_dir
 
     @property
     def uses_file_outbox(self) -> bool:

@@ -25,6 +25,7 @@ from app.db import make_engine, make_session_factory
 from app.http import init_state, state_of
 from app.http.client import install_trusted_proxies
 from app.http.limits import install_body_limit
+from app.http.metrics import install_request_metrics
 from app.ingest.registry import check_settings
 from app.mail.senders import make_sender
 from app.security.logs import install_log_redaction
@@ -58,13 +59,18 @@ def create_app(
         session_factory = make_session_factory(engine)
     factory = session_factory
 
+    watchers: list[Any] = []  # the index watcher, when this app serves semantic search
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         scheduler = None
         if load_search:
             from app.jobs.search_state import load_search_state
 
-            load_search_state(app, settings, factory)
+            watcher = load_search_state(app, settings, factory)
+            if watcher is not None:
+                watcher.start()  # picks up newly published index versions (app.jobs.index_watch)
+                watchers.append(watcher)
         if run_scheduler and settings.scheduler_enabled:
             from app.jobs.scheduler import start_scheduler
 
@@ -78,6 +84,8 @@ def create_app(
                 confirmations.stop()
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            for watcher in watchers:
+                watcher.stop()
 
     def _start_confirmations(app: FastAPI) -> ConfirmationThread | None:
         # Subscribe requests only queue their confirmation; this thread sends it within seconds.
@@ -91,11 +99,9 @@ def create_app(
         return thread
 
     def _refresh(app: FastAPI) -> None:
-        # After a pipeline run the index on disk has new vectors; reload it for search.
-        if load_search:
-            from app.jobs.search_state import load_search_state
-
-            load_search_state(app, settings, factory)
+        # After a pipeline run a new index version may be published; load it now, not at the next poll.
+        for watcher in watchers:
+            watcher.poll()
 
     app = FastAPI(
         title="papertrend",
@@ -125,6 +131,7 @@ def create_app(
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_request_metrics(app)  # outermost: cached answers and errors are counted too
     return app
 
 
@@ -137,10 +144,12 @@ def app_factory() -> FastAPI:
     import sys
 
     from app.config import ConfigError
+    from app.logs import configure_logging
     from app.readiness import DatabaseNotReady, ensure_ready
 
     try:
         settings = get_settings()
+        configure_logging(settings.log_level, settings.log_format)
         ensure_ready(settings, migrate=True, say=lambda line: print(f"papertrend: {line}", file=sys.stderr))
     except (ConfigError, DatabaseNotReady) as exc:
         print(f"papertrend: error: {exc}", file=sys.stderr)

@@ -19,7 +19,9 @@ from app.browse.cache import FASTPATH_MARK, RawResponse, etag_matches, get_cache
 from app.readiness import note_unreachable
 
 KEEP_STATUSES = frozenset({200, 301})
-SKIP_PREFIXES = ("/static/",)  # served by StaticFiles with its own validators
+# /static is served by StaticFiles with its own validators; the probes and metrics must not
+# wait on the cache's database check (a liveness probe answers even when the database does not).
+SKIP_PREFIXES = ("/static/", "/healthz", "/readyz", "/metrics")
 NOT_FOR_304 = frozenset({b"content-type", b"content-length"})
 
 

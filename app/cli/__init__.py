@@ -13,9 +13,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from app.cli import core, digest, early, embed, ingest, mail, topics
+from app.cli import core, digest, early, embed, ingest, mail, subscribers, topics
 from app.cli.common import fail
-from app.config import ConfigError
+from app.config import ConfigError, get_settings
+from app.logs import configure_logging
 from app.readiness import is_unavailable
 from app.security.logs import install_log_redaction
 from app.security.redact import redact_text
@@ -28,14 +29,22 @@ root = typer.Typer(
     add_completion=False,
 )
 
-for module in (core, ingest, embed, topics, early, digest, mail):
+for module in (core, ingest, embed, topics, early, digest, mail, subscribers):
     module.register(root)
+
+
+def _log_format() -> str:
+    # A bad setting is reported by the command itself, in one line; logs start as text meanwhile.
+    try:
+        return get_settings().log_format
+    except ConfigError:
+        return "text"
 
 
 def main() -> None:
     """Console-script entry point: configuration errors and a lost database end in one readable line."""
     install_log_redaction()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("INFO", _log_format())
     # faiss logs which CPU build it tried at INFO; that is noise for a user.
     logging.getLogger("faiss.loader").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -85,6 +85,7 @@ def demo(
 def _serve(cfg: Settings, host: str, port: int, *, embedded: bool) -> None:
     import uvicorn
 
+    from app.logs import uvicorn_log_config
     from app.main import create_app
 
     ensure_database(cfg, may_migrate=True)
@@ -96,7 +97,14 @@ def _serve(cfg: Settings, host: str, port: int, *, embedded: bool) -> None:
     app = create_app(cfg, run_scheduler=embedded)
     # The access log goes through the log redaction (app.security.logs): no signed token reaches it.
     # Forwarded headers are read by the app itself, from TRUSTED_PROXIES only (app.http.client).
-    uvicorn.run(app, host=host, port=port, log_level=cfg.log_level.lower(), proxy_headers=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=cfg.log_level.lower(),
+        log_config=uvicorn_log_config(cfg.log_level, cfg.log_format) or uvicorn.config.LOGGING_CONFIG,
+        proxy_headers=False,
+    )
 
 
 def run(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -54,10 +54,28 @@ def _update_index(cfg: Settings, factory: sessionmaker[Session], model_name: str
         index = ensure_index(
             session, cfg.index_dir, model_name, exact_threshold=cfg.index_exact_threshold, report=report
         )
+        published = _publish(cfg, session, index)
     keywords = f"; {filled} paper(s) added to the keyword index" if filled else ""
     if report.action == "rebuilt":
-        return f"index rebuilt: {index.ntotal} vectors ({index.kind}; {report.reason}){keywords}"
-    return f"index: {index.ntotal} vectors (+{report.added}, -{report.removed}){keywords}"
+        return f"index rebuilt: {index.ntotal} vectors ({index.kind}; {report.reason}){keywords}; {published}"
+    return f"index: {index.ntotal} vectors (+{report.added}, -{report.removed}){keywords}; {published}"
+
+
+def _publish(cfg: Settings, session: Session, index: VectorIndex) -> str:
+    """Publish the saved index for the web processes; old versions' files go after the commit."""
+    from app.embed.index import index_path
+    from app.embed.index_artifacts import PublishOptions, publish_index, remove_files
+
+    published = publish_index(
+        session,
+        index,
+        index_path(cfg.index_dir, index.model_name),
+        PublishOptions.from_settings(cfg),
+        datetime.now(UTC),
+    )
+    session.commit()
+    remove_files(published.remove_after_commit)
+    return published.summary()
 
 
 def embed(
@@ -195,6 +213,8 @@ def rebuild(
     started = time.perf_counter()
     with unit_of_work(cfg, dry_run=True) as session:
         index = rebuild_index(session, cfg.index_dir, model_name, exact_threshold=cfg.index_exact_threshold)
+    with unit_of_work(cfg) as session:
+        typer.echo(_publish(cfg, session, index))
     tuning = (
         f", nprobe {index.nprobe}, recall@10 {index.info.recall_at_10:.3f}" if index.kind != "exact" else ""
     )
@@ -208,7 +228,7 @@ def status(
     model: Annotated[str, typer.Option("--model", help="Model name (default: the configured model).")] = "",
 ) -> None:
     """Show the saved index and how far it is behind the database."""
-    from app.embed import queries
+    from app.embed import index_queries, queries
     from app.embed.index import IndexFormatError, VectorIndex, index_path
 
     cfg = settings()
@@ -217,7 +237,18 @@ def status(
     with unit_of_work(cfg, dry_run=True) as session:
         stored = queries.count_embeddings(session, model_name)
         newest = queries.max_embedding_id(session, model_name)
+        published = index_queries.latest(session, model_name)
+        if published is None:
+            shown = "no version yet (web processes use their own index file)"
+        else:
+            folder = cfg.published_index_dir
+            where = f"file {folder / published.location}" if published.location else "database"
+            shown = (
+                f"version {published.version}, {published.vectors} vector(s), "
+                f"{published.size_bytes} bytes, in the {where}, sha256 {published.checksum[:12]}"
+            )
     typer.echo(f"database: {stored} vector(s) of {model_name}")
+    typer.echo(f"published: {shown}")
     if not path.exists():
         typer.echo(f"index: none at {path} (built by `papertrend embed` or `papertrend index rebuild`)")
         return

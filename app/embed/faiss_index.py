@@ -13,6 +13,7 @@ file, fsynced and renamed, so a reader sees the old index or the new one, never 
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -343,16 +344,29 @@ class VectorIndex:
         """Read an index written by `save`. Raises FileNotFoundError or IndexFormatError."""
         with open(path, "rb") as fh:
             header, offset = _read_header(fh, path)
-        expected = header.get("payload_bytes")
         payload = np.fromfile(path, dtype=np.uint8, offset=offset)
+        return cls._from_parts(header, payload, str(path), nprobe)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, source: str = "index", nprobe: int | None = None) -> VectorIndex:
+        """Read an index from the bytes of a saved file (a published copy kept in the database)."""
+        header, offset = _read_header(io.BytesIO(data), source)
+        payload = np.frombuffer(data, dtype=np.uint8, offset=min(offset, len(data)))
+        return cls._from_parts(header, payload, source, nprobe)
+
+    @classmethod
+    def _from_parts(
+        cls, header: dict[str, Any], payload: npt.NDArray[np.uint8], source: str, nprobe: int | None
+    ) -> VectorIndex:
+        expected = header.get("payload_bytes")
         if expected is not None and payload.size != expected:
-            raise IndexFormatError(f"{path} is truncated ({payload.size} of {expected} bytes)")
+            raise IndexFormatError(f"{source} is truncated ({payload.size} of {expected} bytes)")
         if payload.size == 0:
-            raise IndexFormatError(f"{path} is truncated (nothing after its header)")
+            raise IndexFormatError(f"{source} is truncated (nothing after its header)")
         try:
-            index = faiss.deserialize_index(payload)
+            index = faiss.deserialize_index(np.ascontiguousarray(payload))
         except RuntimeError as exc:
-            raise IndexFormatError(f"{path} is damaged: {str(exc).splitlines()[0]}") from exc
+            raise IndexFormatError(f"{source} is damaged: {str(exc).splitlines()[0]}") from exc
         try:
             info = IndexInfo(
                 model_name=str(header["model"]),
@@ -365,9 +379,9 @@ class VectorIndex:
                 recall_at_10=header.get("recall_at_10"),
             )
         except (TypeError, ValueError) as exc:
-            raise IndexFormatError(f"{path} has a damaged header ({exc})") from exc
+            raise IndexFormatError(f"{source} has a damaged header ({exc})") from exc
         if index.d != info.dim or index.ntotal != header.get("ntotal", index.ntotal):
-            raise IndexFormatError(f"{path}: header does not match the index it holds")
+            raise IndexFormatError(f"{source}: header does not match the index it holds")
         return cls(info, index, nprobe=nprobe)
 
 
@@ -380,7 +394,7 @@ def _without_self(found: npt.NDArray[np.int64], own: npt.NDArray[np.int64]) -> n
 MAX_HEADER_BYTES = 1 << 20  # a header is a few hundred bytes; more means the length field is garbage
 
 
-def _read_header(fh: Any, path: Path) -> tuple[dict[str, Any], int]:
+def _read_header(fh: Any, path: Path | str) -> tuple[dict[str, Any], int]:
     """The JSON header and where the payload starts; IndexFormatError for anything cut off or damaged."""
     magic = fh.read(len(MAGIC))
     if magic != MAGIC:

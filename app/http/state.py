@@ -10,6 +10,8 @@ What lives here:
 
 * `settings`, `session_factory`, `sender`: set by `create_app`;
 * `encoder`, `index`: set by `app.jobs.search_state` (None: keyword search only);
+* `index_status`: which published index version this process serves, the newest one seen,
+  and the versions it refused (`app.jobs.index_watch` keeps it; `/readyz` and `/metrics` read it);
 * `clock`: None in production; a test may set a callable returning an aware datetime.
   `now()` is the one clock of every request: pages, feeds, API, subscription pages;
 * `mail_setup`: the mail adapters, built on first use from the settings (a DKIM error
@@ -23,6 +25,7 @@ What lives here:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +46,33 @@ if TYPE_CHECKING:
 
 Clock = Callable[[], datetime]
 ErrorRenderer = Callable[[Request, int, str], Response]
+
+
+@dataclass
+class IndexStatus:
+    """The vector index this process serves, as the index watcher last saw it."""
+
+    watching: bool = False  # a watcher keeps this process's index current (web processes)
+    source: str = "none"  # "published" | "local file" | "none"
+    version: int | None = None  # the published version served
+    vectors: int = 0
+    size_bytes: int = 0
+    latest: int | None = None  # the newest version published for this model
+    refused: dict[int, str] = field(default_factory=dict)  # version -> why it was refused
+    problem: str = ""  # why the newest version is not served yet (file not there...), if so
+    checked_at: datetime | None = None
+    swaps: int = 0  # versions loaded since start
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "version": self.version,
+            "latest": self.latest,
+            "vectors": self.vectors,
+            "size_bytes": self.size_bytes,
+            "refused": {str(v): why for v, why in sorted(self.refused.items())},
+            "problem": self.problem or None,
+        }
 
 
 class AppState:
@@ -100,6 +130,19 @@ class AppState:
     def set_search(self, encoder: Encoder | None, index: VectorIndex | None) -> None:
         """What semantic search uses from now on (`app.jobs.search_state` loads them)."""
         self._state.encoder, self._state.index = encoder, index
+
+    @property
+    def index_status(self) -> IndexStatus:
+        status: IndexStatus | None = self._get("index_status")
+        if status is None:
+            status = IndexStatus()
+            self._state.index_status = status
+        return status
+
+    @property
+    def request_metrics(self) -> Any:
+        """The request series of this app (`app.http.metrics.RequestMetrics`), when installed."""
+        return self._get("request_metrics")
 
     @property
     def model_name(self) -> str | None:

@@ -108,13 +108,27 @@ def step_embed(
 
 
 def step_index(settings: Settings, factory: sessionmaker[Session], model_name: str) -> StepResult:
+    """Bring the saved index up to date and publish it for the web processes (a new version
+    only when its bytes changed; see app.embed.index_artifacts)."""
+
     def work(result: StepResult) -> None:
+        from app.embed.index import index_path
+        from app.embed.index_artifacts import PublishOptions, publish_index, remove_files
+
         with session_scope(factory) as session:
             index = ensure_index(
                 session, settings.index_dir, model_name, exact_threshold=settings.index_exact_threshold
             )
-        result.stats = {"vectors": index.ntotal}
-        result.summary = f"{index.ntotal} vectors indexed"
+            published = publish_index(
+                session,
+                index,
+                index_path(settings.index_dir, model_name),
+                PublishOptions.from_settings(settings),
+                utcnow(),
+            )
+        remove_files(published.remove_after_commit)
+        result.stats = {"vectors": index.ntotal, "version": published.version, "published": published.new}
+        result.summary = f"{index.ntotal} vectors indexed; {published.summary()}"
 
     return run_step(factory, "pipeline:index", work)
 
@@ -221,7 +235,7 @@ def plan_pipeline(
     return [
         f"ingest          would fetch: {settings.ingest_sources or '(no live source enabled)'}",
         f"embed           {pending} papers need a vector for {model_name}",
-        "index           brought up to date with the stored vectors",
+        "index           brought up to date with the stored vectors, published for the web processes",
         f"topics          {'full rebuild' if rebuild else 'new papers assigned to the existing topics'}",
         "trends          counts, momentum and trending scores recomputed",
         "early trending  " + early_plan(settings, factory, model_name, now),

@@ -7,6 +7,7 @@ attempts): code uses the members, the database keeps their string values.
 from app.models.digest import Delivery, DeliveryContent, Digest, DigestItem, MailAlert
 from app.models.early import TrendModelVersion, TrendPrediction
 from app.models.embedding import Embedding
+from app.models.index_artifact import IndexArtifact
 from app.models.job import JobRun, JobSlot, SourceState
 from app.models.paper import Paper, PaperSource
 from app.models.ratelimit import RateLimit
@@ -29,6 +30,7 @@ __all__ = [
     "DigestItem",
     "Embedding",
     "Feedback",
+    "IndexArtifact",
     "JobRun",
     "JobSlot",
     "MailAlert",

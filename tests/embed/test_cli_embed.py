@@ -77,8 +77,10 @@ def test_export_import_and_index_commands(
 
     code, text, _ = _run(cli, "index", "status")
     assert code == 0 and "index: 5 vector(s), exact, 384-d" in text and "up to date" in text
+    assert "published: version" in text and "5 vector(s)" in text  # the import published it
     code, text, _ = _run(cli, "index", "rebuild")
     assert code == 0 and "index rebuilt: 5 vectors of all-MiniLM-L6-v2 (exact)" in text
+    assert "index version" in text and "unchanged" in text  # the same bytes: no new version
 
 
 def test_import_of_the_wrong_dimension_fails_with_one_line(
