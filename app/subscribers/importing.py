@@ -75,7 +75,7 @@ def import_subscriber(
     session.flush()
     if topic_ids:
         queries.set_topics(session, subscriber.id, topic_ids)
-    _apply_profile(subscriber, row)
+    _apply_profile(session, subscriber, row, now)
     queries.add_event(
         session,
         subscriber.id,
@@ -92,14 +92,15 @@ def import_subscriber(
     return Imported("added" if confirmed else "invited", subscriber)
 
 
-def _apply_profile(subscriber: Subscriber, row: ImportRow) -> None:
+def _apply_profile(session: Session, subscriber: Subscriber, row: ImportRow, now: datetime) -> None:
     """The one place an imported row's profile columns reach the subscriber.
 
     Keywords and the interest sentence go to the preference fields the digest reads today (the
     interest vector is computed by the next digest build). When profiles gain authors and
-    exclusions, this becomes `service.apply_profile(session, subscriber, keywords=row.keywords,
+    exclusions, this body becomes `service.apply_profile(session, subscriber, keywords=row.keywords,
     interest=row.interest, authors=row.authors, exclude=row.exclude, now=now)`.
     """
+    del session, now  # what `apply_profile` takes; the fields set here need neither
     subscriber.keywords = list(row.keywords)
     subscriber.interest_text = row.interest
     subscriber.interest_vector = None
