@@ -29,14 +29,22 @@ def _baseline_weeks(request: Request) -> int:
 async def topics(
     request: Request,
     sort: Literal["momentum", "size", "name", "new"] = Query("momentum"),
-    kind: Literal["area", "technique"] | None = Query(None),
+    kind: Literal["area", "subtopic", "technique"] | None = Query(None),
+    parent: str | None = Query(
+        None,
+        max_length=120,
+        description="Only the subtopics of this research area (its slug).",
+        examples=["natural-language-processing"],
+    ),
 ) -> Response:
     def build(session: Session) -> schemas.TopicList:
-        return schemas.TopicList(
-            items=[convert.topic_summary(m) for m in topic_list(session, sort=sort, kind=kind)]
-        )
+        try:
+            items = topic_list(session, sort=sort, kind=kind, parent=parent or None)
+        except LookupError:
+            raise HTTPException(404, f"No topic {parent}.") from None
+        return schemas.TopicList(items=[convert.topic_summary(m) for m in items])
 
-    return await cached_json(request, ("topics", sort, kind), build)
+    return await cached_json(request, ("topics", sort, kind, parent or None), build)
 
 
 @router.get(
@@ -79,6 +87,8 @@ async def topic(request: Request, slug: str = SLUG) -> Response:
             first_seen=detail.first_seen,
             merged_into=detail.merged_into.slug if detail.merged_into else None,
             trend=detail.trend,
+            parent=detail.parent.slug if detail.parent else t.parent_slug,
+            subtopics=[convert.topic_summary(m) for m in detail.subtopics],
             weeks=[convert.week(p) for p in detail.weeks],
             top_papers=[convert.paper(c, site) for c in detail.top_papers],
             newest_papers=[convert.paper(c, site) for c in detail.newest_papers],

@@ -32,13 +32,15 @@ class TopicMove:
     summary: str  # the explanation without paper counts
     as_of: str | None
     horizons: list[dict[str, Any]] = field(default_factory=list)
+    parent: TopicChip | None = None  # a subtopic's area, so a reader knows where it sits
 
 
-def topic_move(topic: Topic) -> TopicMove:
+def topic_move(topic: Topic, parent: Topic | None = None) -> TopicMove:
     trend = dict(topic.trend or {})
     stored = trend.get("horizons") or {}
     return TopicMove(
-        topic=chip(topic),
+        topic=chip(topic, parent_slug=parent.slug if parent is not None else None),
+        parent=chip(parent) if parent is not None else None,
         state=topic.trend_state or "steady",
         explanation=str(trend.get("explanation") or ""),
         summary=str(trend.get("summary") or trend.get("explanation") or ""),
@@ -70,8 +72,14 @@ def moving_topics(session: Session, *, limit: int = 5) -> TopicMoves:
     ).all()
     shown = {t.id for t in (*up, *down)}
     pinned = session.scalars(live.where(Topic.pinned.is_(True)).order_by(Topic.label, Topic.id)).all()
+    parent_ids = {t.parent_id for t in (*up, *down) if t.parent_id is not None}
+    parents = (
+        {p.id: p for p in session.scalars(select(Topic).where(Topic.id.in_(parent_ids), visible_topic()))}
+        if parent_ids
+        else {}
+    )
     return TopicMoves(
-        up=[topic_move(t) for t in up],
-        down=[topic_move(t) for t in down],
+        up=[topic_move(t, parents.get(t.parent_id or 0)) for t in up],
+        down=[topic_move(t, parents.get(t.parent_id or 0)) for t in down],
         pinned=[chip(t) for t in pinned if t.id not in shown],
     )
