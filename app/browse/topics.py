@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
 import numpy as np
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.browse.cards import cards_for, chip, visible_topic
@@ -133,13 +133,14 @@ def _momenta(session: Session, topics: Sequence[Topic], *, weeks: int) -> list[T
         else {}
     )
     children = subtopic_counts(session, [t.id for t in topics if t.kind == "area"])
+    sizes = area_sizes(session, list(children))
     out = []
     for t in topics:
         area = parents.get(t.parent_id or 0)
         out.append(
             TopicMomentum(
                 topic=chip(t, parent_slug=area.slug if area is not None else None),
-                size=int(t.size or 0),
+                size=sizes.get(t.id, int(t.size or 0)),
                 week_count=(series.get(t.id) or [0])[-1],
                 weekly=tuple(series.get(t.id) or [0] * weeks),
                 keywords=tuple(str(k) for k in (t.keywords or [])),
@@ -162,6 +163,27 @@ def subtopic_counts(session: Session, area_ids: Sequence[int]) -> dict[int, int]
         .group_by(Topic.parent_id)
     )
     return {int(pid): int(n) for pid, n in rows if pid is not None}
+
+
+def area_sizes(session: Session, area_ids: Sequence[int]) -> dict[int, int]:
+    """Papers of each area counted with those of its visible subtopics, each paper once (one query)."""
+    if not area_ids:
+        return {}
+    ids = list(area_ids)
+    area_of = case((Topic.kind == "area", Topic.id), else_=Topic.parent_id)
+    rows = session.execute(
+        select(area_of, func.count(func.distinct(PaperTopic.paper_id)))
+        .select_from(PaperTopic)
+        .join(Topic, Topic.id == PaperTopic.topic_id)
+        .where(
+            or_(
+                Topic.id.in_(ids),
+                and_(Topic.kind == "subtopic", Topic.parent_id.in_(ids), visible_topic()),
+            )
+        )
+        .group_by(area_of)
+    )
+    return {int(a): int(n) for a, n in rows if a is not None}
 
 
 def topic_tree(session: Session, *, sort: str = "momentum", weeks: int = 12) -> TopicTree:

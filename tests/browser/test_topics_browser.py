@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import session_scope
 from tests.browser.live import LiveServer, free_port, seeded_database, start_live, stop_live
-from tests.browser.pages import WIDTHS, axe_violations, open_page
+from tests.browser.pages import WIDTHS, axe_violations, open_page, save_screenshot
 from tests.web.apputil import build_app
 from tests.web.hierarchy import AGENTS, AREA, TRANSLATION, add_hierarchy
 
@@ -43,6 +43,7 @@ def test_index_area_and_subtopic_pages(browser: Any, hierarchy_server: LiveServe
         assert page.locator("#techniques-title").is_visible()
         assert axe_violations(page) == []
         opened.assert_clean()
+        save_screenshot(page, f"topics-areas-{width}")
 
         # A subtopic page names its area and links to it.
         rows.first.locator(".subtopic-name").click()
@@ -71,6 +72,7 @@ def test_index_area_and_subtopic_pages(browser: Any, hierarchy_server: LiveServe
         assert page.get_by_role("link", name="Subscribe to this area").is_visible()
         assert axe_violations(page) == []
         opened.assert_clean()
+        save_screenshot(page, f"area-subtopics-{width}")
         page.locator(f'#subtopics a[href="/topics/{TRANSLATION}"]').click()
         page.wait_for_url(f"**/topics/{TRANSLATION}")
         opened.assert_clean()

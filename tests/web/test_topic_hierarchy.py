@@ -149,6 +149,10 @@ def test_area_page_lists_subtopics_with_sizes_and_sparklines(
     assert AGENTS not in "".join(_links(related)) and TRANSLATION not in "".join(_links(related))
     # The area counts its own 6 papers and the one placed in a subtopic alone.
     assert re.search(r'<span class="stat">7</span> papers', html)
+    index = client.get("/topics").text
+    assert re.search(r"Research area</span><span[^>]*>·</span>7 papers", index)
+    assert client.get(f"{API}/topics/{AREA}").json()["size"] == 7
+    assert next(i for i in client.get(f"{API}/topics").json()["items"] if i["slug"] == AREA)["size"] == 7
     assert SUBTOPIC_ONLY_TITLE in html
 
 
