@@ -221,3 +221,19 @@ def test_subscription_forms_offer_both_levels(
     assert f'value="{hierarchy.topics[CONTRASTIVE]}" checked' in prefs
     rep = prefs[prefs.index(f'value="{hierarchy.topics[CONTRASTIVE]}"') - 600 :]
     assert '<details class="sub-subtopics" open>' in rep
+
+
+def test_trending_page_gives_the_figures_when_nothing_moves(
+    client: TestClient, seeded: Seeded, session_factory: sessionmaker[Session]
+) -> None:
+    with session_scope(session_factory) as session:
+        for topic in session.scalars(select(Topic)).all():
+            topic.trend_state = "steady"
+    html = client.get("/").text
+    strip = _section(html, 'aria-labelledby="strip-title"')
+    assert "No topic is rising or falling just now" in strip
+    leaning = strip[strip.index("Largest changes, still within the usual range") :]
+    # Strongest change first; topics the trends step has not described yet are left out.
+    assert _links(leaning)[:2] == ["quantization", "diffusion-models"]
+    assert "Representation learning" not in leaning and "Hidden operator topic" not in leaning
+    assert escape(RISING_TREND["summary"]) in leaning
