@@ -5,7 +5,8 @@ Point it at any running instance (the demo: `papertrend init && papertrend demo 
     .venv/bin/python scripts/screenshots_topics.py                          # http://127.0.0.1:8000
     .venv/bin/python scripts/screenshots_topics.py http://127.0.0.1:8011 --out docs/screenshots
 
-It writes `demo-topics-<width>.png` and `demo-area-<width>.png` at 1280 and 375 px (full pages) and
+It writes `demo-topics-<width>.png` and `demo-area-<width>.png` at 1280 and 375 px (whole pages up
+to 2,400 px tall) and
 prints which area it chose and how many subtopics it has; the area is read from the JSON API
 (`/api/v1/topics?kind=area`), the one with the most subtopics, the largest on a tie.
 """
@@ -24,6 +25,7 @@ import typer
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 WIDTHS = (1280, 375)
+MAX_HEIGHT = 2400  # the top of a long page (head, subtopics, chart) is what the picture is for
 
 
 def fetch_json(url: str) -> Any:
@@ -70,7 +72,9 @@ def main(
                 for name, path in pages:
                     page.goto(base + path, wait_until="load")
                     target = out / f"{name}-{width}.png"
-                    page.screenshot(path=str(target), full_page=True)
+                    height = min(int(page.evaluate("document.documentElement.scrollHeight")), MAX_HEIGHT)
+                    clip = {"x": 0, "y": 0, "width": width, "height": height}
+                    page.screenshot(path=str(target), full_page=True, clip=clip)
                     print(f"wrote {target}")
                 context.close()
         finally:
