@@ -1,4 +1,4 @@
-"""GET /topics, /topics/{slug}, /topics/{slug}/series."""
+"""GET /topics (all, one kind, or the subtopics of an area), /topics/{slug}, /topics/{slug}/series."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ def _baseline_weeks(request: Request) -> int:
 async def topics(
     request: Request,
     sort: Literal["momentum", "size", "name", "new"] = Query("momentum"),
-    kind: Literal["area", "subtopic", "technique"] | None = Query(None),
+    kind: Literal["area", "subtopic", "technique"] | None = Query(
+        None, description="Only research areas, subtopics (each inside one area) or techniques."
+    ),
     parent: str | None = Query(
         None,
         max_length=120,
@@ -37,6 +39,9 @@ async def topics(
         examples=["natural-language-processing"],
     ),
 ) -> Response:
+    """Two levels: research areas and, inside each, subtopics (`parent` names a subtopic's area);
+    techniques cut across areas. An area's size, papers and feed include its subtopics' papers."""
+
     def build(session: Session) -> schemas.TopicList:
         try:
             items = topic_list(session, sort=sort, kind=kind, parent=parent or None)
