@@ -10,13 +10,14 @@ following everything under it. A subtopic names its area; techniques cut across 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from app.browse.cards import cards_for, chip, visible_topic
+from app.browse.cards import cards_for, chip, parent_slugs, visible_topic
 from app.browse.inputs import identifier
 from app.browse.trending import in_days, latest_day, member_topic_ids
 from app.browse.types import (
@@ -282,7 +283,8 @@ def related_topics(session: Session, topic: Topic, *, limit: int = 8) -> list[tu
     if len(related) < limit and topic.centroid:
         seen = family | {c.id for c, _ in related}
         related += [(c, 0) for c in _centroid_neighbours(session, topic, seen, limit - len(related))]
-    return related
+    parents = parent_slugs(session, (c.parent_id for c, _ in related))
+    return [(replace(c, parent_slug=parents.get(c.parent_id or 0)), n) for c, n in related]
 
 
 def _centroid_neighbours(session: Session, topic: Topic, exclude: set[int], limit: int) -> list[TopicChip]:
