@@ -239,3 +239,9 @@ def test_trending_page_gives_the_figures_when_nothing_moves(
     assert _links(leaning)[:2] == ["quantization", "diffusion-models"]
     assert "Representation learning" not in leaning and "Hidden operator topic" not in leaning
     assert escape(RISING_TREND["summary"]) in leaning
+
+
+def test_subtopic_filter_before_any_subtopic_exists(client: TestClient) -> None:
+    html = client.get("/topics", params={"kind": "subtopic"}).text
+    assert "No subtopics yet" in html and "No topics yet" not in html
+    assert client.get(f"{API}/topics", params={"kind": "subtopic"}).json()["items"] == []
