@@ -214,7 +214,7 @@ def export(
         Path | None, typer.Option("--out", help="File to write (default: standard output).")
     ] = None,
 ) -> None:
-    """Every paper with its topics, one JSON line per paper."""
+    """Every paper with its topics (a subtopic with its area as `parent`), one JSON line per paper."""
     if fmt != "jsonl":
         fail(f"unknown export format {fmt!r}; the only format is jsonl")
     started = time.perf_counter()
