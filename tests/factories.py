@@ -6,7 +6,8 @@ the source id is the arXiv id (else a hash of the text), the primary category is
 category, `day` is the announcement day and `text_hash` is the hash ingest stores for the
 title and abstract. Any other column can be passed as a keyword. `add_paper` also adds and
 flushes it. The stage helpers (`tests.digest.digest_support.add_paper`, the site's seed,
-the embed corpus) build their papers through it.
+the embed corpus) build their papers through it. `add_topic` adds a topic of any kind (an area,
+a subtopic with `parent`, a technique), its slug taken from the label unless given.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.ingest.records import paper_text_hash
-from app.models import Paper
+from app.models import Paper, Topic
 
 
 def make_paper(
@@ -56,3 +57,25 @@ def add_paper(session: Session, title: str, abstract: str = "", **fields: Any) -
     session.add(paper)
     session.flush()
     return paper
+
+
+def add_topic(
+    session: Session,
+    label: str,
+    *,
+    kind: str = "area",
+    parent: Topic | None = None,
+    slug: str | None = None,
+    **columns: Any,
+) -> Topic:
+    """A Topic added and flushed; a subtopic names its area with `parent` (sets `parent_id`)."""
+    topic = Topic(
+        slug=slug or "-".join(label.lower().split()),
+        label=label,
+        kind=kind,
+        parent_id=parent.id if parent is not None else None,
+        **columns,
+    )
+    session.add(topic)
+    session.flush()
+    return topic

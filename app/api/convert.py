@@ -9,7 +9,9 @@ from app.browse.types import PaperCard, TopicChip, TopicMomentum, TrendChance, W
 
 
 def topic_ref(topic: TopicChip) -> schemas.TopicRef:
-    return schemas.TopicRef(slug=topic.slug, label=topic.label, kind=topic.kind, score=topic.score)
+    return schemas.TopicRef(
+        slug=topic.slug, label=topic.label, kind=topic.kind, score=topic.score, parent=topic.parent_slug
+    )
 
 
 def paper(card: PaperCard, site: str) -> schemas.Paper:
@@ -85,6 +87,8 @@ def topic_summary(item: TopicMomentum) -> schemas.TopicSummary:
         slug=t.slug,
         label=t.label,
         kind=t.kind,
+        parent=item.parent.slug if item.parent else t.parent_slug,
+        subtopics=item.subtopics,
         status=t.status,
         size=item.size,
         momentum=t.momentum,

@@ -39,9 +39,14 @@ PAPER_EXAMPLE: dict[str, Any] = {
 class TopicRef(BaseModel):
     slug: str = Field(examples=["quantization"])
     label: str = Field(examples=["Quantization"])
-    kind: Literal["area", "technique"] | str = Field(examples=["technique"])
+    kind: Literal["area", "subtopic", "technique"] | str = Field(examples=["technique"])
     score: float | None = Field(
         None, description="How well the paper fits the topic, 0 to 1.", examples=[0.91]
+    )
+    parent: str | None = Field(
+        None,
+        description="Slug of the research area a subtopic belongs to; null for areas and techniques.",
+        examples=["natural-language-processing"],
     )
 
 
@@ -145,6 +150,8 @@ class TopicSummary(BaseModel):
                     "slug": "quantization",
                     "label": "Quantization",
                     "kind": "technique",
+                    "parent": None,
+                    "subtopics": 0,
                     "status": "active",
                     "size": 120,
                     "momentum": 2.4,
@@ -160,7 +167,13 @@ class TopicSummary(BaseModel):
 
     slug: str
     label: str
-    kind: str
+    kind: str = Field(description="area (a research area), subtopic (inside one area) or technique.")
+    parent: str | None = Field(
+        None,
+        description="Slug of the research area a subtopic belongs to; null for areas and techniques.",
+        examples=["natural-language-processing"],
+    )
+    subtopics: int = Field(0, description="An area's visible subtopics (list them with `?parent=`).")
     status: str = Field(description="active, emerging, dormant or merged.")
     size: int = Field(description="Papers in the topic.")
     momentum: float = Field(
@@ -204,6 +217,15 @@ class TopicDetail(BaseModel):
     trend: dict[str, Any] = Field(
         description="Why the topic is in its state: `explanation` (a sentence), `deciding` (the horizon), "
         "and per horizon (`horizons.week|month|quarter`) its windows, counts, shares, ratio, z and state."
+    )
+    parent: str | None = Field(
+        None,
+        description="Slug of the research area a subtopic belongs to; null for areas and techniques.",
+        examples=["natural-language-processing"],
+    )
+    subtopics: list[TopicSummary] = Field(
+        default_factory=list,
+        description="An area's visible subtopics, largest first; its papers include theirs.",
     )
     weeks: list[WeekCount]
     top_papers: list[Paper]

@@ -1,4 +1,4 @@
-"""GET /topics, /topics/{slug}, /topics/{slug}/series."""
+"""GET /topics (all, one kind, or the subtopics of an area), /topics/{slug}, /topics/{slug}/series."""
 
 from __future__ import annotations
 
@@ -29,14 +29,27 @@ def _baseline_weeks(request: Request) -> int:
 async def topics(
     request: Request,
     sort: Literal["momentum", "size", "name", "new"] = Query("momentum"),
-    kind: Literal["area", "technique"] | None = Query(None),
+    kind: Literal["area", "subtopic", "technique"] | None = Query(
+        None, description="Only research areas, subtopics (each inside one area) or techniques."
+    ),
+    parent: str | None = Query(
+        None,
+        max_length=120,
+        description="Only the subtopics of this research area (its slug).",
+        examples=["natural-language-processing"],
+    ),
 ) -> Response:
-    def build(session: Session) -> schemas.TopicList:
-        return schemas.TopicList(
-            items=[convert.topic_summary(m) for m in topic_list(session, sort=sort, kind=kind)]
-        )
+    """Two levels: research areas and, inside each, subtopics (`parent` names a subtopic's area);
+    techniques cut across areas. An area's size, papers and feed include its subtopics' papers."""
 
-    return await cached_json(request, ("topics", sort, kind), build)
+    def build(session: Session) -> schemas.TopicList:
+        try:
+            items = topic_list(session, sort=sort, kind=kind, parent=parent or None)
+        except LookupError:
+            raise HTTPException(404, f"No topic {parent}.") from None
+        return schemas.TopicList(items=[convert.topic_summary(m) for m in items])
+
+    return await cached_json(request, ("topics", sort, kind, parent or None), build)
 
 
 @router.get(
@@ -79,6 +92,8 @@ async def topic(request: Request, slug: str = SLUG) -> Response:
             first_seen=detail.first_seen,
             merged_into=detail.merged_into.slug if detail.merged_into else None,
             trend=detail.trend,
+            parent=detail.parent.slug if detail.parent else t.parent_slug,
+            subtopics=[convert.topic_summary(m) for m in detail.subtopics],
             weeks=[convert.week(p) for p in detail.weeks],
             top_papers=[convert.paper(c, site) for c in detail.top_papers],
             newest_papers=[convert.paper(c, site) for c in detail.newest_papers],

@@ -24,7 +24,7 @@ def visible_topic() -> ColumnElement[bool]:
     return and_(Topic.hidden.is_(False), Topic.status != TopicStatus.MERGED)
 
 
-def chip(topic: Topic, score: float | None = None) -> TopicChip:
+def chip(topic: Topic, score: float | None = None, *, parent_slug: str | None = None) -> TopicChip:
     return TopicChip(
         id=topic.id,
         slug=topic.slug,
@@ -34,7 +34,17 @@ def chip(topic: Topic, score: float | None = None) -> TopicChip:
         momentum=float(topic.momentum or 0.0),
         trend_state=topic.trend_state or "steady",
         score=score,
+        parent_id=topic.parent_id,
+        parent_slug=parent_slug,
     )
+
+
+def parent_slugs(session: Session, parent_ids: Iterable[int | None]) -> dict[int, str]:
+    """Slugs of the areas above these subtopics (one query), whatever their status."""
+    ids = sorted({i for i in parent_ids if i is not None})
+    if not ids:
+        return {}
+    return {tid: slug for tid, slug in session.execute(select(Topic.id, Topic.slug).where(Topic.id.in_(ids)))}
 
 
 def _hf_record(raw: dict[str, Any] | None) -> dict[str, Any]:
@@ -131,10 +141,11 @@ def topics_for(
         .where(PaperTopic.paper_id.in_(ids), visible_topic())
         .order_by(PaperTopic.paper_id, PaperTopic.score.desc(), Topic.id)
     ).all()
+    parents = parent_slugs(session, (topic.parent_id for _, _, topic in rows))
     out: dict[int, list[TopicChip]] = defaultdict(list)
     for paper_id, score, topic in rows:
         if per_paper is None or len(out[paper_id]) < per_paper:
-            out[paper_id].append(chip(topic, float(score)))
+            out[paper_id].append(chip(topic, float(score), parent_slug=parents.get(topic.parent_id or 0)))
     return out
 
 

@@ -80,14 +80,24 @@ def find_topic(session: Session, slug: str) -> Topic | None:
     return session.scalar(select(Topic).where(Topic.slug == identifier(slug)))
 
 
+def member_topic_ids(session: Session, topic: Topic) -> list[int]:
+    """The topic and, for an area, its visible subtopics: the topics whose papers count as its own."""
+    if topic.kind != "area":
+        return [topic.id]
+    children = session.scalars(
+        select(Topic.id).where(Topic.parent_id == topic.id, visible_topic()).order_by(Topic.id)
+    ).all()
+    return [topic.id, *children]
+
+
 def has_scores(session: Session, window: str) -> bool:
     return bool(session.scalar(select(exists().where(PaperScore.window == window))))
 
 
-def _filtered(stmt: Select[Any], start: date, end: date, topic_id: int | None) -> Select[Any]:
+def _filtered(stmt: Select[Any], start: date, end: date, topic_ids: list[int] | None) -> Select[Any]:
     stmt = stmt.where(in_days(start, end), Paper.withdrawn.is_(False))
-    if topic_id is not None:
-        stmt = stmt.where(Paper.id.in_(select(PaperTopic.paper_id).where(PaperTopic.topic_id == topic_id)))
+    if topic_ids is not None:
+        stmt = stmt.where(Paper.id.in_(select(PaperTopic.paper_id).where(PaperTopic.topic_id.in_(topic_ids))))
     return stmt
 
 
@@ -139,10 +149,11 @@ def trending(
             window, None, None, [], 0, page, per_page, False, chip(topic) if topic else None
         )
     start = window_start(window, anchor)
-    topic_id = topic.id if topic else None
+    # An area's list holds its subtopics' papers too.
+    topic_ids = member_topic_ids(session, topic) if topic else None
 
     ps = aliased(PaperScore)
-    total = int(session.scalar(_filtered(select(func.count(Paper.id)), start, anchor, topic_id)) or 0)
+    total = int(session.scalar(_filtered(select(func.count(Paper.id)), start, anchor, topic_ids)) or 0)
     rows = session.execute(
         _filtered(
             select(Paper, ps.score, ps.components).outerjoin(
@@ -150,7 +161,7 @@ def trending(
             ),
             start,
             anchor,
-            topic_id,
+            topic_ids,
         )
         .order_by(ps.score.desc().nulls_last(), Paper.published_at.desc().nulls_last(), Paper.id.desc())
         .offset((page - 1) * per_page)

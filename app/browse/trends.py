@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.browse.cards import chip, visible_topic
@@ -20,6 +20,7 @@ from app.models.statuses import TopicStatus
 
 UP_STATES = ("emerging", "bursting", "rising")
 HORIZONS = ("week", "month", "quarter")
+LEANING = 3  # steady topics shown with their figures when nothing rises or falls
 
 
 @dataclass(frozen=True)
@@ -32,13 +33,15 @@ class TopicMove:
     summary: str  # the explanation without paper counts
     as_of: str | None
     horizons: list[dict[str, Any]] = field(default_factory=list)
+    parent: TopicChip | None = None  # a subtopic's area, so a reader knows where it sits
 
 
-def topic_move(topic: Topic) -> TopicMove:
+def topic_move(topic: Topic, parent: Topic | None = None) -> TopicMove:
     trend = dict(topic.trend or {})
     stored = trend.get("horizons") or {}
     return TopicMove(
-        topic=chip(topic),
+        topic=chip(topic, parent_slug=parent.slug if parent is not None else None),
+        parent=chip(parent) if parent is not None else None,
         state=topic.trend_state or "steady",
         explanation=str(trend.get("explanation") or ""),
         summary=str(trend.get("summary") or trend.get("explanation") or ""),
@@ -49,14 +52,17 @@ def topic_move(topic: Topic) -> TopicMove:
 
 @dataclass(frozen=True)
 class TopicMoves:
-    """What the trending page lists: topics rising (emerging, bursting) and falling, and pinned ones."""
+    """What the trending page lists: topics rising (emerging, bursting) and falling, and pinned ones;
+    when none moves, the steady topics whose share changed most (`leaning`), so the page still says
+    in numbers where things stand."""
 
     up: list[TopicMove]
     down: list[TopicMove]
     pinned: list[TopicChip]
+    leaning: list[TopicMove] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.up or self.down or self.pinned)
+        return bool(self.up or self.down or self.pinned or self.leaning)
 
 
 def moving_topics(session: Session, *, limit: int = 5) -> TopicMoves:
@@ -68,10 +74,22 @@ def moving_topics(session: Session, *, limit: int = 5) -> TopicMoves:
     down = session.scalars(
         live.where(Topic.trend_state == "falling").order_by(Topic.momentum.asc(), Topic.id).limit(limit)
     ).all()
+    leaning: list[Topic] = []
+    if not up and not down:
+        steady = live.where(Topic.trend_state == "steady").order_by(func.abs(Topic.momentum).desc(), Topic.id)
+        leaning = [t for t in session.scalars(steady.limit(limit)).all() if (t.trend or {}).get("summary")]
+        leaning = leaning[:LEANING]
     shown = {t.id for t in (*up, *down)}
     pinned = session.scalars(live.where(Topic.pinned.is_(True)).order_by(Topic.label, Topic.id)).all()
+    parent_ids = {t.parent_id for t in (*up, *down, *leaning) if t.parent_id is not None}
+    parents = (
+        {p.id: p for p in session.scalars(select(Topic).where(Topic.id.in_(parent_ids), visible_topic()))}
+        if parent_ids
+        else {}
+    )
     return TopicMoves(
-        up=[topic_move(t) for t in up],
-        down=[topic_move(t) for t in down],
+        up=[topic_move(t, parents.get(t.parent_id or 0)) for t in up],
+        down=[topic_move(t, parents.get(t.parent_id or 0)) for t in down],
         pinned=[chip(t) for t in pinned if t.id not in shown],
+        leaning=[topic_move(t, parents.get(t.parent_id or 0)) for t in leaning],
     )

@@ -24,6 +24,8 @@ class TopicChip:
     momentum: float = 0.0
     trend_state: str = "steady"
     score: float | None = None  # the paper's membership score when shown on a paper
+    parent_id: int | None = None  # a subtopic's area
+    parent_slug: str | None = None  # filled where the area is looked up (lists, cards, the API)
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,37 @@ class TopicMomentum:
     weekly: tuple[int, ...]
     keywords: tuple[str, ...] = ()
     pinned: bool = False
+    parent: TopicChip | None = None  # a subtopic's area (None: an area, a technique, or an area not shown)
+    subtopics: int = 0  # an area's visible subtopics
+    summary: str = ""  # the trend in words and numbers, without paper counts (empty before a trends run)
+
+
+@dataclass(frozen=True)
+class AreaGroup:
+    """An area of the topic index with its subtopics (in the order the index is sorted by)."""
+
+    area: TopicMomentum
+    subtopics: list[TopicMomentum]
+
+
+@dataclass(frozen=True)
+class TopicTree:
+    """The topic index: areas with their subtopics, techniques apart, and subtopics whose area is
+    not shown (hidden by the operator or missing), so that no visible topic goes unlisted."""
+
+    areas: list[AreaGroup]
+    techniques: list[TopicMomentum]
+    unplaced: list[TopicMomentum]
+
+    def __bool__(self) -> bool:
+        return bool(self.areas or self.techniques or self.unplaced)
+
+    def all(self) -> list[TopicMomentum]:
+        return [
+            *(m for g in self.areas for m in (g.area, *g.subtopics)),
+            *self.unplaced,
+            *self.techniques,
+        ]
 
 
 @dataclass(frozen=True)
@@ -142,6 +175,8 @@ class TopicDetail:
     related: list[tuple[TopicChip, int]]  # topic and number of shared papers
     trend: dict[str, Any] = field(default_factory=dict)
     merged_into: TopicChip | None = None
+    parent: TopicChip | None = None  # a subtopic's area, when visible
+    subtopics: list[TopicMomentum] = field(default_factory=list)  # an area's visible subtopics
 
 
 @dataclass(frozen=True)

@@ -161,16 +161,26 @@ def list_topics(
 
 
 def export_lines(session: Any) -> Any:
-    """One JSON object per paper: {"paper", "title", "topics": [{"id", "slug", "label", "kind", "score"}]}."""
+    """One JSON object per paper: {"paper", "title", "topics": [{"id", "slug", "label", "kind", "parent",
+    "parent_id", "score"}]}; `parent` is the slug of a subtopic's area (null for areas and techniques)."""
     from app.topics import queries
 
+    slugs = {t.id: t.slug for t in queries.all_topics(session)}
     for paper, topics in queries.iter_paper_topics(session):
         yield json.dumps(
             {
                 "paper": paper.public_id,
                 "title": paper.title,
                 "topics": [
-                    {"id": t.id, "slug": t.slug, "label": t.label, "kind": t.kind, "score": round(score, 4)}
+                    {
+                        "id": t.id,
+                        "slug": t.slug,
+                        "label": t.label,
+                        "kind": t.kind,
+                        "parent": slugs.get(t.parent_id) if t.parent_id else None,
+                        "parent_id": t.parent_id,
+                        "score": round(score, 4),
+                    }
                     for t, score in topics
                 ],
             },
@@ -186,7 +196,7 @@ def export(
         Path | None, typer.Option("--out", help="File to write (default: standard output).")
     ] = None,
 ) -> None:
-    """Every paper with its topics, one JSON line per paper."""
+    """Every paper with its topics (a subtopic with its area as `parent`), one JSON line per paper."""
     if fmt != "jsonl":
         fail(f"unknown export format {fmt!r}; the only format is jsonl")
     started = time.perf_counter()

@@ -1,5 +1,8 @@
 """Atom feeds: trending per window, each topic, each subscriber (private URL); OPML of all topics.
 
+An area's feed carries the papers of its subtopics too; the OPML file has one folder per area
+(the area's own feed first, then its subtopics) and one for the techniques.
+
 Feeds are built with feedgen and served through the response cache like the pages, except
 a subscriber's private feed: it is checked against the subscriber's row on every request
 (a deleted or unsubscribed subscriber's feed must stop at once) and only revalidated by
@@ -22,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.browse.cache import cached, etag_matches, make_etag
 from app.browse.private_feed import subscriber_for_feed, subscriber_items
-from app.browse.topics import all_topic_chips, topic_detail
+from app.browse.topics import topic_detail, topic_tree
 from app.browse.trending import trending
 from app.browse.types import PaperCard
 from app.db import session_scope
@@ -145,12 +148,18 @@ async def topic_feed(
         if detail is None:
             raise HTTPException(404, f"There is no topic called “{slug}”.")
         keywords = ", ".join(detail.keywords[:6])
+        subtitle = f"Newest papers in {detail.topic.label}" + (f" ({keywords})" if keywords else "")
+        if detail.subtopics:
+            n = len(detail.subtopics)
+            subtitle += f", with its {n} subtopic{'s' if n != 1 else ''}"
+        elif detail.parent is not None:
+            subtitle += f", a subtopic of {detail.parent.label}"
         body = build_feed(
             site=site,
             path=f"/feeds/topics/{slug}.atom",
             page_path=f"/topics/{slug}",
             title=f"papertrend: {detail.topic.label}",
-            subtitle=f"Newest papers in {detail.topic.label}" + (f" ({keywords})" if keywords else ""),
+            subtitle=subtitle,
             cards=detail.newest_papers,
             fallback_updated=now,
         )
@@ -206,17 +215,24 @@ async def topics_opml(request: Request, site: SiteUrlDep) -> Response:
         head = ET.SubElement(opml, "head")
         ET.SubElement(head, "title").text = "papertrend topics"
         body = ET.SubElement(opml, "body")
-        group = ET.SubElement(body, "outline", text="papertrend", title="papertrend")
-        for topic in all_topic_chips(session):
-            ET.SubElement(
-                group,
-                "outline",
-                type="rss",
-                text=xml_safe(topic.label),
-                title=xml_safe(topic.label),
-                xmlUrl=f"{site}/feeds/topics/{topic.slug}.atom",
-                htmlUrl=f"{site}/topics/{topic.slug}",
-            )
+        tree = topic_tree(session, sort="name")
+        folders = [(g.area.topic.label, [g.area, *g.subtopics]) for g in tree.areas]
+        folders += [("Other subtopics", tree.unplaced), ("Techniques", tree.techniques)]
+        for title, items in folders:
+            if not items:
+                continue
+            group = ET.SubElement(body, "outline", text=xml_safe(title), title=xml_safe(title))
+            for item in items:
+                topic = item.topic
+                ET.SubElement(
+                    group,
+                    "outline",
+                    type="rss",
+                    text=xml_safe(topic.label),
+                    title=xml_safe(topic.label),
+                    xmlUrl=f"{site}/feeds/topics/{topic.slug}.atom",
+                    htmlUrl=f"{site}/topics/{topic.slug}",
+                )
         return ET.tostring(opml, encoding="utf-8", xml_declaration=True), "text/x-opml"
 
     return await cached(request, ("opml",), build, media_type="text/x-opml")

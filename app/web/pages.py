@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
@@ -11,7 +12,7 @@ from app.browse.cache import CachedResponse, cached, make_etag
 from app.browse.cards import find_paper
 from app.browse.papers import paper_detail
 from app.browse.search import similar
-from app.browse.topics import topic_detail, topic_list
+from app.browse.topics import topic_detail, topic_list, topic_tree
 from app.browse.trending import find_topic, trending
 from app.browse.trends import moving_topics
 from app.http import NowDep, SettingsDep, StateDep
@@ -86,15 +87,20 @@ async def topics_page(
     request: Request,
     settings: SettingsDep,
     sort: Literal["momentum", "size", "name", "new"] = "momentum",
-    kind: Literal["area", "technique"] | None = None,
+    kind: Literal["area", "subtopic", "technique"] | None = None,
 ) -> Response:
+    """All topics: each area with its subtopics, then techniques; one kind alone as a flat list."""
     baseline_weeks = settings.trend_baseline_weeks
 
     def build(session: Session) -> tuple[str, str]:
+        tree = topic_tree(session, sort=sort) if kind in (None, "area") else None
+        if tree is not None and kind == "area":
+            tree = replace(tree, techniques=[], unplaced=[])
         return render(
             "pages/topics.html",
             section="topics",
-            topics=topic_list(session, sort=sort, kind=kind),
+            tree=tree,
+            topics=topic_list(session, sort=sort, kind=kind) if tree is None else [],
             sort=sort,
             kind=kind,
             baseline_weeks=baseline_weeks,

@@ -69,6 +69,7 @@ def test_topics_detail_and_series(client: TestClient) -> None:
                 "label": "Representation learning",
                 "kind": "area",
                 "score": None,
+                "parent": None,
             },
             "shared_papers": 1,
         }

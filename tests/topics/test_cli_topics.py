@@ -95,7 +95,7 @@ def test_build_list_and_export(
         scores = [t["score"] for t in line["topics"]]
         assert scores == sorted(scores, reverse=True)
         for tid, item in got.items():
-            assert list(item) == ["id", "slug", "label", "kind", "score"]
+            assert list(item) == ["id", "slug", "label", "kind", "parent", "parent_id", "score"]
             assert (item["slug"], item["label"], item["kind"]) == (
                 topics[tid].slug,
                 topics[tid].label,

@@ -77,10 +77,15 @@ def test_opml_lists_every_visible_topic(client: TestClient) -> None:
     response = client.get("/feeds/topics.opml")
     root = ET.fromstring(response.content)
     urls = [o.get("xmlUrl") for o in root.iter("outline") if o.get("xmlUrl")]
+    # One folder per area (A–Z), then the techniques.
     assert urls == [
         f"{SITE}/feeds/topics/{s}.atom"
-        for s in ("diffusion-models", "quantization", "representation-learning")
+        for s in ("diffusion-models", "representation-learning", "quantization")
     ]
+    body = root.find("body")
+    assert body is not None
+    folders = [o.get("text") for o in body]
+    assert folders == ["Diffusion models", "Representation learning", "Techniques"]
 
 
 def _signer(client: TestClient) -> TokenSigner:
