@@ -35,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, timedelta
 from email import message_from_bytes
 from email import policy as email_policy
+from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,6 +44,7 @@ from app.mail.compose import MailSetup
 from app.mail.dkim import DkimError
 from app.mail.leases import (
     Claimed,
+    LeaseKeeper,
     claim,
     default_owner,
     due_exists,
@@ -62,17 +64,24 @@ from app.subscribers.service import SubscribeLimits, SubscribeResult, subscribe
 log = logging.getLogger("papertrend.mail")
 
 
+class Pace(Protocol):
+    """A sending pace: the in-process `RateLimiter`, or the fleet-wide one (`app.mail.fleet`)."""
+
+    def acquire(self) -> float: ...
+
+
 # Sending ----------------------------------------------------------------------------------
 
 
-def _attempt(
+def attempt_one(
     item: Claimed,
     sender: Sender,
     setup: MailSetup,
     now: Callable[[], datetime],
-    limiter: RateLimiter | None,
+    limiter: Pace | None,
     stop: threading.Event,
 ) -> tuple[Claimed, SendResult | None]:
+    """Build and send one claimed row; None when `stop` was set before it went out."""
     if stop.is_set():
         return item, None
     try:
@@ -128,6 +137,7 @@ def deliver_outbox(
     limiter = limiter or RateLimiter(policy.rate_per_second, clock=clock, sleep=sleep)
     stop = threading.Event()
     tally = ErrorTally()
+    tripped = False
     with ThreadPoolExecutor(max_workers=policy.concurrency, thread_name_prefix="mail") as pool:
         while not stop.is_set():
             if budget <= 0:
@@ -150,22 +160,34 @@ def deliver_outbox(
                     continue
                 break
             budget -= len(batch)
-            futures = [pool.submit(_attempt, item, sender, setup, now, limiter, stop) for item in batch]
-            done: list[tuple[Claimed, SendResult | None]] = []
-            for future in as_completed(futures):
-                item, result = future.result()
-                done.append((item, result))
-                if tally.add(result, policy):
-                    stop.set()
-                if len(done) >= policy.commit_every:
-                    _commit(factory, done, now(), policy, report)
-                    if progress is not None:
-                        progress(len(done))
-                    done = []
-            _commit(factory, done, now(), policy, report)
-            if progress is not None and done:
-                progress(len(done))
-    if stop.is_set():
+            ids = [item.id for item in batch]
+            with LeaseKeeper(factory, owner=owner, ids=ids, policy=policy, now=now) as keeper:
+                # keeper.lost is this batch's stop signal: set by the keeper when a lease is lost
+                # (another worker holds the row now) and here when the error share trips.
+                halt = keeper.lost
+                futures = [
+                    pool.submit(attempt_one, item, sender, setup, now, limiter, halt) for item in batch
+                ]
+                done: list[tuple[Claimed, SendResult | None]] = []
+                for future in as_completed(futures):
+                    item, result = future.result()
+                    done.append((item, result))
+                    if tally.add(result, policy):
+                        tripped = True
+                        halt.set()
+                    if len(done) >= policy.commit_every:
+                        _commit(factory, keeper, done, now(), policy, report, owner)
+                        if progress is not None:
+                            progress(len(done))
+                        done = []
+                _commit(factory, keeper, done, now(), policy, report, owner)
+                if progress is not None and done:
+                    progress(len(done))
+            if halt.is_set():
+                if not tripped:
+                    report.errors.append("a lease was lost (this worker stalled past it); run stopped")
+                stop.set()
+    if tripped:
         report.paused = True
         with session_scope(factory) as session:
             raise_pause_alert(session, report, now(), policy)
@@ -175,14 +197,22 @@ def deliver_outbox(
 
 def _commit(
     factory: sessionmaker[Session],
+    keeper: LeaseKeeper | None,
     done: list[tuple[Claimed, SendResult | None]],
     now: datetime,
     policy: DeliveryPolicy,
     report: DeliverReport,
+    owner: str,
 ) -> None:
-    if done:
-        with session_scope(factory) as session:
-            record(session, done, now=now, policy=policy, report=report)
+    if not done:
+        return
+    if keeper is not None:
+        for item, _ in done:
+            keeper.done(item.id)
+    with session_scope(factory) as session:
+        lost = record(session, done, now=now, policy=policy, report=report, owner=owner)
+    if lost and keeper is not None:
+        keeper.lost.set()
 
 
 def send_now(
@@ -199,13 +229,12 @@ def send_now(
     with session_scope(factory) as session:
         if open_pause(session) is not None:
             return None
-        batch, _ = claim(
-            session, owner=default_owner(), now=now, limit=1, policy=policy, only_ids=[delivery_id]
-        )
+        owner = default_owner()
+        batch, _ = claim(session, owner=owner, now=now, limit=1, policy=policy, only_ids=[delivery_id])
     if not batch:
         return None
-    item, result = _attempt(batch[0], sender, setup, lambda: now, None, threading.Event())
-    _commit(factory, [(item, result)], now, policy, DeliverReport())
+    item, result = attempt_one(batch[0], sender, setup, lambda: now, None, threading.Event())
+    _commit(factory, None, [(item, result)], now, policy, DeliverReport(), owner)
     return result
 
 

@@ -40,3 +40,26 @@ def mailed_digest_html(session: Session, subscriber_id: int, period: str) -> str
         .where(Digest.subscriber_id == subscriber_id, Digest.period == period[:32])
     )
     return html
+
+
+def last_delivery_id(session: Session) -> int:
+    """The highest outbox id so far (0 when empty): rows above it were added after this read."""
+    return int(session.scalar(select(func.max(Delivery.id))) or 0)
+
+
+def queued_after(session: Session, after_id: int) -> list[int]:
+    """Ids of the queued outbox rows added after `after_id`, in order (a digest build's new rows)."""
+    stmt = (
+        select(Delivery.id)
+        .where(Delivery.id > after_id, Delivery.status == DeliveryStatus.QUEUED)
+        .order_by(Delivery.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def due_count(session: Session, now: datetime) -> int:
+    """Outbox rows that may be sent now."""
+    stmt = select(func.count()).where(
+        Delivery.status.in_(DeliveryStatus.retryable()), Delivery.next_attempt_at <= now
+    )
+    return int(session.scalar(stmt) or 0)
