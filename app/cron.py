@@ -72,12 +72,16 @@ def apscheduler_day_of_week(field: str) -> str:
 
 
 def cron_trigger(expression: str, timezone: str = "UTC") -> CronTrigger:
-    """A 5-field crontab expression as an APScheduler 3 trigger with crontab's day numbering."""
+    """A crontab expression as an APScheduler 3 trigger with crontab's day numbering.
+
+    Five fields, or six with seconds last (the form procrastinate's croniter reads).
+    """
     fields = expression.split()
-    if len(fields) != 5:
-        raise ValueError(f"wrong number of fields; got {len(fields)}, expected 5")
-    minute, hour, day, month, day_of_week = fields
+    if len(fields) not in (5, 6):
+        raise ValueError(f"wrong number of fields; got {len(fields)}, expected 5 (or 6 with seconds last)")
+    minute, hour, day, month, day_of_week = fields[:5]
     return CronTrigger(
+        second=fields[5] if len(fields) == 6 else "0",
         minute=minute,
         hour=hour,
         day=day,

@@ -15,8 +15,8 @@ How the guarantees come about:
 * **backlog coalesces**: `queueing_lock=<job>`: while one run waits in the queue, later slots
   are not queued again; the waiting run does their work.
 * **catch-up**: a worker that starts defers the latest slot of each job that fell due within
-  WORKER_CATCHUP_HOURS (procrastinate's `max_delay`) and has not been deferred yet: after all
-  workers were down, that slot runs once; older missed slots do not run.
+  WORKER_CATCHUP_HOURS (procrastinate's `max_delay`, one minute at least) and has not been
+  deferred yet: after all workers were down, that slot runs once; older missed slots do not run.
 * **dead workers**: workers send a heartbeat every quarter of WORKER_STALLED_SECONDS; the
   `retry_stalled` periodic task (SCHEDULE_STALLED) puts the running tasks of a worker silent
   for longer back in the queue. A periodic task whose next slot is already waiting is not
@@ -29,6 +29,7 @@ How the guarantees come about:
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import math
@@ -64,7 +65,11 @@ JOB_PREFIX = "job:"  # task name of a scheduled job: job:<name>
 SEND_TASK = "mail:send_chunk"
 STALLED_TASK = "queue:retry_stalled"
 CLEANUP_TASK = "queue:remove_old_jobs"
+CATCHUP_MIN_S = 60.0
 KEEP_FINISHED_HOURS = 72  # finished tasks kept for the operator before the daily clean-up
+
+# The cron time (epoch seconds) of the slot a scheduled job is running for, for its logs.
+running_slot: contextvars.ContextVar[int | None] = contextvars.ContextVar("running_slot", default=None)
 
 
 def conninfo(url: str) -> str:
@@ -171,7 +176,11 @@ def _scheduled_task(runtime: Runtime, name: str, fn: Callable[[], None]) -> Call
             if _stale(runtime.factory, task_name, timestamp):
                 log.info("%s slot %s skipped: a later slot is already queued", name, timestamp)
                 return
-            fn()
+            token = running_slot.set(timestamp)
+            try:
+                fn()
+            finally:
+                running_slot.reset(token)
         except Exception as exc:
             if is_unavailable(exc):  # the database is away: one line per interval, not a traceback per slot
                 note_unreachable(exc, where=f"scheduled {name}")
@@ -186,8 +195,11 @@ def make_app(
     settings: Settings,
     factory: sessionmaker[Session],
     jobs: dict[str, tuple[str, Callable[[], None]]] | None = None,
+    *,
+    only: set[str] | None = None,
 ) -> procrastinate.App:
-    """The procrastinate app with every task; `jobs` defaults to the product's scheduled jobs."""
+    """The procrastinate app with every task; `jobs` defaults to the product's scheduled jobs
+    (those named in `only`, when given)."""
     from app.jobs.scheduler import scheduled_jobs
 
     runtime = Runtime(settings, factory, mail_policy=DeliveryPolicy.from_settings(settings))
@@ -199,6 +211,8 @@ def make_app(
             fan_out=chunk_fan_out(settings.mail_chunk_size),
             deliver=lambda: deliver_due(runtime),
         )
+        if only is not None:
+            jobs = {name: job for name, job in jobs.items() if name in only}
     app = procrastinate.App(
         connector=procrastinate.PsycopgConnector(
             conninfo=conninfo(settings.effective_database_url),
@@ -206,7 +220,9 @@ def make_app(
             max_size=settings.worker_concurrency + 2,  # LISTEN, heartbeat, and one per running task
             kwargs={"connect_timeout": int(settings.database_connect_timeout)},
         ),
-        periodic_defaults={"max_delay": settings.worker_catchup_hours * 3600},
+        # procrastinate defers a slot only when it is at most `max_delay` late, and a worker's
+        # first look at a slot is always a little late: one minute is the least it may be.
+        periodic_defaults={"max_delay": max(settings.worker_catchup_hours * 3600, CATCHUP_MIN_S)},
     )
     for name, (cron, fn) in jobs.items():
         task_name = JOB_PREFIX + name
@@ -271,9 +287,10 @@ def run_worker(
     *,
     concurrency: int,
     jobs: dict[str, tuple[str, Callable[[], None]]] | None = None,
+    only: set[str] | None = None,
 ) -> None:
     """Run one worker until SIGINT/SIGTERM: periodic deferrer, heartbeats, `concurrency` tasks at once."""
-    app = make_app(settings, factory, jobs)
+    app = make_app(settings, factory, jobs, only=only)
     stalled = float(settings.worker_stalled_seconds)
 
     async def main() -> None:
