@@ -45,12 +45,13 @@ def scheduled_jobs(
     Scale-out mode passes `fan_out` (digest build hands its rows to the workers as send tasks)
     and its own `deliver` (retries and recovered rows, handed out the same way).
     """
-    from app.jobs import mailing, pipeline
-
+    # Imported when a job runs: a worker that only sends mail never loads the model stack.
     enabled = [source.name for source in registry.enabled(settings)]
 
     def ingest_then_process(sources: list[str]) -> Callable[[], None]:
         def job() -> None:
+            from app.jobs import pipeline
+
             wanted = [name for name in sources if name in enabled]
             if not wanted:
                 return
@@ -63,10 +64,14 @@ def scheduled_jobs(
         return job
 
     def digests() -> None:
+        from app.jobs import mailing, pipeline
+
         encoder = pipeline.make_encoder(settings)
         mailing.step_digest_build(settings, factory, encoder, utcnow(), fan_out=fan_out)
 
     def deliver_here() -> None:
+        from app.jobs import mailing
+
         mailing.step_deliver(settings, factory, None, utcnow())
 
     jobs: dict[str, tuple[str, Callable[[], None]]] = {

@@ -35,7 +35,9 @@ from app.models.statuses import DeliveryStatus, SubscriberStatus
 from tests.mail.mail_support import PortZeroController
 
 ROOT = Path(__file__).resolve().parents[2]
-QUEUE_TABLES = "procrastinate_events, procrastinate_periodic_defers, procrastinate_jobs, procrastinate_workers"
+QUEUE_TABLES = (
+    "procrastinate_events, procrastinate_periodic_defers, procrastinate_jobs, procrastinate_workers"
+)
 
 
 @dataclass
@@ -211,7 +213,9 @@ class Workers:
                 process.wait(timeout=10)
 
     def logs(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-3000:] for p in sorted(self.log_dir.glob("worker-*.log")))
+        return "\n".join(
+            p.read_text(errors="replace")[-3000:] for p in sorted(self.log_dir.glob("worker-*.log"))
+        )
 
 
 @contextmanager

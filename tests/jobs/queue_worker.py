@@ -56,5 +56,7 @@ def mail(args: dict) -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
+    )
     {"ticks": ticks, "mail": mail}[sys.argv[1]](json.loads(sys.argv[2]))

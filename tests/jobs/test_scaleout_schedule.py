@@ -7,6 +7,7 @@ and no two runs may overlap. PostgreSQL only: scale-out mode has no SQLite form.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from pathlib import Path
@@ -46,7 +47,7 @@ def test_each_slot_runs_once_across_workers_when_one_is_killed(
     )
     args = {"cron": "* * * * * *", "work_s": 0.2, "concurrency": 2}
     with workers("ticks", env, args, tmp_path) as fleet:
-        first, _, victim = fleet.start(3)
+        *_, victim = fleet.start(3)
         assert wait_until(lambda: bool(_runs(engine)), timeout=40), fleet.logs()
         began = _runs(engine)[0][2]
         # Kill between two runs' deferrals (slots are deferred half a second after each second).
@@ -62,5 +63,5 @@ def test_each_slot_runs_once_across_workers_when_one_is_killed(
     assert not missing, f"slots that never ran: {missing}"
     assert ordered[-1] - ordered[0] >= 17, f"the schedule stalled: {ordered}"
     assert any(slot > kill_at for slot in slots) and len({pid for _, pid, *_ in runs}) >= 2
-    for (_, _, _, finished), (slot, _, started, _) in zip(runs, runs[1:], strict=False):
+    for (_, _, _, finished), (slot, _, started, _) in itertools.pairwise(runs):
         assert started >= finished, f"slot {slot} started before the previous run finished"
