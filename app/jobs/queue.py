@@ -35,6 +35,7 @@ import logging
 import math
 import os
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,8 +86,14 @@ class Runtime:
     factory: sessionmaker[Session]
     fleet: Fleet | None = None
     mail_policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fleet_budgets(self) -> Fleet:
+        """The fleet budgets' connections, opened by the first send task (tasks run in threads)."""
+        with self.lock:
+            return self._fleet()
+
+    def _fleet(self) -> Fleet:
         if self.fleet is None:
             self.fleet = Fleet(
                 self.settings.effective_database_url,

@@ -15,11 +15,15 @@ while an SMTP relay answers. Semantics of delivery (see docs/ and the email refe
 * 2xx → `sent` with the reply; 4xx or a lost connection → `deferred` with backoff until
   `stale_after`, then `expired`; 5xx → `failed`, and a 5xx at RCPT/DATA suppresses the address
   (except 5.7.x policy rejections, which are about us, not the recipient);
+* leases are extended every third of their length while a batch is being sent
+  (`LeaseKeeper`), and a result is written only while its worker still holds the row's lease;
+  a lost lease stops the run;
 * a worker killed mid-batch leaves `sending` rows whose lease runs out; the next run puts them
   back in the queue (at-least-once: at most one duplicate per message that was in flight);
 * when the share of errors in a run passes the threshold, sending stops, unsent claims are
   released and an open `paused` alert blocks further runs until an operator resumes.
 
+Scale-out mode sends through `app.mail.chunks` (send tasks, fleet-wide budgets) instead.
 Claims and leases live in `app.mail.leases`, recording outcomes in `app.mail.outcomes`, the
 error-threshold pause in `app.mail.pause`, the budgets in `app.mail.policy` and queueing into
 the outbox (no commit) in `app.mail.service`; this module keeps the loops that tie them together.

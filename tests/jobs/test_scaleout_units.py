@@ -140,3 +140,19 @@ def test_run_refuses_scale_out_and_web_refuses_a_scheduler(
     get_settings.cache_clear()
     result = cli.invoke(root, ["worker"])
     assert result.exit_code == 1 and "RUN_MODE=scaleout needs a postgresql://" in result.output
+
+
+def test_every_scheduled_job_is_a_periodic_task_with_both_locks(tmp_path: Path) -> None:
+    from app.db import make_engine, make_session_factory
+    from app.ingest.registry import scheduled_ingest
+    from app.jobs.queue import make_app
+
+    settings = settings_for(tmp_path, database_url="postgresql://papertrend@127.0.0.1:9/unused")
+    app = make_app(settings, make_session_factory(make_engine(settings.effective_database_url)))
+    periodic = {task.task.name: task for task in app.periodic_registry.periodic_tasks.values()}
+    expected = {"pipeline", "digest_build", "deliver", *scheduled_ingest(settings)}
+    for job in expected:
+        task = periodic[f"job:{job}"]
+        assert (task.task.lock, task.task.queueing_lock) == (job, job)
+    assert periodic["job:ingest_arxiv"].cron == settings.schedule_arxiv
+    assert "queue:retry_stalled" in periodic and "mail:send_chunk" in app.tasks
