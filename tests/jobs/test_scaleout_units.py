@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
@@ -156,3 +157,58 @@ def test_every_scheduled_job_is_a_periodic_task_with_both_locks(tmp_path: Path) 
         assert (task.task.lock, task.task.queueing_lock) == (job, job)
     assert periodic["job:ingest_arxiv"].cron == settings.schedule_arxiv
     assert "queue:retry_stalled" in periodic and "mail:send_chunk" in app.tasks
+
+
+def test_a_dead_workers_tasks_are_retried_unless_a_later_run_already_waits(
+    database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from app.db import make_session_factory
+    from app.jobs.queue import make_app, retry_stalled_jobs
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the task queue lives in PostgreSQL (scale-out mode)")
+    reset_queue(engine)
+    insert_job = text(
+        "INSERT INTO procrastinate_jobs "
+        "(queue_name, task_name, lock, queueing_lock, args, status, worker_id) VALUES ('default', :task, :lock, :lock, '{}', CAST(:status AS procrastinate_job_status), :worker) "
+        "RETURNING id"
+    )
+    with engine.begin() as conn:
+        dead = conn.execute(
+            text(
+                "INSERT INTO procrastinate_workers (last_heartbeat) "
+                "VALUES (now() - interval '1 hour') RETURNING id"
+            )
+        ).scalar_one()
+        alive = conn.execute(
+            text("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id")
+        ).scalar_one()
+        ids = {
+            name: conn.execute(
+                insert_job, {"task": task, "lock": lock, "status": status, "worker": worker}
+            ).scalar_one()
+            for name, task, lock, status, worker in [
+                ("superseded", "job:deliver", "deliver", "doing", dead),
+                ("waiting", "job:deliver", "deliver", "todo", None),
+                ("orphan", "mail:send_chunk", None, "doing", dead),
+                ("running", "job:pipeline", "pipeline", "doing", alive),
+            ]
+        }
+    settings = settings_for(tmp_path, database_url=database_url)
+    app = make_app(settings, make_session_factory(engine), jobs={})
+
+    async def retry() -> int:
+        async with app.open_async():
+            return await retry_stalled_jobs(app, 30)
+
+    assert asyncio.run(retry()) == 1
+    with engine.connect() as conn:
+        status = dict(conn.execute(text("SELECT id, status::text FROM procrastinate_jobs")).all())
+    assert {name: status[job] for name, job in ids.items()} == {
+        "superseded": "failed",  # the waiting run of the same job does its work
+        "waiting": "todo",
+        "orphan": "todo",  # queued again for any live worker
+        "running": "doing",  # its worker is alive
+    }
