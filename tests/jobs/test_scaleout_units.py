@@ -172,7 +172,8 @@ def test_a_dead_workers_tasks_are_retried_unless_a_later_run_already_waits(
     reset_queue(engine)
     insert_job = text(
         "INSERT INTO procrastinate_jobs "
-        "(queue_name, task_name, lock, queueing_lock, args, status, worker_id) VALUES ('default', :task, :lock, :lock, '{}', CAST(:status AS procrastinate_job_status), :worker) "
+        "(queue_name, task_name, lock, queueing_lock, args, status, worker_id) VALUES "
+        "('default', :task, :lock, :lock, '{}', CAST(:status AS procrastinate_job_status), :worker) "
         "RETURNING id"
     )
     with engine.begin() as conn:
