@@ -159,12 +159,12 @@ def _rate(
 def test_two_workers_send_faster_than_one_and_a_cap_holds_for_four(
     pg: Engine, database_url: str, tmp_path: Path
 ) -> None:
-    one = _rate(database_url, pg, tmp_path, 1, 300)
-    two = _rate(database_url, pg, tmp_path, 2, 600)
+    one = _rate(database_url, pg, tmp_path, 1, 200)
+    two = _rate(database_url, pg, tmp_path, 2, 400)
     rate_one = (len(one) - 1) / (one[-1] - one[0])
     rate_two = (len(two) - 1) / (two[-1] - two[0])
     assert rate_two >= 1.6 * rate_one, (rate_one, rate_two)
 
     cap = 30.0
-    capped = _rate(database_url, pg, tmp_path, 4, 240, smtp_rate_per_second=cap)
+    capped = _rate(database_url, pg, tmp_path, 4, 200, smtp_rate_per_second=cap)
     assert max_in_window(capped, 5.0) <= 5 * cap * 1.05

@@ -213,3 +213,16 @@ def test_a_dead_workers_tasks_are_retried_unless_a_later_run_already_waits(
         "orphan": "todo",  # queued again for any live worker
         "running": "doing",  # its worker is alive
     }
+
+
+def test_the_web_app_refuses_to_start_a_scheduler_in_scale_out_mode(tmp_path: Path) -> None:
+    from app.config import ConfigError
+    from app.main import create_app
+
+    settings = settings_for(tmp_path, database_url="postgresql://papertrend@127.0.0.1:9/unused")
+    assert settings.scale_out
+    with pytest.raises(ConfigError, match="papertrend worker"):
+        create_app(settings, run_scheduler=True, load_search=False)
+    assert not settings_for(
+        tmp_path, database_url="postgresql://p@127.0.0.1:9/u", run_mode="embedded"
+    ).scale_out
