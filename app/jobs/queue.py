@@ -297,6 +297,8 @@ def run_worker(
     only: set[str] | None = None,
 ) -> None:
     """Run one worker until SIGINT/SIGTERM: periodic deferrer, heartbeats, `concurrency` tasks at once."""
+    # Pools are sized from the concurrency this worker really runs (--concurrency may differ).
+    settings = settings.model_copy(update={"worker_concurrency": concurrency})
     app = make_app(settings, factory, jobs, only=only)
     stalled = float(settings.worker_stalled_seconds)
 
