@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.cron import cron_trigger
 from app.security.redact import redact_text
 from app.security.strength import RULE as SECRET_RULE
 from app.security.strength import weakness
@@ -171,8 +171,18 @@ class Settings(BaseSettings):
     early_calibration: Literal["platt", "isotonic"] = Field("platt", description="Probability calibration.")
 
     # Mail delivery and subscriptions -----------------------------------------------------
-    smtp_concurrency: int = Field(2, ge=1, le=64, description="Parallel SMTP connections.")
-    smtp_rate_per_second: float = Field(20.0, gt=0, description="Most messages sent per second.")
+    smtp_concurrency: int = Field(
+        2, ge=1, le=64, description="Parallel SMTP connections (scale-out: across all workers together)."
+    )
+    smtp_rate_per_second: float = Field(
+        20.0, gt=0, description="Most messages sent per second (scale-out: across all workers together)."
+    )
+    mail_lease_seconds: int = Field(
+        300, ge=2, le=3600, description="Lease on claimed emails; renewed every third of it while sending."
+    )
+    mail_chunk_size: int = Field(
+        50, ge=1, le=5000, description="Emails per send task that a digest build hands to the workers."
+    )
     smtp_daily_limit: int = Field(50_000, ge=1, description="Most messages sent per day.")
     mail_error_threshold: float = Field(0.2, gt=0, le=1, description="Error share that pauses sending.")
     mail_stale_hours: int = Field(24, ge=1, description="A deferred email expires after this many hours.")
@@ -207,6 +217,23 @@ class Settings(BaseSettings):
     cache_seconds: int = Field(300, ge=0, description="Max-age of cached pages and API reads.")
 
     scheduler_enabled: bool = Field(True, description="Run the scheduler inside `papertrend run`.")
+    run_mode: Literal["auto", "embedded", "scaleout"] = Field(
+        "auto",
+        description="auto: embedded on SQLite, scale-out on PostgreSQL (`papertrend web` + `worker`).",
+    )
+    worker_concurrency: int = Field(
+        4, ge=1, le=64, description="Tasks one `papertrend worker` runs at once (default of --concurrency)."
+    )
+    worker_catchup_hours: float = Field(
+        6.0,
+        ge=0,
+        le=168,
+        description="After all workers were down, the latest missed slot this recent runs once.",
+    )
+    worker_stalled_seconds: int = Field(
+        60, ge=3, le=3600, description="A worker silent this long is dead; its running tasks are retried."
+    )
+    schedule_stalled: str = Field("* * * * *", description="Cron (UTC) of the retry of dead workers' tasks.")
     schedule_pipeline: str = Field(
         "0 7 * * *", description="Cron (UTC) of the daily catch-up: every source, then the processing stages."
     )
@@ -262,11 +289,12 @@ class Settings(BaseSettings):
         "schedule_oai",
         "schedule_hf",
         "schedule_deliver",
+        "schedule_stalled",
     )
     @classmethod
     def _check_cron(cls, value: str) -> str:
         try:
-            CronTrigger.from_crontab(value, timezone="UTC")
+            cron_trigger(value)
         except ValueError as exc:
             raise ValueError(f"is not a 5-field cron expression ({exc})") from exc
         return value
@@ -301,6 +329,14 @@ class Settings(BaseSettings):
         return value.upper()
 
     @model_validator(mode="after")
+    def _mode_rules(self) -> Settings:
+        if self.run_mode == "scaleout" and self.is_sqlite:
+            raise ValueError(
+                "RUN_MODE=scaleout needs a postgresql:// DATABASE_URL (the task queue lives in PostgreSQL)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _production_rules(self) -> Settings:
         if self.environment != "production":
             return self
@@ -331,6 +367,11 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def scale_out(self) -> bool:
+        """Scale-out mode: scheduled work runs in `papertrend worker` through the PostgreSQL task queue."""
+        return self.run_mode == "scaleout" or (self.run_mode == "auto" and not self.is_sqlite)
 
     @property
     def outbox_dir(self) -> Path:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.api import install_error_handlers
 from app.api import router as api_router
 from app.browse.fastpath import install_response_cache
-from app.config import Settings, get_settings
+from app.config import ConfigError, Settings, get_settings
 from app.db import make_engine, make_session_factory
 from app.http import init_state, state_of
 from app.http.client import install_trusted_proxies
@@ -52,6 +52,9 @@ def create_app(
     """Build the app. `run_scheduler=True` is embedded mode: the pipeline runs in this process."""
     settings = settings or get_settings()
     check_settings(settings)
+    if run_scheduler and settings.scale_out:
+        # Web replicas never schedule: every worker shares one schedule through the task queue.
+        raise ConfigError("scale-out mode: the web app starts no scheduler; run `papertrend worker` for jobs")
     install_log_redaction()
     if session_factory is None:
         url, timeout = settings.effective_database_url, settings.database_connect_timeout

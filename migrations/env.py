@@ -10,7 +10,10 @@ from sqlalchemy.engine import Connection
 import app.models  # noqa: F401 - registers every table on Base.metadata
 from app.config import get_settings
 from app.db import Base, make_engine
-from app.embed.fulltext import include_name, include_object  # full-text tables/columns are not in the models
+from app.jobs.queue_schema import (  # full-text and task-queue tables are not in the models
+    include_name,
+    include_object,
+)
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
 from app.db import Base
-from app.embed.fulltext import include_name, include_object
+from app.jobs.queue_schema import include_name, include_object
 from tests.conftest import ROOT, Config
 
 

@@ -107,29 +107,65 @@ def _serve(cfg: Settings, host: str, port: int, *, embedded: bool) -> None:
     )
 
 
+def _mode_line(cfg: Settings) -> str:
+    return "scale-out (PostgreSQL task queue)" if cfg.scale_out else "embedded"
+
+
 def run(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
     """Embedded mode: the web app and the scheduler in one process."""
-    _serve(settings(), host, port, embedded=True)
+    cfg = settings()
+    if cfg.scale_out:
+        fail(
+            "this database runs in scale-out mode: start `papertrend web` (any number) and "
+            "`papertrend worker` (one or more); set RUN_MODE=embedded for one process with its own scheduler"
+        )
+    _serve(cfg, host, port, embedded=True)
 
 
 def web(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    scheduler: Annotated[
+        bool, typer.Option("--scheduler", help="Refused: scheduled jobs run in `papertrend worker`.")
+    ] = False,
 ) -> None:
     """The web app only (no scheduler): run any number of these behind a load balancer."""
-    _serve(settings(), host, port, embedded=False)
+    cfg = settings()
+    if scheduler:
+        where = "`papertrend worker`" if cfg.scale_out else "`papertrend run` (embedded mode)"
+        fail(f"`papertrend web` never runs the scheduler; scheduled jobs run in {where}")
+    _serve(cfg, host, port, embedded=False)
 
 
-def worker() -> None:
-    """The scheduler only (no web app): scheduled slots are claimed once across all workers."""
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option("--concurrency", min=1, max=64, help="Tasks run at once; default WORKER_CONCURRENCY."),
+    ] = None,
+) -> None:
+    """Scheduled jobs and mail sending, no web app: run any number, on any machines."""
+    cfg = settings()
+    factory = session_factory(cfg)
+    if cfg.scale_out:
+        from app.jobs.queue import run_worker
+
+        tasks = concurrency or cfg.worker_concurrency
+        typer.echo(
+            f"worker ({_mode_line(cfg)}, {tasks} tasks at once) on {describe(cfg.effective_database_url)}"
+        )
+        typer.echo("SIGTERM or Ctrl+C stops after the running tasks (30 s at most)")
+        run_worker(cfg, factory, concurrency=tasks)
+        return
+    # Embedded mode (RUN_MODE=embedded): APScheduler, each slot claimed once in the job_slots table.
     from app.jobs.scheduler import start_scheduler
 
-    cfg = settings()
-    scheduler = start_scheduler(cfg, session_factory(cfg))
-    typer.echo("worker running; Ctrl+C stops")
+    if concurrency is not None:
+        fail("--concurrency applies to scale-out mode; embedded mode runs one job at a time")
+    scheduler = start_scheduler(cfg, factory)
+    typer.echo(f"worker ({_mode_line(cfg)}) running; Ctrl+C stops")
     try:
         while True:
             time.sleep(3600)

@@ -21,6 +21,7 @@ from app.mail.compose import MailSetup
 from app.mail.flows import deliver_confirmations, deliver_outbox
 from app.mail.outcomes import DeliverReport
 from app.mail.policy import DeliveryPolicy
+from app.mail.queries import last_delivery_id, queued_after
 from app.mail.senders import Sender, make_sender
 from app.mail.service import QueueReport, build_and_queue
 from app.models._common import utcnow
@@ -47,13 +48,22 @@ def build_digests(
 
 
 def step_digest_build(
-    settings: Settings, factory: sessionmaker[Session], encoder: Encoder, now: datetime
+    settings: Settings,
+    factory: sessionmaker[Session],
+    encoder: Encoder,
+    now: datetime,
+    fan_out: Callable[[Session, list[int]], int] | None = None,
 ) -> StepResult:
+    """Build the due digests; `fan_out` (scale-out mode) hands the new outbox rows to the
+    workers as send tasks in the same transaction, so rows and tasks exist together or not at all."""
+
     def work(result: StepResult) -> None:
         setup = MailSetup.from_settings(settings)
         with session_scope(factory) as session:
+            before = last_delivery_id(session)
             report = build_digests(session, settings, setup, encoder, now)
-        result.summary = report.summary()
+            chunks = fan_out(session, queued_after(session, before)) if fan_out is not None else 0
+        result.summary = report.summary() + (f"; {chunks} send tasks" if fan_out is not None else "")
         result.stats = {"queued": report.queued, "due": report.build.due}
 
     return run_step(factory, "digest:build", work)

@@ -15,11 +15,15 @@ while an SMTP relay answers. Semantics of delivery (see docs/ and the email refe
 * 2xx → `sent` with the reply; 4xx or a lost connection → `deferred` with backoff until
   `stale_after`, then `expired`; 5xx → `failed`, and a 5xx at RCPT/DATA suppresses the address
   (except 5.7.x policy rejections, which are about us, not the recipient);
+* leases are extended every third of their length while a batch is being sent
+  (`LeaseKeeper`), and a result is written only while its worker still holds the row's lease;
+  a lost lease stops the run;
 * a worker killed mid-batch leaves `sending` rows whose lease runs out; the next run puts them
   back in the queue (at-least-once: at most one duplicate per message that was in flight);
 * when the share of errors in a run passes the threshold, sending stops, unsent claims are
   released and an open `paused` alert blocks further runs until an operator resumes.
 
+Scale-out mode sends through `app.mail.chunks` (send tasks, fleet-wide budgets) instead.
 Claims and leases live in `app.mail.leases`, recording outcomes in `app.mail.outcomes`, the
 error-threshold pause in `app.mail.pause`, the budgets in `app.mail.policy` and queueing into
 the outbox (no commit) in `app.mail.service`; this module keeps the loops that tie them together.
@@ -35,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, timedelta
 from email import message_from_bytes
 from email import policy as email_policy
+from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,6 +48,7 @@ from app.mail.compose import MailSetup
 from app.mail.dkim import DkimError
 from app.mail.leases import (
     Claimed,
+    LeaseKeeper,
     claim,
     default_owner,
     due_exists,
@@ -63,17 +69,24 @@ from app.subscribers.service import SubscribeLimits, SubscribeResult, subscribe
 log = logging.getLogger("papertrend.mail")
 
 
+class Pace(Protocol):
+    """A sending pace: the in-process `RateLimiter`, or the fleet-wide one (`app.mail.fleet`)."""
+
+    def acquire(self) -> float: ...
+
+
 # Sending ----------------------------------------------------------------------------------
 
 
-def _attempt(
+def attempt_one(
     item: Claimed,
     sender: Sender,
     setup: MailSetup,
     now: Callable[[], datetime],
-    limiter: RateLimiter | None,
+    limiter: Pace | None,
     stop: threading.Event,
 ) -> tuple[Claimed, SendResult | None]:
+    """Build and send one claimed row; None when `stop` was set before it went out."""
     if stop.is_set():
         return item, None
     try:
@@ -129,6 +142,7 @@ def deliver_outbox(
     limiter = limiter or RateLimiter(policy.rate_per_second, clock=clock, sleep=sleep)
     stop = threading.Event()
     tally = ErrorTally()
+    tripped = False
     with ThreadPoolExecutor(max_workers=policy.concurrency, thread_name_prefix="mail") as pool:
         while not stop.is_set():
             if budget <= 0:
@@ -151,22 +165,34 @@ def deliver_outbox(
                     continue
                 break
             budget -= len(batch)
-            futures = [pool.submit(_attempt, item, sender, setup, now, limiter, stop) for item in batch]
-            done: list[tuple[Claimed, SendResult | None]] = []
-            for future in as_completed(futures):
-                item, result = future.result()
-                done.append((item, result))
-                if tally.add(result, policy):
-                    stop.set()
-                if len(done) >= policy.commit_every:
-                    _commit(factory, done, now(), policy, report)
-                    if progress is not None:
-                        progress(len(done))
-                    done = []
-            _commit(factory, done, now(), policy, report)
-            if progress is not None and done:
-                progress(len(done))
-    if stop.is_set():
+            ids = [item.id for item in batch]
+            with LeaseKeeper(factory, owner=owner, ids=ids, policy=policy, now=now) as keeper:
+                # keeper.lost is this batch's stop signal: set by the keeper when a lease is lost
+                # (another worker holds the row now) and here when the error share trips.
+                halt = keeper.lost
+                futures = [
+                    pool.submit(attempt_one, item, sender, setup, now, limiter, halt) for item in batch
+                ]
+                done: list[tuple[Claimed, SendResult | None]] = []
+                for future in as_completed(futures):
+                    item, result = future.result()
+                    done.append((item, result))
+                    if tally.add(result, policy):
+                        tripped = True
+                        halt.set()
+                    if len(done) >= policy.commit_every:
+                        _commit(factory, keeper, done, now(), policy, report, owner)
+                        if progress is not None:
+                            progress(len(done))
+                        done = []
+                _commit(factory, keeper, done, now(), policy, report, owner)
+                if progress is not None and done:
+                    progress(len(done))
+            if halt.is_set():
+                if not tripped:
+                    report.errors.append("a lease was lost (this worker stalled past it); run stopped")
+                stop.set()
+    if tripped:
         report.paused = True
         with session_scope(factory) as session:
             raise_pause_alert(session, report, now(), policy)
@@ -176,14 +202,22 @@ def deliver_outbox(
 
 def _commit(
     factory: sessionmaker[Session],
+    keeper: LeaseKeeper | None,
     done: list[tuple[Claimed, SendResult | None]],
     now: datetime,
     policy: DeliveryPolicy,
     report: DeliverReport,
+    owner: str,
 ) -> None:
-    if done:
-        with session_scope(factory) as session:
-            record(session, done, now=now, policy=policy, report=report)
+    if not done:
+        return
+    if keeper is not None:
+        for item, _ in done:
+            keeper.done(item.id)
+    with session_scope(factory) as session:
+        lost = record(session, done, now=now, policy=policy, report=report, owner=owner)
+    if lost and keeper is not None:
+        keeper.lost.set()
 
 
 # Subscribing and confirmations ----------------------------------------------------------

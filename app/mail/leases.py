@@ -4,26 +4,34 @@ A claim turns due `queued`/`deferred` rows into `sending` with a lease in one UP
 UPDATE SKIP LOCKED on PostgreSQL), so several workers share the outbox without sending a row
 twice. Rows whose subscriber or address may no longer be mailed become `skipped` at claim
 time. A lease that runs out means its worker died: the row goes back to the queue.
+
+While a worker sends, a `LeaseKeeper` thread extends the leases of its unsent rows every third
+of the lease, so a slow relay never lets a lease run out under a live worker. When an extension
+finds a row no longer held (the worker was frozen past its lease and another took the row), the
+keeper says so and the worker stops sending that chunk.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import dialect_name
+from app.db import dialect_name, session_scope
 from app.mail.policy import DeliveryPolicy
 from app.models import Delivery, Subscriber, Suppression
 from app.models.digest import DeliveryContent
 from app.models.statuses import DeliveryStatus, SubscriberStatus
 
 RETRYABLE = DeliveryStatus.retryable()
+log = logging.getLogger("papertrend.mail")
 
 
 @dataclass
@@ -48,27 +56,51 @@ def default_owner() -> str:
 
 
 def recover_and_expire(session: Session, now: datetime, policy: DeliveryPolicy) -> tuple[int, int]:
-    """Claims whose lease ran out go back to the queue; stale unsent rows expire."""
-    lost = session.scalars(
-        select(Delivery).where(Delivery.status == DeliveryStatus.SENDING, Delivery.lease_until < now)
+    """Claims whose lease ran out go back to the queue; stale unsent rows expire.
+
+    Each change is one conditional UPDATE, so two workers recovering at once, or a worker
+    claiming a row another is recovering, never undo each other's work (PostgreSQL re-checks
+    the conditions once the row lock is granted).
+    """
+    expired_lease = (Delivery.status == DeliveryStatus.SENDING, Delivery.lease_until < now)
+    gave_up = session.execute(
+        update(Delivery)
+        .where(*expired_lease, Delivery.attempts >= policy.max_attempts)
+        .values(
+            status=DeliveryStatus.FAILED,
+            lease_owner=None,
+            lease_until=None,
+            last_error="gave up after too many attempts with unknown outcome",
+        )
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
     ).all()
-    for row in lost:
-        row.lease_owner = row.lease_until = None
-        if row.attempts >= policy.max_attempts:
-            row.status = DeliveryStatus.FAILED
-            row.last_error = f"gave up after {row.attempts} attempts with unknown outcome"
-        else:
-            row.status = DeliveryStatus.QUEUED
-            row.next_attempt_at = now
-            row.last_error = "recovered after the sending worker stopped; the message may arrive twice"
-    stale = session.scalars(
-        select(Delivery).where(Delivery.status.in_(RETRYABLE), Delivery.stale_after < now)
+    requeued = session.execute(
+        update(Delivery)
+        .where(*expired_lease)
+        .values(
+            status=DeliveryStatus.QUEUED,
+            lease_owner=None,
+            lease_until=None,
+            next_attempt_at=now,
+            last_error="recovered after the sending worker stopped; the message may arrive twice",
+        )
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
     ).all()
-    for row in stale:
-        row.status = DeliveryStatus.EXPIRED
-        row.last_error = (row.last_error or "") + " | expired: not delivered before the staleness deadline"
+    stale = session.execute(
+        update(Delivery)
+        .where(Delivery.status.in_(RETRYABLE), Delivery.stale_after < now)
+        .values(
+            status=DeliveryStatus.EXPIRED,
+            last_error=func.coalesce(Delivery.last_error, "")
+            + " | expired: not delivered before the staleness deadline",
+        )
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    ).all()
     session.flush()
-    return len(lost), len(stale)
+    return len(gave_up) + len(requeued), len(stale)
 
 
 def sent_since(session: Session, since: datetime) -> int:
@@ -160,3 +192,87 @@ def claim(
         )
     session.flush()
     return claimed, skipped
+
+
+def renew(
+    session: Session, *, owner: str, ids: Iterable[int], now: datetime, policy: DeliveryPolicy
+) -> set[int]:
+    """Extend `owner`'s leases on `ids`; returns the ids it still holds (the others were lost)."""
+    wanted = list(ids)
+    if not wanted:
+        return set()
+    stmt = (
+        update(Delivery)
+        .where(
+            Delivery.id.in_(wanted),
+            Delivery.lease_owner == owner,
+            Delivery.status == DeliveryStatus.SENDING,
+        )
+        .values(lease_until=now + timedelta(seconds=policy.lease_seconds))
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(session.execute(stmt).scalars())
+
+
+class LeaseKeeper:
+    """A thread that keeps extending one worker's leases on the rows it has not recorded yet.
+
+    Use as a context manager around sending a claimed batch; call `done(id)` just before a row's
+    result is recorded (afterwards the row has no lease, which must not read as a lost one).
+    `lost` is set when an extension finds a row no longer held by this worker.
+    """
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        *,
+        owner: str,
+        ids: Iterable[int],
+        policy: DeliveryPolicy,
+        now: Callable[[], datetime],
+    ) -> None:
+        self._factory = factory
+        self._owner = owner
+        self._pending = set(ids)
+        self._policy = policy
+        self._now = now
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.lost = threading.Event()
+        self.renewals = 0
+        self._thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def done(self, delivery_id: int) -> None:
+        with self._lock:
+            self._pending.discard(delivery_id)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._policy.renew_every_s):
+            with self._lock:
+                pending = set(self._pending)
+            if not pending:
+                continue
+            try:
+                with session_scope(self._factory) as session:
+                    held = renew(
+                        session, owner=self._owner, ids=pending, now=self._now(), policy=self._policy
+                    )
+            except Exception as exc:  # the next extension tries again; the lease still has two thirds left
+                log.warning("could not extend mail leases: %s: %s", type(exc).__name__, exc)
+                continue
+            self.renewals += 1
+            with self._lock:
+                gone = (pending - held) & self._pending  # rows recorded meanwhile are not lost
+            if gone:
+                log.warning("lost the lease on %d emails; stopping this chunk", len(gone))
+                self.lost.set()
+                return

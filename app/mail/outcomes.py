@@ -1,8 +1,8 @@
 """Recording what each send attempt got back: sent, deferred with backoff, failed, expired.
 
-One group of results is written per transaction with one executemany per column set, so a
-large run stays fast and a killed worker resends at most one group. A permanent refusal of
-the recipient also puts the address on the suppression list.
+One group of results is written per transaction, each row only while the writer still holds
+its lease, so a worker that lost a lease can never overwrite what the row's new holder did.
+A permanent refusal of the recipient also puts the address on the suppression list.
 """
 
 from __future__ import annotations
@@ -76,70 +76,82 @@ def record(
     now: datetime,
     policy: DeliveryPolicy,
     report: DeliverReport,
-) -> None:
-    """Write the results of one group of attempts (one transaction)."""
-    values: list[dict[str, Any]] = []
+    owner: str,
+) -> set[int]:
+    """Write the results of one group of attempts (one transaction); returns the ids not written.
+
+    A result is written only while `owner` still holds the row's lease (`lease_owner = owner AND
+    status = 'sending'`): a worker whose lease ran out and was taken over records nothing, so the
+    row's new holder decides its fate. The caller stops sending that chunk.
+    """
+    lost: set[int] = set()
     for item, result in outcomes:
-        base: dict[str, Any] = {"id": item.id, "lease_owner": None, "lease_until": None}
-        if result is None:  # never attempted (sending paused): back to the queue, attempt not counted
-            values.append({**base, "status": DeliveryStatus.QUEUED, "attempts": item.attempts - 1})
-            report.released += 1
-            continue
-        base.update(smtp_code=result.code, smtp_reply=result.reply)
-        if result.status == "sent":
-            values.append({**base, "status": DeliveryStatus.SENT, "sent_at": now, "last_error": None})
-            report.sent += 1
-        elif result.status == "failed":
-            values.append(
-                {
-                    **base,
-                    "status": DeliveryStatus.FAILED,
-                    "last_error": f"permanent failure at {result.stage}",
-                }
+        values = _values(item, result, now, policy)
+        stmt = (
+            update(Delivery)
+            .where(
+                Delivery.id == item.id,
+                Delivery.lease_owner == owner,
+                Delivery.status == DeliveryStatus.SENDING,
             )
-            report.failed += 1
-            if _suppresses(result) and suppress(
+            .values(lease_owner=None, lease_until=None, **values)
+            .execution_options(synchronize_session=False)
+        )
+        if session.execute(stmt).rowcount != 1:  # type: ignore[attr-defined]
+            lost.add(item.id)
+            continue
+        _count(report, values["status"])
+        if (
+            result is not None
+            and _suppresses(result)
+            and suppress(
                 session,
                 item.recipient,
                 kind="bounce",
                 reason=f"{result.code} {result.reply}",
                 source="smtp",
                 now=now,
-            ):
-                report.suppressed += 1
-        else:
-            note = (
-                "outcome unknown (connection lost during DATA)" if result.status == "unknown" else "transient"
             )
-            if item.stale_after is not None and now + policy.backoff(item.attempts) > item.stale_after:
-                values.append(
-                    {
-                        **base,
-                        "status": DeliveryStatus.EXPIRED,
-                        "last_error": f"{note}; past the staleness deadline",
-                    }
-                )
-                report.expired += 1
-            else:
-                values.append(
-                    {
-                        **base,
-                        "status": DeliveryStatus.DEFERRED,
-                        "next_attempt_at": now + policy.backoff(item.attempts),
-                        "last_error": note,
-                    }
-                )
-                report.deferred += 1
-    if values:
-        for group in _same_keys(values):
-            session.execute(update(Delivery), group)
+        ):
+            report.suppressed += 1
     session.flush()
+    return lost
 
 
-def _same_keys(values: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    # One executemany UPDATE runs a single statement for all its rows, so rows are grouped by the
-    # columns they set.
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for v in values:
-        groups.setdefault(tuple(sorted(v)), []).append(v)
-    return list(groups.values())
+def _count(report: DeliverReport, status: str) -> None:
+    if status == DeliveryStatus.QUEUED:
+        report.released += 1
+    elif status == DeliveryStatus.SENT:
+        report.sent += 1
+    elif status == DeliveryStatus.FAILED:
+        report.failed += 1
+    elif status == DeliveryStatus.EXPIRED:
+        report.expired += 1
+    else:
+        report.deferred += 1
+
+
+def _values(
+    item: Claimed, result: SendResult | None, now: datetime, policy: DeliveryPolicy
+) -> dict[str, Any]:
+    """The columns one attempt's result sets (besides clearing the lease)."""
+    if result is None:  # never attempted (sending paused or lease lost): back to the queue, not counted
+        return {"status": DeliveryStatus.QUEUED, "attempts": item.attempts - 1}
+    base: dict[str, Any] = {"smtp_code": result.code, "smtp_reply": result.reply}
+    if result.status == "sent":
+        return {**base, "status": DeliveryStatus.SENT, "sent_at": now, "last_error": None}
+    if result.status == "failed":
+        return {**base, "status": DeliveryStatus.FAILED, "last_error": f"permanent failure at {result.stage}"}
+    note = "outcome unknown (connection lost during DATA)" if result.status == "unknown" else "transient"
+    if item.stale_after is not None and now + policy.backoff(item.attempts) > item.stale_after:
+        return {
+            **base,
+            "status": DeliveryStatus.EXPIRED,
+            "last_error": f"{note}; past the staleness deadline",
+        }
+    return {
+        **base,
+        "status": DeliveryStatus.DEFERRED,
+        "next_attempt_at": now + policy.backoff(item.attempts),
+        "last_error": note,
+    }

@@ -35,7 +35,13 @@ class DeliveryPolicy:
             daily_limit=settings.smtp_daily_limit,
             concurrency=settings.smtp_concurrency,
             error_threshold=settings.mail_error_threshold,
+            lease_seconds=settings.mail_lease_seconds,
         )
+
+    @property
+    def renew_every_s(self) -> float:
+        """How often a sending worker extends its leases: three chances before one runs out."""
+        return self.lease_seconds / 3
 
     def backoff(self, attempts: int) -> timedelta:
         return timedelta(seconds=min(self.backoff_base_s * 2 ** max(attempts - 1, 0), self.backoff_max_s))

@@ -55,3 +55,26 @@ def due_confirmation_ids(session: Session, now: datetime, limit: int) -> list[in
         .limit(limit)
     )
     return list(session.scalars(stmt))
+
+
+def last_delivery_id(session: Session) -> int:
+    """The highest outbox id so far (0 when empty): rows above it were added after this read."""
+    return int(session.scalar(select(func.max(Delivery.id))) or 0)
+
+
+def queued_after(session: Session, after_id: int) -> list[int]:
+    """Ids of the queued outbox rows added after `after_id`, in order (a digest build's new rows)."""
+    stmt = (
+        select(Delivery.id)
+        .where(Delivery.id > after_id, Delivery.status == DeliveryStatus.QUEUED)
+        .order_by(Delivery.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def due_count(session: Session, now: datetime) -> int:
+    """Outbox rows that may be sent now."""
+    stmt = select(func.count()).where(
+        Delivery.status.in_(DeliveryStatus.retryable()), Delivery.next_attempt_at <= now
+    )
+    return int(session.scalar(stmt) or 0)
