@@ -196,10 +196,11 @@ class Settings(BaseSettings):
     subscribe_address_daily_limit: int = Field(
         3, ge=1, description="Confirmation emails per address per day (with or without the cooldown)."
     )
-    confirmation_sender: Literal["web", "worker"] = Field(
-        "web",
-        description="Who sends queued confirmation emails: `web` (a background thread of each web process, "
-        "within seconds) or `worker` (the workers' delivery runs).",
+    confirmation_sender: Literal["auto", "web", "worker"] = Field(
+        "auto",
+        description="Who sends queued confirmation emails within seconds: `web` (a background thread of "
+        "each web process), `worker` (a background thread of each `papertrend worker`), or `auto` (web in "
+        "embedded mode, worker in scale-out mode).",
     )
     trusted_proxies: str = Field(
         "127.0.0.1, ::1",
@@ -372,6 +373,13 @@ class Settings(BaseSettings):
     def scale_out(self) -> bool:
         """Scale-out mode: scheduled work runs in `papertrend worker` through the PostgreSQL task queue."""
         return self.run_mode == "scaleout" or (self.run_mode == "auto" and not self.is_sqlite)
+
+    @property
+    def confirmations_by_worker(self) -> bool:
+        """Whether the workers (not the web processes) send the queued confirmation emails."""
+        if self.confirmation_sender == "auto":
+            return self.scale_out
+        return self.confirmation_sender == "worker"
 
     @property
     def outbox_dir(self) -> Path:

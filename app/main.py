@@ -92,7 +92,7 @@ def create_app(
 
     def _start_confirmations(app: FastAPI) -> ConfirmationThread | None:
         # Subscribe requests only queue their confirmation; this thread sends it within seconds.
-        if settings.confirmation_sender != "web":
+        if settings.confirmations_by_worker:
             return None
         from app.jobs.confirmations import ConfirmationThread
 

@@ -7,7 +7,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,6 +15,11 @@ from app.cli.common import ensure_database, fail, progress_bar, session_factory,
 from app.config import Settings
 from app.readiness import DatabaseNotReady, describe, upgrade_schema
 from app.security.redact import redact_text
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from app.jobs.confirmations import ConfirmationThread
 
 log = logging.getLogger("papertrend")
 
@@ -157,7 +162,12 @@ def worker(
             f"worker ({_mode_line(cfg)}, {tasks} tasks at once) on {describe(cfg.effective_database_url)}"
         )
         typer.echo("SIGTERM or Ctrl+C stops after the running tasks (30 s at most)")
-        run_worker(cfg, factory, concurrency=tasks)
+        confirmations = _worker_confirmations(cfg, factory)
+        try:
+            run_worker(cfg, factory, concurrency=tasks)
+        finally:
+            if confirmations is not None:
+                confirmations.stop()
         return
     # Embedded mode (RUN_MODE=embedded): APScheduler, each slot claimed once in the job_slots table.
     from app.jobs.scheduler import start_scheduler
@@ -165,12 +175,25 @@ def worker(
     if concurrency is not None:
         fail("--concurrency applies to scale-out mode; embedded mode runs one job at a time")
     scheduler = start_scheduler(cfg, factory)
+    confirmations = _worker_confirmations(cfg, factory)
     typer.echo(f"worker ({_mode_line(cfg)}) running; Ctrl+C stops")
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         scheduler.shutdown(wait=False)
+        if confirmations is not None:
+            confirmations.stop()
+
+
+def _worker_confirmations(cfg: Settings, factory: sessionmaker[Session]) -> ConfirmationThread | None:
+    """Queued confirmation emails sent within seconds by this worker, when the workers send them."""
+    if not cfg.confirmations_by_worker:
+        return None
+    from app.jobs.confirmations import for_worker
+
+    typer.echo("this worker also sends queued confirmation emails (every few seconds)")
+    return for_worker(cfg, factory)
 
 
 papers_app = typer.Typer(help="Papers in the database.", no_args_is_help=True)

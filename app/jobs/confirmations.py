@@ -6,8 +6,9 @@ thread also looks every `POLL_SECONDS` for rows queued by other processes or due
 retry. Each run is the plain job `app.jobs.mailing.send_confirmations`, so a worker task can
 do the same work; claims with leases make the two safe side by side.
 
-With CONFIRMATION_SENDER=worker the web process starts no thread and the workers' delivery
-runs send the confirmations.
+Where the workers send them (CONFIRMATION_SENDER=worker, or `auto` in scale-out mode) the web
+process starts no thread and each `papertrend worker` runs one (`for_worker`): it cannot be
+woken across processes, so it looks every `POLL_SECONDS`.
 """
 
 from __future__ import annotations
@@ -76,3 +77,11 @@ class ConfirmationThread:
             finally:
                 # Connections opened by this run's sending threads are not reused by the next run.
                 self._sender.close()
+
+
+def for_worker(settings: Settings, factory: sessionmaker[Session]) -> ConfirmationThread:
+    """The thread a worker process runs when the workers send the confirmations (started)."""
+    from app.mail.senders import make_sender
+
+    setup = MailSetup.from_settings(settings)
+    return ConfirmationThread(settings, factory, make_sender(settings), lambda: setup).start()

@@ -3,6 +3,7 @@ digest build's send tasks queued in its own transaction, and the commands of eac
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -204,7 +205,8 @@ def test_a_dead_workers_tasks_are_retried_unless_a_later_run_already_waits(
         async with app.open_async():
             return await retry_stalled_jobs(app, 30)
 
-    assert asyncio.run(retry()) == 1
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # independent of any loop in this thread
+        assert pool.submit(asyncio.run, retry()).result() == 1
     with engine.connect() as conn:
         status = dict(conn.execute(text("SELECT id, status::text FROM procrastinate_jobs")).all())
     assert {name: status[job] for name, job in ids.items()} == {

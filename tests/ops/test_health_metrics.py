@@ -162,25 +162,25 @@ def test_queue_depth_read_from_the_task_queue_table_when_it_exists(
 ) -> None:
     if session_factory.kw["bind"].dialect.name != "postgresql":
         pytest.skip("the task queue lives in PostgreSQL only")
+    # The task queue's own table (created by the migrations on PostgreSQL), on queues no worker reads.
+    rows = [("metrics-a", "todo"), ("metrics-a", "todo"), ("metrics-b", "todo"), ("metrics-b", "failed")]
     with session_scope(session_factory) as s:
-        # The columns /metrics reads, as the task queue's own schema names them.
-        s.execute(
-            text("CREATE TABLE procrastinate_jobs (id serial PRIMARY KEY, queue_name text, status text)")
-        )
-        s.execute(
-            text(
-                "INSERT INTO procrastinate_jobs (queue_name, status) VALUES "
-                "('default', 'todo'), ('default', 'todo'), ('mail', 'doing'), ('mail', 'succeeded')"
+        for queue, status in rows:
+            s.execute(
+                text(
+                    "INSERT INTO procrastinate_jobs (queue_name, task_name, status) "
+                    "VALUES (:queue, 'metrics_probe', CAST(:status AS procrastinate_job_status))"
+                ),
+                {"queue": queue, "status": status},
             )
-        )
     try:
         samples = _samples(ops_client.get("/metrics").text)
     finally:
         with session_scope(session_factory) as s:
-            s.execute(text("DROP TABLE procrastinate_jobs"))
-    assert samples[("papertrend_queue_depth", (("queue", "default"), ("status", "todo")))] == 2
-    assert samples[("papertrend_queue_depth", (("queue", "mail"), ("status", "doing")))] == 1
-    assert not any(k[0] == "papertrend_queue_depth" and ("status", "succeeded") in k[1] for k in samples)
+            s.execute(text("DELETE FROM procrastinate_jobs WHERE task_name = 'metrics_probe'"))
+    assert samples[("papertrend_queue_depth", (("queue", "metrics-a"), ("status", "todo")))] == 2
+    assert samples[("papertrend_queue_depth", (("queue", "metrics-b"), ("status", "todo")))] == 1
+    assert not any(k[0] == "papertrend_queue_depth" and ("status", "failed") in k[1] for k in samples)
 
 
 def test_metrics_token(session_factory: sessionmaker[Session], tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ no read at all when its declared length is too large), and nothing may be writte
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,7 +75,10 @@ def call(
     async def run() -> None:
         await asyncio.wait_for(app(scope, body, send), timeout=60)
 
-    asyncio.run(run())
+    # A loop of its own in a thread of its own: another test in this process (a browser test) may
+    # keep an event loop running in the main thread.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
     return status[0], b"".join(out)
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import session_scope
+from app.jobs.confirmations import for_worker
 from app.jobs.mailing import send_confirmations
 from app.mail.senders import SmtpConfig, SmtpSender, make_sender
 from app.models import Delivery, Subscriber
@@ -141,3 +142,32 @@ def test_with_workers_sending_the_web_process_only_queues(
     assert smtp.received == [] and _statuses(session_factory) == ["queued"]
     send_confirmations(settings, session_factory)  # what a worker runs: its own sender, closed after
     assert [r.rcpt for r in smtp.received] == ["later@example.org"]
+
+
+def test_a_worker_sends_the_confirmations_within_seconds_when_the_workers_send_them(
+    smtp: SmtpServer, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    settings = settings_for(tmp_path, smtp_url=smtp.url, confirmation_sender="worker")
+    assert settings.confirmations_by_worker
+    app = make_app(settings, session_factory, make_sender(settings))
+    with TestClient(app) as client:
+        form = client.get("/subscribe")
+        client.post("/subscribe", data={"email": "worker@example.org", "csrf_token": csrf_from(form.text)})
+    assert smtp.received == []
+    thread = for_worker(settings, session_factory)  # what `papertrend worker` starts
+    try:
+        deadline = time.monotonic() + 20
+        while not smtp.received and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        thread.stop()
+    assert [r.rcpt for r in smtp.received] == ["worker@example.org"]
+    assert _statuses(session_factory) == ["sent"]
+
+
+def test_auto_means_the_web_process_in_embedded_mode_and_the_workers_in_scale_out(tmp_path: Path) -> None:
+    assert not settings_for(tmp_path).confirmations_by_worker  # SQLite: embedded
+    scale_out = settings_for(tmp_path, run_mode="scaleout", database_url="postgresql://u@127.0.0.1/x")
+    assert scale_out.confirmations_by_worker
+    assert not settings_for(tmp_path, run_mode="scaleout", database_url="postgresql://u@127.0.0.1/x",
+                            confirmation_sender="web").confirmations_by_worker  # fmt: skip
