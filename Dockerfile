@@ -44,5 +44,5 @@ RUN mkdir -p /app/var && chown papertrend:papertrend /app/var
 USER papertrend
 EXPOSE 8000
 VOLUME ["/app/var"]
-HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/api/v1/status', timeout=4)"
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"
 CMD ["papertrend", "web", "--host", "0.0.0.0", "--port", "8000"]
