@@ -16,6 +16,7 @@ from app.models.subscriber import (
     SubscribeAttempt,
     Subscriber,
     SubscriberEvent,
+    SubscriberInterest,
     SubscriberTopic,
     Suppression,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "SubscribeAttempt",
     "Subscriber",
     "SubscriberEvent",
+    "SubscriberInterest",
     "SubscriberTopic",
     "Suppression",
     "Topic",
