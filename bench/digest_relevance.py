@@ -60,45 +60,60 @@ class Interest:
 
 
 INTERESTS = [
-    Interest("Gaussian splatting", "3D Gaussian splatting for novel view synthesis and scene reconstruction",
+    Interest("Gaussian splatting",
+             "3D Gaussian splatting for novel view synthesis and scene reconstruction",
              ("Gaussian splatting", "3DGS"), r"gaussian splat|\b3dgs\b|3d gaussians?\b"),
     Interest("Machine translation", "neural machine translation between languages",
-             ("machine translation", "NMT"), r"machine translation|\bnmt\b|translation quality|low-resource translation"),
+             ("machine translation", "NMT"),
+             r"machine translation|\bnmt\b|translation quality|low-resource translation"),
     Interest("Medical image segmentation", "segmentation of organs and lesions in medical images",
              ("medical image segmentation", "lesion segmentation", "organ segmentation"),
-             r"(medical|ct|mri|ultrasound|lesion|organ|tumou?r|polyp).{0,40}segment|segment.{0,40}(medical|ct|mri|lesion|organ|tumou?r)"),
+             r"(medical|ct|mri|ultrasound|lesion|organ|tumou?r|polyp).{0,40}segment"
+             r"|segment.{0,40}(medical|ct|mri|lesion|organ|tumou?r)"),
     Interest("LLM agents", "autonomous agents built on large language models that plan and use tools",
-             ("LLM agents", "tool use", "agentic"), r"\b(llm|language model)[- ]based agents?|\bllm agents?\b|agentic|tool[- ](use|calling|augmented)"),
-    Interest("RL with verifiable rewards", "reinforcement learning with verifiable rewards for reasoning models",
+             ("LLM agents", "tool use", "agentic"),
+             r"\b(llm|language model)[- ]based agents?|\bllm agents?\b|agentic"
+             r"|tool[- ](use|calling|augmented)"),
+    Interest("RL with verifiable rewards",
+             "reinforcement learning with verifiable rewards for reasoning models",
              ("RLVR", "verifiable rewards", "GRPO"), r"verifiable reward|\brlvr\b|\bgrpo\b"),
     Interest("Speech recognition", "automatic speech recognition models",
              ("speech recognition", "ASR"), r"speech recognition|\basr\b|speech-to-text"),
     Interest("Graph neural networks", "graph neural networks for learning on graphs",
-             ("GNN", "graph neural networks", "message passing"), r"graph neural network|\bgnns?\b|message[- ]passing|graph convolution"),
-    Interest("LLM quantization", "quantization of large language model weights and activations",
+             ("GNN", "graph neural networks", "message passing"),
+             r"graph neural network|\bgnns?\b|message[- ]passing|graph convolution"),
+    Interest("LLM quantization",
+             "quantization of large language model weights and activations",
              ("quantization", "low-bit"), r"quantiz|low-bit|\b[248]-bit\b"),
     Interest("Speculative decoding", "speculative decoding to speed up LLM inference",
-             ("speculative decoding", "draft model"), r"speculative (decoding|sampling)|draft model|draft tokens"),
+             ("speculative decoding", "draft model"),
+             r"speculative (decoding|sampling)|draft model|draft tokens"),
     Interest("Federated learning", "federated learning across clients with private data",
              ("federated learning",), r"federated"),
     Interest("Autonomous driving", "autonomous driving perception, prediction and planning",
-             ("autonomous driving", "self-driving"), r"autonomous driving|self-driving|driving scenes?|end-to-end driving"),
+             ("autonomous driving", "self-driving"),
+             r"autonomous driving|self-driving|driving scenes?|end-to-end driving"),
     Interest("Recommender systems", "recommender systems and recommendation models",
              ("recommender systems", "recommendation"), r"recommend(er|ation)"),
-    Interest("Retrieval-augmented generation", "retrieval-augmented generation with large language models",
+    Interest("Retrieval-augmented generation",
+             "retrieval-augmented generation with large language models",
              ("RAG", "retrieval-augmented generation"), r"retrieval[- ]augmented|\brag\b"),
     Interest("Code generation", "large language models that generate program code",
-             ("code generation", "program synthesis"), r"code generation|program synthesis|generat\w* code|coding (agents?|tasks|benchmarks?)|code llms?"),
+             ("code generation", "program synthesis"),
+             r"code generation|program synthesis|generat\w* code"
+             r"|coding (agents?|tasks|benchmarks?)|code llms?"),
     Interest("Jailbreaks", "jailbreak attacks and defenses for large language models",
              ("jailbreak", "red teaming"), r"jailbreak|red[- ]teaming|harmful (prompts|requests)"),
     Interest("Time series forecasting", "forecasting time series",
              ("time series forecasting",), r"time[- ]series (forecast|predict)|forecasting"),
     Interest("Robot manipulation", "robot manipulation learned from demonstrations",
-             ("robot manipulation", "imitation learning"), r"manipulation|grasp|dexterous|imitation learning|visuomotor"),
+             ("robot manipulation", "imitation learning"),
+             r"manipulation|grasp|dexterous|imitation learning|visuomotor"),
     Interest("Point clouds", "deep learning on 3D point clouds",
              ("point cloud",), r"point[- ]clouds?|lidar"),
     Interest("Video generation", "text-to-video generation with diffusion models",
-             ("video generation", "text-to-video"), r"video generation|text-to-video|video diffusion|generat\w* videos?"),
+             ("video generation", "text-to-video"),
+             r"video generation|text-to-video|video diffusion|generat\w* videos?"),
     Interest("Mixture of experts", "mixture-of-experts language models and expert routing",
              ("mixture of experts", "MoE"), r"mixture[- ]of[- ]experts?|\bmoe\b|expert routing"),
     Interest("Knowledge distillation", "knowledge distillation from teacher to student models",
@@ -231,7 +246,7 @@ def main() -> None:
             truth = truth_all[n] & set(rows_w)
             sentence = np.asarray(sentences[n], dtype=np.float32)
 
-            def top(score: np.ndarray[Any, Any]) -> list[int]:
+            def top(score: np.ndarray[Any, Any], rows_w: list[int] = rows_w) -> list[int]:
                 order = np.lexsort((np.array(rows_w), -score))[:10]
                 return [rows_w[i] for i in order]
 
@@ -344,7 +359,8 @@ def report(
     best = max(mean(c) for c in ("cosine", "BM25 sentence", "BM25 keywords"))
     lines += [
         "",
-        f"Best baseline: {best:.2f}. Targets: every mode ≥ {best + 0.05:.2f}, all together ≥ {best + 0.10:.2f}.",
+        f"Best baseline: {best:.2f}. Targets: every mode ≥ {best + 0.05:.2f}, "
+        f"all together ≥ {best + 0.10:.2f}.",
     ]
     for mode in MODES:
         target = best + (0.10 if mode == "all" else 0.05)
@@ -354,7 +370,8 @@ def report(
         lines.append(
             f'- feedback on 5 papers of one week, next week\'s precision of the "all" digest: '
             f"{statistics.fmean(before):.2f} → {statistics.fmean(before) + statistics.fmean(gain):.2f} "
-            f"(better in {sum(g > 0 for g in gain)}, worse in {sum(g < 0 for g in gain)} of {len(gain)} cases)"
+            f"(better in {sum(g > 0 for g in gain)}, worse in {sum(g < 0 for g in gain)} "
+            f"of {len(gain)} cases)"
         )
     body = "\n".join(lines)
     print(body)

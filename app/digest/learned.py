@@ -39,7 +39,6 @@ class AuthorMatches:
 
 @dataclass
 class LearnedView:
-    more_words: list[str] = field(default_factory=list)
     less_words: list[str] = field(default_factory=list)
     more_topics: list[str] = field(default_factory=list)
     less_topics: list[str] = field(default_factory=list)
@@ -83,7 +82,6 @@ def learned_view(session: Session, subscriber: Subscriber, now: datetime) -> Lea
     ]
     learned = learn(None, marked)
     view = LearnedView()
-    view.more_words = [learned.words[s] for s, v in learned.terms.items() if v > 0]
     view.less_words = [learned.words[s] for s, v in learned.terms.items() if v < 0]
     ranked = sorted(learned.topics.items(), key=lambda kv: (-abs(kv[1]), kv[0]))
     view.more_topics = [visible[t].label for t, v in ranked if v > 0 and t in visible][:8]

@@ -1,8 +1,10 @@
 """What a subscriber's feedback teaches their digest: pure, from the marked papers to a profile.
 
 "More like this" and seed papers pull the profile towards a paper, "less like this" pushes it
-away (a Rocchio update of the interest vector), and the words several marked papers share
-become weighted terms:
+away (a Rocchio update of the interest vector, kept small: paper-to-paper cosines run higher than
+the interest text's, and a large step let whole neighbouring fields through in the relevance
+benchmark), and the words several marked papers share become weighted terms (the ranking uses
+the negative ones; see `selection`):
 
     direction = normalize(interest + BETA * mean(liked) - GAMMA * mean(disliked))
     term weight(stem) = (number of liked titles with the stem) - (number of disliked titles with it),
@@ -25,8 +27,8 @@ import numpy.typing as npt
 from app.digest.textmatch import STOP_WORDS, stem, words
 
 Vector = npt.NDArray[np.float32]
-BETA = 0.75
-GAMMA = 0.5
+BETA = 0.2
+GAMMA = 0.2
 MIN_SUPPORT = 2
 MAX_TERMS = 12
 

@@ -8,15 +8,17 @@ Every signal the subscriber gave is a number in [0, 1] for each candidate:
   liked    = clip((max cos(paper, marked or seed paper) - liked_low) / liked_span);
   topic    = 1 - prod(1 - weight(topic) * the paper's score in it) over followed topics (an area weighs
              `area_weight`, its subtopics count for it; subtopics and techniques weigh 1), times
-             `topic_with_text` when keywords, an interest text or liked papers say more precisely
-             what the subscriber wants (a topic's whole breadth is rarely the interest);
+             `topic_with_text` when keywords or an interest text say more precisely what the
+             subscriber wants (a topic's whole breadth is rarely the interest);
   author   = `author_weight` for a followed author, `common_author_weight` when the name is common
              (it matches more than `common_author_papers` candidates: likely several people);
-  terms    = learned words (positive part, `learning`) present in the title;
-and relevance = (1 - prod(1 - signal)) * (1 - penalty), where the penalty is the larger of the
-nearest "less like this" paper (clip((cos - disliked_low) / disliked_span), only for a paper closer
-to it than to the interest direction) and the share of the learned negative words (weighted) that
-the title holds (never a word of the subscriber's own keywords or interest text). A paper with an exclusion keyword, or in a muted topic, is removed.
+and relevance = (1 - prod(1 - signal)) * (1 - penalty), where the penalty is the larger of
+  clip((cos(paper, nearest "less like this" paper) - max(cos to the direction, cos to the nearest
+  liked paper, disliked_low)) / disliked_span)   (closer to what they rejected than to what they want),
+  or clip((cos - 0.9) / 0.05) (a near copy of a rejected paper)
+and `negative_terms` times the weighted share of the learned negative words that the title holds
+(never a word of the subscriber's own keywords or interest text). A paper with an exclusion
+keyword, or in a muted topic, is removed.
 Only papers with relevance >= `min_relevance` (the calibrated floor) are picked, best first:
 a short digest of right papers beats a full one of weak matches.
 
@@ -66,18 +68,18 @@ class Weights:
     keyword: float = 1.0
     interest_low: float = 0.35
     interest_span: float = 0.38
-    liked_low: float = 0.45
-    liked_span: float = 0.3
-    disliked_low: float = 0.55
-    disliked_span: float = 0.25
+    liked_low: float = 0.7
+    liked_span: float = 0.2
+    disliked_low: float = 0.5
+    disliked_span: float = 0.15
     area_weight: float = 0.6
     topic_with_text: float = 0.4  # a followed topic only corroborates when keywords or texts say more
     author_weight: float = 0.9
     common_author_weight: float = 0.3
     common_author_papers: int = 3
-    terms: float = 0.5
+    negative_terms: float = 1.0
     min_relevance: float = 0.45
-    reason_margin: float = 0.1
+    reason_margin: float = 0.05
     strong: float = 0.7  # picks at least this relevant are never held back by the per-topic cap
     mute_threshold: float = 0.3
     diversity_share: float = 0.4
@@ -291,15 +293,19 @@ def _vector_signals(
             f"Like a paper you marked: {_short(profile.liked[int(j)][1], 60)}" for j in sims.argmax(axis=1)
         ]
     if profile.disliked:
-        sims = (pool.vectors @ np.stack(profile.disliked).T)[idx]
-        nearest = sims.max(axis=1)
-        # Only a paper closer to what they rejected than to what they want is pushed away.
-        closer = (
-            nearest > (pool.vectors @ direction)[idx]
-            if direction is not None
-            else np.ones(idx.size, dtype=bool)
-        )
-        penalty = np.where(has & closer, _clip01((nearest - w.disliked_low) / w.disliked_span), 0.0)
+        nearest = (pool.vectors @ np.stack(profile.disliked).T)[idx].max(axis=1)
+        # How much closer the paper is to what they rejected than to what they want (the interest
+        # direction, the nearest liked paper): a linear rule in the vector space, like Rocchio's.
+        wanted = np.full(idx.size, -1.0)
+        if direction is not None:
+            wanted = np.maximum(wanted, (pool.vectors @ direction)[idx])
+        if profile.liked:
+            liked = np.stack([v for v, _ in profile.liked])
+            wanted = np.maximum(wanted, (pool.vectors @ liked.T)[idx].max(axis=1))
+        margin = nearest - np.maximum(wanted, w.disliked_low)
+        # A near copy of a rejected paper goes whatever else it matches.
+        copy = _clip01((nearest - 0.9) / 0.05)
+        penalty = np.where(has, np.maximum(_clip01(margin / w.disliked_span), copy), 0.0)
     return penalty
 
 
@@ -311,7 +317,7 @@ def _signals(
     chosen_ids, chosen_cols = pool.columns(profile.topic_ids)
     if chosen_cols.size:
         weight = np.array([profile.topic_weights.get(int(t), 1.0) for t in chosen_ids])
-        if profile.keywords or profile.interest is not None or profile.liked:
+        if profile.keywords or profile.interest is not None:
             weight = weight * w.topic_with_text
         sub = pool.scores[np.ix_(idx, chosen_cols)] * weight
         s.values["topic"] = 1 - np.prod(1 - np.clip(sub, 0.0, 1.0), axis=1)  # in two followed topics: more
@@ -332,24 +338,16 @@ def _signals(
                 cause[r] = f"By {name}, an author you follow"
         s.values["author"] = author
         s.cause["author"] = cause
-    if profile.learned.terms:
-        liked_terms = {t: v for t, v in profile.learned.terms.items() if v > 0}
+    disliked_terms = {t: -v for t, v in profile.learned.terms.items() if v < 0}
+    if disliked_terms:
         wanted = set(stems(" ".join(profile.keywords) + " " + profile.interest_label))
         # What the subscriber asked for in words is never unlearned by a mark.
-        disliked_terms = {t: -v for t, v in profile.learned.terms.items() if v < 0 and t not in wanted}
+        disliked_terms = {t: v for t, v in disliked_terms.items() if t not in wanted}
+    if disliked_terms:
+        total = sum(disliked_terms.values())
         titles = [set(pool.text.title_stems[i]) for i in idx.tolist()]
-        if liked_terms:
-            total = sum(liked_terms.values())
-            s.values["terms"] = w.terms * np.array(
-                [sum(v for t, v in liked_terms.items() if t in ti) / total for ti in titles]
-            )
-            s.cause["terms"] = ["Like the papers you asked more of"] * n
-        if disliked_terms:
-            total = sum(disliked_terms.values())
-            negative = np.array(
-                [sum(v for t, v in disliked_terms.items() if t in ti) / total for ti in titles]
-            )
-            penalty = np.maximum(penalty, negative)
+        negative = np.array([sum(v for t, v in disliked_terms.items() if t in ti) / total for ti in titles])
+        penalty = np.maximum(penalty, w.negative_terms * negative)
     miss = np.ones(n)
     for values in s.values.values():
         miss *= 1 - np.clip(values, 0.0, 1.0)

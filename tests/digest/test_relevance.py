@@ -34,7 +34,9 @@ def _subjects(db: Session, area: Topic, day: date, n: int = 3) -> tuple[list[Pap
         for i in range(n)
     ]
     vision = [
-        add_paper(db, f"Image classification with convolutions part {i}", day=day, topics={area: 0.95},
+        add_paper(db, f"Image classification with convolutions part {i}",
+                  "Pixels and filters label photographs.",
+                  day=day, topics={area: 0.95},
                   authors=[f"V {i}"])
         for i in range(n)
     ]  # fmt: skip
