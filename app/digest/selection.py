@@ -36,6 +36,7 @@ A subscriber with no preferences at all gets the day's most trending papers.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -251,7 +252,7 @@ class _Signals:
     """Per eligible row: each signal, what caused it (for the reason), the relevance."""
 
     values: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
-    cause: dict[str, list[str]] = field(default_factory=dict)
+    cause: dict[str, Callable[[int], str]] = field(default_factory=dict)  # row → the reason in words
     relevance: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
 
 
@@ -260,7 +261,7 @@ def _keywords(pool: Pool, idx: npt.NDArray[np.int64], keywords: list[Keyword], s
         return
     miss = np.ones(idx.size)
     best = np.zeros(idx.size)
-    cause = [""] * idx.size
+    cause: dict[int, str] = {}
     for k in keywords:
         f, in_title = pool.text.match(k)
         f, in_title = f[idx], in_title[idx]
@@ -270,7 +271,7 @@ def _keywords(pool: Pool, idx: npt.NDArray[np.int64], keywords: list[Keyword], s
             cause[r] = f"Matches your keyword “{_short(k.text, 40)}” {where}"
         best = np.maximum(best, f)
     s.values["keyword"] = 1 - miss
-    s.cause["keyword"] = cause
+    s.cause["keyword"] = lambda r: cause.get(r, "")
 
 
 def _vector_signals(
@@ -285,13 +286,15 @@ def _vector_signals(
     if profile.interest is not None and direction is not None:
         cos = (pool.vectors @ direction)[idx]
         s.values["interest"] = np.where(has, _clip01((cos - w.interest_low) / w.interest_span), 0.0)
-        s.cause["interest"] = [f"Close to your interest “{_short(profile.interest_label, 50)}”"] * idx.size
+        said = f"Close to your interest “{_short(profile.interest_label, 50)}”"
+        s.cause["interest"] = lambda r: said
     if profile.liked:
         sims = (pool.vectors @ np.stack([v for v, _ in profile.liked]).T)[idx]
         s.values["liked"] = np.where(has, _clip01((sims.max(axis=1) - w.liked_low) / w.liked_span), 0.0)
-        s.cause["liked"] = [
-            f"Like a paper you marked: {_short(profile.liked[int(j)][1], 60)}" for j in sims.argmax(axis=1)
-        ]
+        nearest_liked = sims.argmax(axis=1)
+        s.cause["liked"] = lambda r: (
+            f"Like a paper you marked: {_short(profile.liked[int(nearest_liked[r])][1], 60)}"
+        )
     if profile.disliked:
         nearest = (pool.vectors @ np.stack(profile.disliked).T)[idx].max(axis=1)
         # How much closer the paper is to what they rejected than to what they want (the interest
@@ -321,23 +324,24 @@ def _signals(
             weight = weight * w.topic_with_text
         sub = pool.scores[np.ix_(idx, chosen_cols)] * weight
         s.values["topic"] = 1 - np.prod(1 - np.clip(sub, 0.0, 1.0), axis=1)  # in two followed topics: more
-        s.cause["topic"] = [
-            f"In your topic {labels.get(int(chosen_ids[j]), 'of interest')}" for j in sub.argmax(axis=1)
-        ]
+        strongest = sub.argmax(axis=1)
+        s.cause["topic"] = lambda r: (
+            f"In your topic {labels.get(int(chosen_ids[strongest[r]]), 'of interest')}"
+        )
     _keywords(pool, idx, compile_keywords(profile.keywords, profile.interest_label), s)
     penalty = _vector_signals(profile, pool, idx, w, s)
     if profile.authors:
         author = np.zeros(n)
-        cause = [""] * n
+        by: dict[int, str] = {}
         for name in profile.authors:
             hits = pool.author_hits(name)
             common = int(hits.sum()) > w.common_author_papers
             value = w.common_author_weight if common else w.author_weight
             for r in np.flatnonzero(hits[idx] & (author < value)).tolist():
                 author[r] = value
-                cause[r] = f"By {name}, an author you follow"
+                by[r] = f"By {name}, an author you follow"
         s.values["author"] = author
-        s.cause["author"] = cause
+        s.cause["author"] = lambda r: by.get(r, "")
     disliked_terms = {t: -v for t, v in profile.learned.terms.items() if v < 0}
     if disliked_terms:
         wanted = set(stems(" ".join(profile.keywords) + " " + profile.interest_label))
@@ -345,7 +349,7 @@ def _signals(
         disliked_terms = {t: v for t, v in disliked_terms.items() if t not in wanted}
     if disliked_terms:
         total = sum(disliked_terms.values())
-        titles = [set(pool.text.title_stems[i]) for i in idx.tolist()]
+        titles = [pool.text.title_sets[i] for i in idx.tolist()]
         negative = np.array([sum(v for t, v in disliked_terms.items() if t in ti) / total for ti in titles])
         penalty = np.maximum(penalty, w.negative_terms * negative)
     miss = np.ones(n)
@@ -360,7 +364,7 @@ def _reason(s: _Signals, r: int, floor: float, margin: float) -> str:
     if not s.values or s.relevance[r] < floor + margin:
         return ""
     best = max(s.values, key=lambda k: s.values[k][r])
-    return s.cause[best][r] if s.values[best][r] > 0 else ""
+    return s.cause[best](r) if s.values[best][r] > 0 else ""
 
 
 def select(
@@ -443,16 +447,14 @@ def select(
     if profile.include_trending and pool.has_trending and w.trending_items:
         followed = set(profile.topic_ids) | {t for p in picks if (t := p.topic_id) is not None}
         areas = pool.areas_of(followed)
-        in_areas = np.array(
-            [
-                any(
-                    t in areas or pool.parents.get(t) in areas
-                    for t, sc in pool.candidates[i].topics.items()
-                    if sc >= w.mute_threshold
-                )
-                for i in idx.tolist()
-            ],
-            dtype=bool,
+        # A paper is in the subscriber's areas when it sits (score >= mute_threshold) in one of
+        # them or in a subtopic under one.
+        inside = frozenset(t for t in pool.topic_ids if t in areas or pool.parents.get(t) in areas)
+        _, area_cols = pool.columns(inside)
+        in_areas = (
+            (pool.scores[np.ix_(idx, area_cols)] >= w.mute_threshold).any(axis=1)
+            if area_cols.size
+            else np.zeros(idx.size, dtype=bool)
         )
         open_rows = np.flatnonzero(~taken & pool.real_trending[idx] & in_areas)
         best = open_rows[np.lexsort((pool.paper_ids[idx[open_rows]], -trending[open_rows]))][

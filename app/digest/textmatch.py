@@ -113,8 +113,7 @@ def compile_keywords(keywords: Sequence[str], context: str = "") -> list[Keyword
     "graph neural networks (GNN)" gives both forms; an acronym keyword also takes any phrase of
     two to five words in the keywords or in `context` whose initials spell it (plural "s" ignored).
     """
-    phrases = [k for k in keywords if len(words(k)) > 1]
-    phrases += _phrases(context)
+    phrases: list[str] | None = None  # found only when an acronym needs them
     out: list[Keyword] = []
     for raw in keywords:
         text = raw.strip()
@@ -130,6 +129,8 @@ def compile_keywords(keywords: Sequence[str], context: str = "") -> list[Keyword
         for part in parts:
             if _ACRONYM.match(part.strip()) and len(words(part)) == 1:
                 short = part.strip().lower().removesuffix("s")
+                if phrases is None:
+                    phrases = [k for k in keywords if len(words(k)) > 1] + _phrases(context)
                 for phrase in phrases:
                     form = tuple(stems(phrase))
                     if len(form) > 1 and initials(phrase) == short and form not in forms:
@@ -154,6 +155,7 @@ class TextIndex:
 
     def __init__(self, titles: Sequence[str], abstracts: Sequence[str]) -> None:
         self.title_stems = [stems(t) for t in titles]
+        self.title_sets = [frozenset(t) for t in self.title_stems]
         self.abstract_stems = [stems(a) for a in abstracts]
         self.n = len(self.title_stems)
         lengths = np.array(
