@@ -13,9 +13,22 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
-from app.http import SessionDep, SubscribeDep
+from app.db import session_scope
+from app.http import NowDep, SessionDep, StateDep, SubscribeDep
+from app.models import Subscriber
+from app.models.statuses import SubscriberStatus
 from app.subscribers.queries import visible_topic_refs
-from app.subscribers.validation import MAX_TOPICS, InvalidInput, normalize_email
+from app.subscribers.service import apply_profile
+from app.subscribers.validation import (
+    MAX_AUTHORS,
+    MAX_KEYWORDS,
+    MAX_TOPICS,
+    InvalidInput,
+    normalize_email,
+    parse_authors,
+    parse_interest,
+    parse_keywords,
+)
 
 router = APIRouter(tags=["subscriptions"])
 ACCEPTED_MESSAGE = (
@@ -29,6 +42,24 @@ class SubscriptionRequest(BaseModel):
     topics: Annotated[
         list[str], Field(default_factory=list, max_length=MAX_TOPICS, description="Topic slugs (or ids).")
     ]
+    keywords: Annotated[
+        list[str],
+        Field(
+            default_factory=list, max_length=MAX_KEYWORDS, description="Keywords; any form of a word counts."
+        ),
+    ]
+    interest: Annotated[
+        str | None, Field(None, max_length=500, description="What the subscriber reads about, in a sentence.")
+    ]
+    authors: Annotated[
+        list[str], Field(default_factory=list, max_length=MAX_AUTHORS, description="Author names to follow.")
+    ]
+    exclude: Annotated[
+        list[str],
+        Field(
+            default_factory=list, max_length=MAX_KEYWORDS, description="Papers mentioning these are left out."
+        ),
+    ]
 
 
 class SubscriptionAccepted(BaseModel):
@@ -38,11 +69,22 @@ class SubscriptionAccepted(BaseModel):
 
 @router.post("/subscriptions", status_code=202, response_model=SubscriptionAccepted)
 def create_subscription(
-    body: SubscriptionRequest, session: SessionDep, subscriptions: SubscribeDep
+    body: SubscriptionRequest, session: SessionDep, subscriptions: SubscribeDep, state: StateDep, now: NowDep
 ) -> SubscriptionAccepted:
-    """Start a subscription: a confirmation email goes to the address (double opt-in)."""
+    """Start a subscription: a confirmation email goes to the address (double opt-in).
+
+    Keywords, interest, authors and exclusions apply to a new or still unconfirmed address only:
+    a confirmed subscriber's preferences change through their own signed link, never here."""
     try:
         email = normalize_email(body.email)
+        profile = {
+            "keywords": ", ".join(parse_keywords(", ".join(body.keywords))) if body.keywords else None,
+            "interest": parse_interest(body.interest) if body.interest else None,
+            "authors": "; ".join(parse_authors("; ".join(body.authors))) if body.authors else None,
+            "exclude": ", ".join(parse_keywords(", ".join(body.exclude), "exclude"))
+            if body.exclude
+            else None,
+        }
     except InvalidInput as exc:
         raise HTTPException(422, exc.message) from None
     if refusal := subscriptions.address_refusal(email):
@@ -56,5 +98,11 @@ def create_subscription(
             raise HTTPException(422, f"Unknown topic: {unknown[0][:80]} (see GET /api/v1/topics).")
         topic_ids = sorted({by_ref[r] for r in refs})
     session.close()  # the subscription runs in its own transactions (the email is sent after commit)
-    subscriptions.submit(email=email, topic_ids=topic_ids, source="api")
+    submitted = subscriptions.submit(email=email, topic_ids=topic_ids, source="api")
+    target = submitted.result.subscriber
+    if target is not None and any(v is not None for v in profile.values()):
+        with session_scope(state.session_factory) as own:
+            subscriber = own.get(Subscriber, target.id)
+            if subscriber is not None and subscriber.status == SubscriberStatus.PENDING:
+                apply_profile(own, subscriber, now=now, **profile)
     return SubscriptionAccepted()

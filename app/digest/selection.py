@@ -283,32 +283,39 @@ def _vector_signals(
         return penalty
     has = pool.has_vector[idx]
     direction = profile.learned.direction if profile.learned.direction is not None else profile.interest
-    if profile.interest is not None and direction is not None:
-        cos = (pool.vectors @ direction)[idx]
-        s.values["interest"] = np.where(has, _clip01((cos - w.interest_low) / w.interest_span), 0.0)
+    # One product of the pool with every vector the profile holds (one BLAS call, not several).
+    columns = (
+        ([direction] if direction is not None else []) + [v for v, _ in profile.liked] + profile.disliked
+    )
+    if not columns:
+        return penalty
+    sims = (pool.vectors @ np.stack(columns).T)[idx]
+    first_liked = 1 if direction is not None else 0
+    first_disliked = first_liked + len(profile.liked)
+    to_direction = sims[:, 0] if direction is not None else None
+    if profile.interest is not None and to_direction is not None:
+        s.values["interest"] = np.where(has, _clip01((to_direction - w.interest_low) / w.interest_span), 0.0)
         said = f"Close to your interest “{_short(profile.interest_label, 50)}”"
         s.cause["interest"] = lambda r: said
-    if profile.liked:
-        sims = (pool.vectors @ np.stack([v for v, _ in profile.liked]).T)[idx]
-        s.values["liked"] = np.where(has, _clip01((sims.max(axis=1) - w.liked_low) / w.liked_span), 0.0)
-        nearest_liked = sims.argmax(axis=1)
+    to_liked = sims[:, first_liked:first_disliked].max(axis=1) if profile.liked else None
+    if to_liked is not None:
+        s.values["liked"] = np.where(has, _clip01((to_liked - w.liked_low) / w.liked_span), 0.0)
+        nearest_liked = sims[:, first_liked:first_disliked].argmax(axis=1)
         s.cause["liked"] = lambda r: (
             f"Like a paper you marked: {_short(profile.liked[int(nearest_liked[r])][1], 60)}"
         )
     if profile.disliked:
-        nearest = (pool.vectors @ np.stack(profile.disliked).T)[idx].max(axis=1)
+        nearest = sims[:, first_disliked:].max(axis=1)
         # How much closer the paper is to what they rejected than to what they want (the interest
         # direction, the nearest liked paper): a linear rule in the vector space, like Rocchio's.
-        wanted = np.full(idx.size, -1.0)
-        if direction is not None:
-            wanted = np.maximum(wanted, (pool.vectors @ direction)[idx])
-        if profile.liked:
-            liked = np.stack([v for v, _ in profile.liked])
-            wanted = np.maximum(wanted, (pool.vectors @ liked.T)[idx].max(axis=1))
-        margin = nearest - np.maximum(wanted, w.disliked_low)
+        wanted = np.full(idx.size, w.disliked_low)
+        if to_direction is not None:
+            wanted = np.maximum(wanted, to_direction)
+        if to_liked is not None:
+            wanted = np.maximum(wanted, to_liked)
         # A near copy of a rejected paper goes whatever else it matches.
         copy = _clip01((nearest - 0.9) / 0.05)
-        penalty = np.where(has, np.maximum(_clip01(margin / w.disliked_span), copy), 0.0)
+        penalty = np.where(has, np.maximum(_clip01((nearest - wanted) / w.disliked_span), copy), 0.0)
     return penalty
 
 
