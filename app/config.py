@@ -167,7 +167,11 @@ class Settings(BaseSettings):
     subscribe_cooldown_minutes: int = Field(10, ge=0, description="Minutes between two mails to one address.")
     subscribe_ip_limit: int = Field(10, ge=1, description="Subscriptions per IP address per hour.")
     subscribe_global_limit: int = Field(500, ge=1, description="Confirmation emails per hour, all addresses.")
-    quiet_day_note: bool = Field(False, description="Send a short note when a digest has no papers.")
+    quiet_day_note: bool = Field(
+        False,
+        description="Send every subscriber a short note when nothing new is relevant "
+        "(each subscriber can also ask for it on their preferences page).",
+    )
     subscribe_min_seconds: float = Field(2.0, ge=0, description="Faster form submissions count as bots.")
     digest_first_days: int = Field(
         3, ge=1, le=60, description="A first digest covers this many of the latest days that have papers."
