@@ -73,13 +73,13 @@ class Weights:
     liked_span: float = 0.2
     disliked_low: float = 0.5
     disliked_span: float = 0.15
-    area_weight: float = 0.6
+    area_weight: float = 0.65
     topic_with_text: float = 0.4  # a followed topic only corroborates when keywords or texts say more
     author_weight: float = 0.9
     common_author_weight: float = 0.3
     common_author_papers: int = 3
-    negative_terms: float = 1.0
-    min_relevance: float = 0.45
+    negative_terms: float = 0.5
+    min_relevance: float = 0.5
     reason_margin: float = 0.05
     strong: float = 0.7  # picks at least this relevant are never held back by the per-topic cap
     mute_threshold: float = 0.3

@@ -139,7 +139,7 @@ def test_picks_are_eligible_unique_bounded_and_explained(
     assert set(ids) <= {pool.candidates[i].paper_id for i in eligible}
     assert sum(p.section == "for_you" for p in picks) <= max_papers
     assert all(len(p.reason) <= 300 for p in picks)
-    assert all(p.reason for p in picks if p.section != "for_you" or p.score >= 0.5 or not profile.has_signal)
+    assert all(p.reason for p in picks if p.section != "for_you" or p.score >= 0.55 or not profile.has_signal)
     assert [p.rank for p in picks] == list(range(1, len(picks) + 1))
     for p in picks:
         cand = pool.candidates[pool.index[p.paper_id]]
