@@ -20,7 +20,8 @@ and `negative_terms` times the weighted share of the learned negative words that
 (never a word of the subscriber's own keywords or interest text). A paper with an exclusion
 keyword, or in a muted topic, is removed.
 Only papers with relevance >= `min_relevance` (the calibrated floor) are picked, best first:
-a short digest of right papers beats a full one of weak matches.
+a short digest of right papers beats a full one of weak matches. The numbers of `Weights` were
+calibrated with `bench/digest_relevance.py` (precision@10 per mode in docs/BENCHMARKS.md).
 
 Every pick says its main cause (the strongest signal) unless it only just passed the floor
 (relevance < floor + `reason_margin`): then no reason is claimed.
