@@ -207,7 +207,11 @@ class Settings(BaseSettings):
         description="Comma-separated addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For "
         "and X-Forwarded-Proto are believed; everyone else's are ignored.",
     )
-    quiet_day_note: bool = Field(False, description="Send a short note when a digest has no papers.")
+    quiet_day_note: bool = Field(
+        False,
+        description="Send every subscriber a short note when nothing new is relevant "
+        "(each subscriber can also ask for it on their preferences page).",
+    )
     subscribe_min_seconds: float = Field(2.0, ge=0, description="Faster form submissions count as bots.")
     digest_first_days: int = Field(
         3, ge=1, le=60, description="A first digest covers this many of the latest days that have papers."

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-ORDER = ["ingest", "embed", "search", "topics", "trends", "mail", "web", "early_trending"]
+ORDER = ["ingest", "embed", "search", "topics", "trends", "mail", "web", "early_trending", "digest_relevance"]
 
 
 def main(argv: list[str]) -> int:

@@ -19,7 +19,16 @@ from pydantic import BaseModel, Field
 from app.http import SessionDep, SettingsDep, SubscribeDep
 from app.subscribers.queries import visible_topic_refs
 from app.subscribers.tokens import FORM_MAX_AGE_S, InvalidToken
-from app.subscribers.validation import MAX_TOPICS, InvalidInput, normalize_email
+from app.subscribers.validation import (
+    MAX_AUTHORS,
+    MAX_KEYWORDS,
+    MAX_TOPICS,
+    InvalidInput,
+    normalize_email,
+    parse_authors,
+    parse_interest,
+    parse_keywords,
+)
 
 router = APIRouter(tags=["subscriptions"])
 ACCEPTED_MESSAGE = (
@@ -45,6 +54,24 @@ class SubscriptionRequest(BaseModel):
     ]
     token: Annotated[str, Field(max_length=2_000, description="From GET /api/v1/subscriptions/token.")]
     website: Annotated[str, Field(max_length=2_000, description="Leave empty (people never fill it).")] = ""
+    keywords: Annotated[
+        list[str],
+        Field(
+            default_factory=list, max_length=MAX_KEYWORDS, description="Keywords; any form of a word counts."
+        ),
+    ]
+    interest: Annotated[
+        str | None, Field(None, max_length=500, description="What the subscriber reads about, in a sentence.")
+    ]
+    authors: Annotated[
+        list[str], Field(default_factory=list, max_length=MAX_AUTHORS, description="Author names to follow.")
+    ]
+    exclude: Annotated[
+        list[str],
+        Field(
+            default_factory=list, max_length=MAX_KEYWORDS, description="Papers mentioning these are left out."
+        ),
+    ]
 
 
 class SubscriptionAccepted(BaseModel):
@@ -65,13 +92,24 @@ def subscription_token(
 def create_subscription(
     body: SubscriptionRequest, session: SessionDep, subscriptions: SubscribeDep
 ) -> SubscriptionAccepted:
-    """Start a subscription: a confirmation email goes to the address (double opt-in)."""
+    """Start a subscription: a confirmation email goes to the address (double opt-in).
+
+    Keywords, interest, authors and exclusions apply to a new or still unconfirmed address only:
+    a confirmed subscriber's preferences change through their own signed link, never here."""
     try:
         issued_at = subscriptions.check_token(body.token)
     except InvalidToken:
         raise HTTPException(403, BAD_TOKEN) from None
     try:
         email = normalize_email(body.email)
+        profile = {
+            "keywords": ", ".join(parse_keywords(", ".join(body.keywords))) if body.keywords else None,
+            "interest": parse_interest(body.interest) if body.interest else None,
+            "authors": "; ".join(parse_authors("; ".join(body.authors))) if body.authors else None,
+            "exclude": ", ".join(parse_keywords(", ".join(body.exclude), "exclude"))
+            if body.exclude
+            else None,
+        }
     except InvalidInput as exc:
         raise HTTPException(422, exc.message) from None
     if refusal := subscriptions.address_refusal(email):
@@ -93,6 +131,7 @@ def create_subscription(
             token=body.token,
             issued_at=issued_at,
             honeypot=body.website,
+            profile={name: value for name, value in profile.items() if value is not None},
         )
     except InvalidToken:
         raise HTTPException(403, BAD_TOKEN) from None

@@ -80,6 +80,7 @@ class BuiltDigest:
     heading: str
     items: list[BuiltItem]
     note: str = ""  # a line under the heading (a first digest says which days it covers)
+    sections: dict[str, str] = field(default_factory=dict)  # "i:<id>" → the named interest's name
 
 
 @dataclass

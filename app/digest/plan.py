@@ -8,7 +8,7 @@ so a preview can use the same plan.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 from app.digest import queries, schedule
 from app.digest.built import BuildReport, BuiltDigest, BuiltItem, DigestOptions, VectorLoader
 from app.digest.due import Due
-from app.digest.selection import Candidate, Pick, Pool, Profile, Vector, select
+from app.digest.profiles import Told, TopicKind, dedupe, make_profile, vector_of
+from app.digest.selection import Candidate, NamedInterest, Pick, Pool, Vector, select
 from app.early.queries import predictions
-from app.models import Subscriber
+from app.models import Subscriber, SubscriberInterest
 
 
 def plan(
@@ -30,23 +31,30 @@ def plan(
     report: BuildReport,
 ) -> list[tuple[BuiltDigest, Due]]:
     """The digest of each due subscriber who has something new; the others count as `nothing_new`."""
+    now = due[0].local_now.astimezone(UTC)
     since_day = min(d.since_day for d in due)
     since_ts = min((d.since_ts for d in due if d.since_ts is not None), default=None)
-    papers = queries.pool_papers(session, since_day - timedelta(days=7) if since_ts else since_day, since_ts)
+    papers = queries.pool_papers(
+        session, since_day - timedelta(days=7) if since_ts else since_day, since_ts, now
+    )
     paper_ids = [p.id for p in papers]
     topics = queries.visible_topics(session)
     paper_topics = queries.paper_topics(session, paper_ids, set(topics))
     trending = queries.trending_scores(session, paper_ids, ("day", "week", "month"))
     feedback = queries.feedback(session)
     chances = {pid: pred for pid, (pred, _) in predictions(session, paper_ids).items()}
-    wanted = set(paper_ids) | {pid for rows in feedback.values() for _, pid, _ in rows if pid is not None}
+    marked_ids = {pid for rows in feedback.values() for k, pid, _ in rows if pid is not None and k != "mute"}
+    wanted = set(paper_ids) | marked_ids
     vectors = _vectors(session, load_vectors, options.model_name, sorted(wanted))
+    kinds = {tid: TopicKind(t.kind, t.parent_id) for tid, t in topics.items()}
     pool = Pool(
         [
             Candidate(
                 paper_id=p.id,
                 title=p.title,
                 text=f"{p.title} {p.abstract}",
+                abstract=p.abstract,
+                authors=tuple(p.authors),
                 topics=paper_topics.get(p.id, {}),
                 trending=trending.get(p.id),
                 recency=float(p.day.toordinal()) if p.day else 0.0,
@@ -59,11 +67,21 @@ def plan(
             for p in papers
         ],
         _matrix(paper_ids, vectors),
+        parents={tid: k.parent_id for tid, k in kinds.items() if k.parent_id is not None},
     )
     sent = queries.already_sent(session, paper_ids)
     chosen_topics = queries.subscriber_topics(session)
-    liked_ids = {pid for rows in feedback.values() for k, pid, _ in rows if pid and k in ("more", "seed")}
-    liked_titles = queries.titles(session, sorted(liked_ids))
+    named = queries.named_interests(session, [d.subscriber.id for d in due])
+    marked_rows = queries.marked_papers(session, sorted(marked_ids))
+    marked_topics = queries.paper_topics(session, sorted(marked_ids - set(paper_ids)), set(topics))
+    marked = {
+        pid: (
+            row.title,
+            tuple(row.authors),
+            tuple(sorted(paper_topics.get(pid) or marked_topics.get(pid) or {})),
+        )
+        for pid, row in marked_rows.items()
+    }
     labels = {tid: t.label for tid, t in topics.items()}
     by_id = {p.id: p for p in papers}
 
@@ -109,15 +127,16 @@ def plan(
         if not eligible.size:
             report.nothing_new += 1  # no announcements since the last digest: no email
             continue
-        profile = _profile(
-            sub, chosen_topics.get(sub.id, set()), feedback.get(sub.id, []), vectors, liked_titles
-        )
+        interests = named.get(sub.id, [])
+        told = told_of(sub, chosen_topics.get(sub.id, set()), feedback.get(sub.id, []), interests)
+        profile = make_profile(told, kinds, vectors, marked, options.weights.area_weight)
         picks = select(profile, pool, eligible, labels, options.weights)
-        if not picks and not options.quiet_note:
-            report.nothing_new += 1
+        if not picks and not (options.quiet_note or sub.quiet_note):
+            report.nothing_new += 1  # nothing relevant and no note wanted: no email, never filler
             continue
         kind = "digest" if picks else "quiet"
         items = [item(p) for p in picks]
+        sections = {f"i:{i.id}": i.name for i in interests}
         built = BuiltDigest(
             digest_id=0,
             subscriber_id=sub.id,
@@ -126,13 +145,45 @@ def plan(
             period=d.period,
             frequency=sub.frequency,
             kind=kind,
-            subject=_subject(kind, picks, labels),
+            subject=_subject(kind, picks, labels, sections),
             heading=_heading(kind, d),
             items=items,
             note=_first_note(items) if d.first else "",
+            sections=sections,
         )
         planned.append((built, d))
     return planned
+
+
+def told_of(
+    sub: Subscriber,
+    topic_ids: set[int],
+    feedback: list[tuple[str, int | None, int | None]],
+    interests: list[SubscriberInterest],
+) -> Told:
+    """What one subscriber row (and its rows around it) told us, as plain values."""
+    return Told(
+        topic_ids=frozenset(topic_ids),
+        keywords=dedupe(sub.keywords or ()),
+        exclude=dedupe(sub.exclude_keywords or ()),
+        interest_text=sub.interest_text or "",
+        interest=vector_of(sub.interest_vector) if sub.interest_text else None,
+        authors=dedupe(sub.authors or ()),
+        feedback=tuple(feedback),
+        interests=tuple(
+            NamedInterest(
+                key=f"i:{i.id}",
+                name=i.name,
+                keywords=dedupe(i.keywords or ()),
+                text=i.interest_text or "",
+                vector=vector_of(i.interest_vector) if i.interest_text else None,
+            )
+            for i in interests
+        ),
+        max_papers=sub.max_papers,
+        include_trending=sub.include_trending,
+        include_likely=sub.include_likely,
+    )
 
 
 def _new_papers(
@@ -166,39 +217,6 @@ def _matrix(paper_ids: list[int], vectors: dict[int, Vector]) -> Vector | None:
     return out
 
 
-def _profile(
-    sub: Subscriber,
-    topic_ids: set[int],
-    feedback: list[tuple[str, int | None, int | None]],
-    vectors: dict[int, Vector],
-    liked_titles: dict[int, str],
-) -> Profile:
-    interest = None
-    if sub.interest_vector:
-        vec = np.frombuffer(sub.interest_vector, dtype=np.float32)
-        if vectors and len(vec) == len(next(iter(vectors.values()))):
-            interest = vec
-    muted = frozenset(t for k, _, t in feedback if k == "mute" and t is not None)
-    liked = [
-        (vectors[p], liked_titles.get(p, ""))
-        for k, p, _ in feedback
-        if k in ("more", "seed") and p in vectors
-    ]
-    disliked = [vectors[p] for k, p, _ in feedback if k == "less" and p in vectors]
-    return Profile(
-        topic_ids=frozenset(topic_ids) - muted,
-        muted_topic_ids=muted,
-        keywords=tuple(sub.keywords or ()),
-        interest=interest,
-        interest_label=sub.interest_text or "",
-        liked=liked,
-        disliked=disliked,
-        max_papers=sub.max_papers,
-        include_trending=sub.include_trending,
-        include_likely=sub.include_likely,
-    )
-
-
 def _heading(kind: str, d: Due) -> str:
     label = schedule.period_label(d.subscriber.frequency, d.local_now)
     return f"Nothing new for you · {label}" if kind == "quiet" else f"Your papers · {label}"
@@ -219,16 +237,19 @@ def _first_note(items: list[BuiltItem]) -> str:
     return f"Your first digest: the newest papers we have for you, from {span}."
 
 
-def _subject(kind: str, picks: list[Pick], labels: dict[int, str]) -> str:
+def _subject(kind: str, picks: list[Pick], labels: dict[int, str], sections: dict[str, str]) -> str:
+    """Counts only the papers picked for the subscriber (never the trending or likely extras)."""
     if kind == "quiet":
         return "No new papers for you this time"
-    main = [p for p in picks if p.section == "for_you"]
+    main = [p for p in picks if p.section == "for_you" or p.section in sections]
     names: list[str] = []
     for pick in main:
-        label = labels.get(pick.topic_id) if pick.topic_id is not None else None
+        label = sections.get(pick.section) or (
+            labels.get(pick.topic_id) if pick.topic_id is not None else None
+        )
         if label and label not in names:
             names.append(label)
-    count = len(main) or len(picks)
+    count = len(main)
     lead = f"{count} new paper{'s' if count != 1 else ''}"
     if names:
         lead += ": " + ", ".join(names[:3]) + (" and more" if len(names) > 3 else "")

@@ -21,6 +21,7 @@ from app.models import (
     PaperScore,
     PaperTopic,
     Subscriber,
+    SubscriberInterest,
     SubscriberTopic,
     Suppression,
     Topic,
@@ -81,13 +82,22 @@ def _start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def pool_papers(session: Session, since_day: date, since_ts: datetime | None) -> list[PaperRow]:
-    """Papers announced after `since_day`, or ingested after `since_ts`; withdrawn papers never.
+def pool_papers(
+    session: Session, since_day: date, since_ts: datetime | None, until: datetime
+) -> list[PaperRow]:
+    """Papers announced after `since_day`, or ingested after `since_ts`, and announced no later than
+    `until` (the build time: a digest built "as of" a moment never takes later papers); withdrawn
+    papers never.
 
     A paper's day is its announcement day; without one, its publication day; without that
     either (a file without dates), the day it was first seen here.
     """
     next_day = since_day + timedelta(days=1)
+    not_later = or_(
+        Paper.announced_date <= until.date(),
+        and_(Paper.announced_date.is_(None), Paper.published_at <= until),
+        and_(Paper.announced_date.is_(None), Paper.published_at.is_(None), Paper.created_at <= until),
+    )
     announced = or_(
         Paper.announced_date > since_day,
         and_(Paper.announced_date.is_(None), Paper.published_at >= _start(next_day)),
@@ -113,7 +123,9 @@ def pool_papers(session: Session, since_day: date, since_ts: datetime | None) ->
         Paper.code_url,
         Paper.upvotes,
     )
-    rows = session.execute(select(*cols).where(condition, Paper.withdrawn.is_(False)).order_by(Paper.id))
+    rows = session.execute(
+        select(*cols).where(condition, not_later, Paper.withdrawn.is_(False)).order_by(Paper.id)
+    )
     out = []
     for r in rows:
         day, kind = day_of(r.announced_date, r.published_at, r.created_at)
@@ -201,11 +213,46 @@ class TopicRow:
     id: int
     slug: str
     label: str
+    kind: str = "area"  # area | subtopic | technique
+    parent_id: int | None = None
 
 
 def visible_topics(session: Session) -> dict[int, TopicRow]:
-    rows = session.execute(select(Topic.id, Topic.slug, Topic.label).where(Topic.hidden.is_(False)))
-    return {r.id: TopicRow(r.id, r.slug, r.label) for r in rows}
+    rows = session.execute(
+        select(Topic.id, Topic.slug, Topic.label, Topic.kind, Topic.parent_id).where(Topic.hidden.is_(False))
+    )
+    return {r.id: TopicRow(r.id, r.slug, r.label, r.kind, r.parent_id) for r in rows}
+
+
+def named_interests(session: Session, subscriber_ids: list[int]) -> dict[int, list[SubscriberInterest]]:
+    """subscriber id → their named interests, in their order."""
+    out: dict[int, list[SubscriberInterest]] = defaultdict(list)
+    for chunk in _chunks(subscriber_ids):
+        stmt = (
+            select(SubscriberInterest)
+            .where(SubscriberInterest.subscriber_id.in_(chunk))
+            .order_by(SubscriberInterest.subscriber_id, SubscriberInterest.position, SubscriberInterest.id)
+        )
+        for row in session.scalars(stmt):
+            out[row.subscriber_id].append(row)
+    return out
+
+
+@dataclass(frozen=True)
+class MarkedRow:
+    title: str
+    authors: list[str]
+
+
+def marked_papers(session: Session, paper_ids: list[int]) -> dict[int, MarkedRow]:
+    """Title and authors of papers subscribers marked (for what their digest learns)."""
+    out: dict[int, MarkedRow] = {}
+    for chunk in _chunks(paper_ids):
+        for pid, title, authors in session.execute(
+            select(Paper.id, Paper.title, Paper.authors).where(Paper.id.in_(chunk))
+        ):
+            out[pid] = MarkedRow(title, list(authors or []))
+    return out
 
 
 def paper_topics(session: Session, paper_ids: list[int], visible: set[int]) -> dict[int, dict[int, float]]:
@@ -257,14 +304,6 @@ def feedback(session: Session) -> dict[int, list[tuple[str, int | None, int | No
     )
     for sid, kind, pid, tid in session.execute(stmt):
         out[sid].append((kind, pid, tid))
-    return out
-
-
-def titles(session: Session, paper_ids: list[int]) -> dict[int, str]:
-    out: dict[int, str] = {}
-    for chunk in _chunks(paper_ids):
-        for pid, title in session.execute(select(Paper.id, Paper.title).where(Paper.id.in_(chunk))):
-            out[pid] = title
     return out
 
 

@@ -1,54 +1,88 @@
 """Choosing the papers of one digest: pure ranking over plain data (no session, no clock).
 
-score = relevance + trending_weight * trending, where relevance blends
-  topics (the paper's score in a chosen topic), keywords (word match in title/abstract),
-  the interest vector (cosine), and feedback (cosine to liked/seed papers, minus disliked),
-and trending is the paper's trending score as a percentile in the pool (recency when no
-trending scores exist). Muted topics exclude a paper. Diversity: at most `topic_cap` papers
-per topic while other papers are available. Every pick carries a one-line reason.
+Every signal the subscriber gave is a number in [0, 1] for each candidate:
+  keyword  = 1 - prod(1 - f_k) over their keywords, f_k the BM25F match of keyword k (`textmatch`:
+             stemmed, phrases, acronyms, title counted three times, saturating with mentions);
+  interest = clip((cos(paper, direction) - interest_low) / interest_span), direction the interest
+             vector moved by feedback (`learning`: Rocchio);
+  liked    = clip((max cos(paper, marked or seed paper) - liked_low) / liked_span);
+  topic    = 1 - prod(1 - weight(topic) * the paper's score in it) over followed topics (an area weighs
+             `area_weight`, its subtopics count for it; subtopics and techniques weigh 1), times
+             `topic_with_text` when keywords or an interest text say more precisely what the
+             subscriber wants (a topic's whole breadth is rarely the interest);
+  author   = `author_weight` for a followed author, `common_author_weight` when the name is common
+             (it matches more than `common_author_papers` candidates: likely several people);
+and relevance = (1 - prod(1 - signal)) * (1 - penalty), where the penalty is the larger of
+  clip((cos(paper, nearest "less like this" paper) - max(cos to the direction, cos to the nearest
+  liked paper, disliked_low)) / disliked_span)   (closer to what they rejected than to what they want),
+  or clip((cos - 0.9) / 0.05) (a near copy of a rejected paper)
+and `negative_terms` times the weighted share of the learned negative words that the title holds
+(never a word of the subscriber's own keywords or interest text). A paper with an exclusion
+keyword, or in a muted topic, is removed.
+Only papers with relevance >= `min_relevance` (the calibrated floor) are picked, best first:
+a short digest of right papers beats a full one of weak matches. The numbers of `Weights` were
+calibrated with `bench/digest_relevance.py` (precision@10 per mode in docs/BENCHMARKS.md).
 
-Optional sections after the main list: up to `trending_items` of the pool's top trending
-papers ("trending", on unless the subscriber turns it off) and, for a subscriber who asked for
-it (`include_likely`, off by default), up to `likely_items` papers not picked yet that are
-relevant to them (relevance >= min_relevance) and whose early-trending probability is at least
-`likely_min`, most likely first ("likely").
+Every pick says its main cause (the strongest signal) unless it only just passed the floor
+(relevance < floor + `reason_margin`): then no reason is claimed.
+
+Sections: "for_you" (the profile above), one section per named interest ("i:<id>", ranked by
+that interest's own keywords and text, same floor), "trending" (papers trending in the
+subscriber's own areas: the followed topics, the topics of their picks, and the areas above
+them; left out when none), and "likely" (on request: relevant papers likely to trend soon).
+Trending and likely never make a digest on their own: without a relevant paper there is none.
+A subscriber with no preferences at all gets the day's most trending papers.
 """
 
 from __future__ import annotations
 
 import math
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-Vector = npt.NDArray[np.float32]
+from app.digest.learning import Learned, Vector
+from app.digest.textmatch import Keyword, TextIndex, compile_keywords, stems, words
+
+__all__ = ["Candidate", "NamedInterest", "Pick", "Pool", "Profile", "Vector", "Weights", "select"]
 
 
 @dataclass(frozen=True)
 class Candidate:
     paper_id: int
     title: str
-    text: str  # title + abstract, for keyword matching
+    text: str  # title + abstract (the abstract alone when `abstract` is given)
     topics: dict[int, float]  # topic id → assignment score in [0, 1]
     trending: float | None = None  # raw trending score; None when unknown
     recency: float = 0.0  # larger is newer (e.g. an ordinal day)
     upvotes: int | None = None
     likely: float | None = None  # early-trending probability; None when not estimated
     likely_why: str = ""  # its top reason in words
+    abstract: str | None = None
+    authors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Weights:
-    topic: float = 1.0
-    keyword: float = 0.9
-    interest: float = 1.0
-    liked: float = 0.8
-    disliked: float = 0.8
-    trending: float = 0.35
-    min_relevance: float = 0.3
+    keyword: float = 1.0
+    interest_low: float = 0.35
+    interest_span: float = 0.38
+    liked_low: float = 0.7
+    liked_span: float = 0.2
+    disliked_low: float = 0.5
+    disliked_span: float = 0.15
+    area_weight: float = 0.65
+    topic_with_text: float = 0.4  # a followed topic only corroborates when keywords or texts say more
+    author_weight: float = 0.9
+    common_author_weight: float = 0.3
+    common_author_papers: int = 3
+    negative_terms: float = 0.5
+    min_relevance: float = 0.5
+    reason_margin: float = 0.05
+    strong: float = 0.7  # picks at least this relevant are never held back by the per-topic cap
     mute_threshold: float = 0.3
     diversity_share: float = 0.4
     trending_items: int = 3
@@ -57,21 +91,42 @@ class Weights:
 
 
 @dataclass
+class NamedInterest:
+    key: str  # the section key, "i:<id>"
+    name: str
+    keywords: tuple[str, ...] = ()
+    text: str = ""
+    vector: Vector | None = None
+
+
+@dataclass
 class Profile:
     topic_ids: frozenset[int] = frozenset()
+    topic_weights: dict[int, float] = field(default_factory=dict)  # followed topic → weight (default 1)
     muted_topic_ids: frozenset[int] = frozenset()
     keywords: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
     interest: Vector | None = None
     interest_label: str = ""
     liked: list[tuple[Vector, str]] = field(default_factory=list)  # (vector, title)
     disliked: list[Vector] = field(default_factory=list)
+    learned: Learned = field(default_factory=Learned)
+    authors: tuple[str, ...] = ()
+    interests: list[NamedInterest] = field(default_factory=list)
     max_papers: int = 10
     include_trending: bool = True
     include_likely: bool = False
 
     @property
     def has_signal(self) -> bool:
-        return bool(self.topic_ids or self.keywords or self.interest is not None or self.liked)
+        return bool(
+            self.topic_ids
+            or self.keywords
+            or self.interest is not None
+            or self.liked
+            or self.authors
+            or self.interests
+        )
 
 
 @dataclass(frozen=True)
@@ -80,26 +135,35 @@ class Pick:
     rank: int
     score: float
     reason: str
-    section: str  # for_you | trending | likely
+    section: str  # for_you | i:<id> | trending | likely
     topic_id: int | None
+
+
+def author_key(name: str) -> str:
+    """A name compared without case, accents' absence, dots or extra spaces ("Lovelace, A." stays as is)."""
+    return " ".join(words(name))
 
 
 class Pool:
     """The candidates of one build, with what every subscriber's ranking shares computed once."""
 
-    def __init__(self, candidates: list[Candidate], vectors: Vector | None = None) -> None:
+    def __init__(
+        self,
+        candidates: list[Candidate],
+        vectors: Vector | None = None,
+        parents: dict[int, int] | None = None,
+    ) -> None:
         self.candidates = candidates
         self.index = {c.paper_id: i for i, c in enumerate(candidates)}
         n = len(candidates)
         if vectors is not None and vectors.shape[0] != n:
             raise ValueError("one vector row per candidate is needed")
         self.vectors = vectors
+        self.parents = parents or {}
         self.has_vector = (
             np.linalg.norm(vectors, axis=1) > 0 if vectors is not None and n else np.zeros(n, dtype=bool)
         )
         self.paper_ids = np.array([c.paper_id for c in candidates], dtype=np.int64)
-        self.texts = [c.text.lower() for c in candidates]
-        # Dense paper × topic scores over the topics present in the pool (a few dozen columns).
         self.topic_ids = sorted({t for c in candidates for t in c.topics})
         self.topic_col = {t: j for j, t in enumerate(self.topic_ids)}
         self.scores = np.zeros((n, len(self.topic_ids)), dtype=np.float64)
@@ -116,14 +180,32 @@ class Pool:
         basis = raw if self.has_trending else np.array([c.recency for c in candidates], dtype=np.float64)
         self.trend_pct = _percentile(np.nan_to_num(basis, nan=-np.inf))
         self.real_trending = np.isfinite(raw) & (raw > 0)
-        self._keyword_cache: dict[str, npt.NDArray[np.bool_]] = {}
+        self._text: TextIndex | None = None
+        self._authors: dict[str, npt.NDArray[np.bool_]] | None = None
 
-    def keyword_hits(self, keyword: str) -> npt.NDArray[np.bool_]:
-        key = keyword.lower()
-        if key not in self._keyword_cache:
-            pattern = re.compile(r"(?<!\w)" + re.escape(key) + r"(?!\w)")
-            self._keyword_cache[key] = np.array([bool(pattern.search(t)) for t in self.texts], dtype=bool)
-        return self._keyword_cache[key]
+    @property
+    def text(self) -> TextIndex:
+        """Stemmed titles and abstracts, built on first use (subscribers with keywords only need it)."""
+        if self._text is None:
+            self._text = TextIndex(
+                [c.title for c in self.candidates],
+                [c.abstract if c.abstract is not None else c.text for c in self.candidates],
+            )
+        return self._text
+
+    def author_hits(self, name: str) -> npt.NDArray[np.bool_]:
+        if self._authors is None:
+            rows: dict[str, list[int]] = {}
+            for i, c in enumerate(self.candidates):
+                for a in c.authors:
+                    rows.setdefault(author_key(a), []).append(i)
+            n = len(self.candidates)
+            self._authors = {}
+            for key, found in rows.items():
+                mask = np.zeros(n, dtype=bool)
+                mask[found] = True
+                self._authors[key] = mask
+        return self._authors.get(author_key(name), np.zeros(len(self.candidates), dtype=bool))
 
     def columns(self, topic_ids: frozenset[int]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """(topic ids, column indices) of the given topics that occur in the pool."""
@@ -131,6 +213,17 @@ class Pool:
         return np.array(present, dtype=np.int64), np.array(
             [self.topic_col[t] for t in present], dtype=np.int64
         )
+
+    def areas_of(self, topic_ids: set[int]) -> set[int]:
+        """The topics and the areas above them (a subtopic's parent, followed up the chain)."""
+        out = set()
+        for t in topic_ids:
+            seen = 0
+            while t is not None and t not in out and seen < 5:
+                out.add(t)
+                t = self.parents.get(t)  # type: ignore[assignment]
+                seen += 1
+        return out
 
 
 def _percentile(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -155,6 +248,133 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+@dataclass
+class _Signals:
+    """Per eligible row: each signal, what caused it (for the reason), the relevance."""
+
+    values: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+    cause: dict[str, Callable[[int], str]] = field(default_factory=dict)  # row → the reason in words
+    relevance: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+
+
+def _keywords(pool: Pool, idx: npt.NDArray[np.int64], keywords: list[Keyword], s: _Signals) -> None:
+    if not keywords:
+        return
+    miss = np.ones(idx.size)
+    best = np.zeros(idx.size)
+    cause: dict[int, str] = {}
+    for k in keywords:
+        f, in_title = pool.text.match(k)
+        f, in_title = f[idx], in_title[idx]
+        miss *= 1 - f
+        for r in np.flatnonzero(f > best).tolist():
+            where = "in the title" if in_title[r] else "in the abstract"
+            cause[r] = f"Matches your keyword “{_short(k.text, 40)}” {where}"
+        best = np.maximum(best, f)
+    s.values["keyword"] = 1 - miss
+    s.cause["keyword"] = lambda r: cause.get(r, "")
+
+
+def _vector_signals(
+    profile: Profile, pool: Pool, idx: npt.NDArray[np.int64], w: Weights, s: _Signals
+) -> npt.NDArray[np.float64]:
+    """Interest and liked signals; returns the "less like this" penalty."""
+    penalty = np.zeros(idx.size)
+    if pool.vectors is None:
+        return penalty
+    has = pool.has_vector[idx]
+    direction = profile.learned.direction if profile.learned.direction is not None else profile.interest
+    # One product of the pool with every vector the profile holds (one BLAS call, not several).
+    columns = (
+        ([direction] if direction is not None else []) + [v for v, _ in profile.liked] + profile.disliked
+    )
+    if not columns:
+        return penalty
+    sims = (pool.vectors @ np.stack(columns).T)[idx]
+    first_liked = 1 if direction is not None else 0
+    first_disliked = first_liked + len(profile.liked)
+    to_direction = sims[:, 0] if direction is not None else None
+    if profile.interest is not None and to_direction is not None:
+        s.values["interest"] = np.where(has, _clip01((to_direction - w.interest_low) / w.interest_span), 0.0)
+        said = f"Close to your interest “{_short(profile.interest_label, 50)}”"
+        s.cause["interest"] = lambda r: said
+    to_liked = sims[:, first_liked:first_disliked].max(axis=1) if profile.liked else None
+    if to_liked is not None:
+        s.values["liked"] = np.where(has, _clip01((to_liked - w.liked_low) / w.liked_span), 0.0)
+        nearest_liked = sims[:, first_liked:first_disliked].argmax(axis=1)
+        s.cause["liked"] = lambda r: (
+            f"Like a paper you marked: {_short(profile.liked[int(nearest_liked[r])][1], 60)}"
+        )
+    if profile.disliked:
+        nearest = sims[:, first_disliked:].max(axis=1)
+        # How much closer the paper is to what they rejected than to what they want (the interest
+        # direction, the nearest liked paper): a linear rule in the vector space, like Rocchio's.
+        wanted = np.full(idx.size, w.disliked_low)
+        if to_direction is not None:
+            wanted = np.maximum(wanted, to_direction)
+        if to_liked is not None:
+            wanted = np.maximum(wanted, to_liked)
+        # A near copy of a rejected paper goes whatever else it matches.
+        copy = _clip01((nearest - 0.9) / 0.05)
+        penalty = np.where(has, np.maximum(_clip01((nearest - wanted) / w.disliked_span), copy), 0.0)
+    return penalty
+
+
+def _signals(
+    profile: Profile, pool: Pool, idx: npt.NDArray[np.int64], labels: dict[int, str], w: Weights
+) -> _Signals:
+    s = _Signals()
+    n = idx.size
+    chosen_ids, chosen_cols = pool.columns(profile.topic_ids)
+    if chosen_cols.size:
+        weight = np.array([profile.topic_weights.get(int(t), 1.0) for t in chosen_ids])
+        if profile.keywords or profile.interest is not None:
+            weight = weight * w.topic_with_text
+        sub = pool.scores[np.ix_(idx, chosen_cols)] * weight
+        s.values["topic"] = 1 - np.prod(1 - np.clip(sub, 0.0, 1.0), axis=1)  # in two followed topics: more
+        strongest = sub.argmax(axis=1)
+        s.cause["topic"] = lambda r: (
+            f"In your topic {labels.get(int(chosen_ids[strongest[r]]), 'of interest')}"
+        )
+    _keywords(pool, idx, compile_keywords(profile.keywords, profile.interest_label), s)
+    penalty = _vector_signals(profile, pool, idx, w, s)
+    if profile.authors:
+        author = np.zeros(n)
+        by: dict[int, str] = {}
+        for name in profile.authors:
+            hits = pool.author_hits(name)
+            common = int(hits.sum()) > w.common_author_papers
+            value = w.common_author_weight if common else w.author_weight
+            for r in np.flatnonzero(hits[idx] & (author < value)).tolist():
+                author[r] = value
+                by[r] = f"By {name}, an author you follow"
+        s.values["author"] = author
+        s.cause["author"] = lambda r: by.get(r, "")
+    disliked_terms = {t: -v for t, v in profile.learned.terms.items() if v < 0}
+    if disliked_terms:
+        wanted = set(stems(" ".join(profile.keywords) + " " + profile.interest_label))
+        # What the subscriber asked for in words is never unlearned by a mark.
+        disliked_terms = {t: v for t, v in disliked_terms.items() if t not in wanted}
+    if disliked_terms:
+        total = sum(disliked_terms.values())
+        titles = [pool.text.title_sets[i] for i in idx.tolist()]
+        negative = np.array([sum(v for t, v in disliked_terms.items() if t in ti) / total for ti in titles])
+        penalty = np.maximum(penalty, w.negative_terms * negative)
+    miss = np.ones(n)
+    for values in s.values.values():
+        miss *= 1 - np.clip(values, 0.0, 1.0)
+    s.relevance = (1 - miss) * (1 - penalty)
+    return s
+
+
+def _reason(s: _Signals, r: int, floor: float, margin: float) -> str:
+    """The main cause of a pick, or nothing when it only just passed the floor."""
+    if not s.values or s.relevance[r] < floor + margin:
+        return ""
+    best = max(s.values, key=lambda k: s.values[k][r])
+    return s.cause[best](r) if s.values[best][r] > 0 else ""
+
+
 def select(
     profile: Profile,
     pool: Pool,
@@ -163,128 +383,112 @@ def select(
     weights: Weights = Weights(),
 ) -> list[Pick]:
     """Rank the eligible candidates (indices into the pool) for one subscriber."""
+    w = weights
     idx = np.asarray(eligible, dtype=np.int64)
     _, muted_cols = pool.columns(profile.muted_topic_ids)
     if muted_cols.size and idx.size:
-        idx = idx[~(pool.scores[np.ix_(idx, muted_cols)] >= weights.mute_threshold).any(axis=1)]
+        idx = idx[~(pool.scores[np.ix_(idx, muted_cols)] >= w.mute_threshold).any(axis=1)]
+    exclude = compile_keywords(profile.exclude)
+    if exclude and idx.size:
+        idx = idx[~pool.text.any_match(exclude)[idx]]
     if idx.size == 0:
         return []
-    n = idx.size
-    topic = np.zeros(n)
-    topic_of = np.full(n, -1, dtype=np.int64)
-    chosen_ids, chosen_cols = pool.columns(profile.topic_ids)
-    if chosen_cols.size:
-        sub = pool.scores[np.ix_(idx, chosen_cols)]
-        topic = sub.max(axis=1)
-        topic_of = chosen_ids[sub.argmax(axis=1)]
-    matches = np.zeros(n)
-    keyword_of = np.full(n, -1, dtype=np.int64)
-    for k, word in enumerate(profile.keywords):
-        hits = pool.keyword_hits(word)[idx]
-        matches += hits
-        keyword_of = np.where(hits & (keyword_of < 0), k, keyword_of)
-    keyword = np.where(matches > 0, np.minimum(1.0, 0.75 + 0.25 * matches), 0.0)
-    interest = np.zeros(n)
-    liked = np.zeros(n)
-    liked_of = np.full(n, -1, dtype=np.int64)
-    disliked = np.zeros(n)
-    if pool.vectors is not None:
-        # Products over the whole pool, then the eligible rows: cheaper than copying their vectors.
-        has = pool.has_vector[idx]
-        if profile.interest is not None:
-            interest = np.where(has, _clip01(((pool.vectors @ profile.interest)[idx] - 0.25) / 0.35), 0.0)
-        if profile.liked:
-            sims = (pool.vectors @ np.stack([v for v, _ in profile.liked]).T)[idx]
-            liked = np.where(has, _clip01((sims.max(axis=1) - 0.4) / 0.4), 0.0)
-            liked_of = sims.argmax(axis=1)
-        if profile.disliked:
-            sims = (pool.vectors @ np.stack(profile.disliked).T)[idx]
-            disliked = np.where(has, _clip01((sims.max(axis=1) - 0.5) / 0.3), 0.0)
-    parts = {
-        "topic": weights.topic * topic,
-        "keyword": weights.keyword * keyword,
-        "interest": weights.interest * interest,
-        "liked": weights.liked * liked,
-    }
-    relevance = (
-        parts["topic"] + parts["keyword"] + parts["interest"] + parts["liked"] - weights.disliked * disliked
-    )
     trending = pool.trend_pct[idx]
-    score = relevance + weights.trending * trending
-    # No preferences yet: every candidate qualifies and the best of the day wins by trending.
-    for_you = relevance >= weights.min_relevance if profile.has_signal else np.ones(n, dtype=bool)
-    order = np.lexsort((pool.paper_ids[idx], -score))  # best score first, ties by paper id
-    chosen = _diverse(order[for_you[order]].tolist(), pool, idx, profile.max_papers, weights.diversity_share)
+    picks: list[Pick] = []
+    taken = np.zeros(idx.size, dtype=bool)
 
-    def reason(r: int) -> str:
-        cand = pool.candidates[idx[r]]
-        best = max(parts, key=lambda k: parts[k][r])
-        if parts[best][r] > 0:
-            if best == "topic":
-                return f"In your topic {topic_labels.get(int(topic_of[r]), 'of interest')}"
-            if best == "keyword":
-                return f"Matches “{profile.keywords[int(keyword_of[r])]}”"
-            if best == "interest":
-                return f"Close to your interest “{_short(profile.interest_label, 50)}”"
-            return f"Similar to a paper you liked: {_short(profile.liked[int(liked_of[r])][1], 60)}"
-        return _trend_reason(cand, pool, int(idx[r]), topic_labels)
+    def add(rows: list[int], section: str, score: npt.NDArray[np.float64], reasons: list[str]) -> None:
+        for r, reason in zip(rows, reasons, strict=True):
+            taken[r] = True
+            picks.append(
+                Pick(
+                    int(pool.paper_ids[idx[r]]),
+                    len(picks) + 1,
+                    round(float(score[r]), 4),
+                    reason,
+                    section,
+                    pool.primary_topic[idx[r]],
+                )
+            )
 
-    picks = [
-        Pick(
-            int(pool.paper_ids[idx[r]]),
-            rank,
-            round(float(score[r]), 4),
-            reason(r),
+    if not profile.has_signal:
+        # No preferences yet: the best of the day by trending, each saying why.
+        order = np.lexsort((pool.paper_ids[idx], -trending)).tolist()
+        chosen = _diverse(
+            order, pool, idx, profile.max_papers, w.diversity_share, np.zeros(idx.size), w.strong
+        )
+        add(chosen, "for_you", trending, [_trend_reason(pool, int(idx[r]), topic_labels) for r in chosen])
+        return picks
+    signals = _signals(profile, pool, idx, topic_labels, w)
+    relevance = signals.relevance
+    if (
+        profile.topic_ids
+        or profile.keywords
+        or profile.interest is not None
+        or profile.liked
+        or profile.authors
+    ):
+        order = np.lexsort((pool.paper_ids[idx], -relevance))
+        passing = [r for r in order.tolist() if relevance[r] >= w.min_relevance]
+        chosen = _diverse(passing, pool, idx, profile.max_papers, w.diversity_share, relevance, w.strong)
+        add(
+            chosen,
             "for_you",
-            pool.primary_topic[idx[r]],
+            relevance,
+            [_reason(signals, r, w.min_relevance, w.reason_margin) for r in chosen],
         )
-        for rank, r in enumerate(chosen, start=1)
-    ]
-    if profile.include_trending and profile.has_signal and pool.has_trending and weights.trending_items:
-        open_rows = np.ones(n, dtype=bool)
-        open_rows[chosen] = False
-        open_rows &= pool.real_trending[idx]
-        rows = np.flatnonzero(open_rows)
-        best = rows[np.lexsort((pool.paper_ids[idx[rows]], -trending[rows]))][: weights.trending_items]
-        for r in best.tolist():
-            cand = pool.candidates[idx[r]]
-            picks.append(
-                Pick(
-                    cand.paper_id,
-                    len(picks) + 1,
-                    round(float(trending[r]), 4),
-                    _trend_reason(cand, pool, int(idx[r]), topic_labels),
-                    "trending",
-                    pool.primary_topic[idx[r]],
-                )
-            )
-    if profile.include_likely and profile.has_signal and weights.likely_items:
-        picked = {p.paper_id for p in picks}
-        odds = np.array([pool.candidates[i].likely or 0.0 for i in idx.tolist()])
-        open_rows = np.flatnonzero(
-            (relevance >= weights.min_relevance)
-            & (odds >= weights.likely_min)
-            & ~np.isin(pool.paper_ids[idx], list(picked))
+    for named in profile.interests:
+        sub = Profile(
+            keywords=named.keywords,
+            interest=named.vector,
+            interest_label=named.name,
+            disliked=profile.disliked,
+            learned=Learned(terms={t: v for t, v in profile.learned.terms.items() if v < 0}),
         )
-        best = open_rows[np.lexsort((pool.paper_ids[idx[open_rows]], -odds[open_rows]))][
-            : weights.likely_items
+        s = _signals(sub, pool, idx, topic_labels, w)
+        order = np.lexsort((pool.paper_ids[idx], -s.relevance))
+        rows = [r for r in order.tolist() if s.relevance[r] >= w.min_relevance and not taken[r]]
+        rows = rows[: profile.max_papers]
+        add(rows, named.key, s.relevance, [_reason(s, r, w.min_relevance, w.reason_margin) for r in rows])
+    if not picks:
+        return []  # never filler: trending or likely papers alone do not make a digest
+    if profile.include_trending and pool.has_trending and w.trending_items:
+        followed = set(profile.topic_ids) | {t for p in picks if (t := p.topic_id) is not None}
+        areas = pool.areas_of(followed)
+        # A paper is in the subscriber's areas when it sits (score >= mute_threshold) in one of
+        # them or in a subtopic under one.
+        inside = frozenset(t for t in pool.topic_ids if t in areas or pool.parents.get(t) in areas)
+        _, area_cols = pool.columns(inside)
+        in_areas = (
+            (pool.scores[np.ix_(idx, area_cols)] >= w.mute_threshold).any(axis=1)
+            if area_cols.size
+            else np.zeros(idx.size, dtype=bool)
+        )
+        open_rows = np.flatnonzero(~taken & pool.real_trending[idx] & in_areas)
+        best = open_rows[np.lexsort((pool.paper_ids[idx[open_rows]], -trending[open_rows]))][
+            : w.trending_items
         ]
-        for r in best.tolist():
-            cand = pool.candidates[idx[r]]
-            picks.append(
-                Pick(
-                    cand.paper_id,
-                    len(picks) + 1,
-                    round(float(odds[r]), 4),
-                    _likely_reason(cand, pool, int(idx[r]), topic_labels),
-                    "likely",
-                    pool.primary_topic[idx[r]],
-                )
-            )
+        add(
+            best.tolist(),
+            "trending",
+            trending,
+            [_trend_reason(pool, int(idx[r]), topic_labels) for r in best.tolist()],
+        )
+    if profile.include_likely and w.likely_items:
+        odds = np.array([pool.candidates[i].likely or 0.0 for i in idx.tolist()])
+        open_rows = np.flatnonzero((relevance >= w.min_relevance) & (odds >= w.likely_min) & ~taken)
+        best = open_rows[np.lexsort((pool.paper_ids[idx[open_rows]], -odds[open_rows]))][: w.likely_items]
+        add(
+            best.tolist(),
+            "likely",
+            odds,
+            [_likely_reason(pool, int(idx[r]), topic_labels) for r in best.tolist()],
+        )
     return picks
 
 
-def _likely_reason(cand: Candidate, pool: Pool, i: int, topic_labels: dict[int, str]) -> str:
+def _likely_reason(pool: Pool, i: int, topic_labels: dict[int, str]) -> str:
+    cand = pool.candidates[i]
     topic = pool.primary_topic[i]
     label = topic_labels.get(topic) if topic is not None else None
     chance = f"{round((cand.likely or 0.0) * 100)} % chance to trend"
@@ -292,8 +496,18 @@ def _likely_reason(cand: Candidate, pool: Pool, i: int, topic_labels: dict[int, 
     return f"{chance}{where}" + (f": {cand.likely_why}" if cand.likely_why else "")
 
 
-def _diverse(order: list[int], pool: Pool, idx: npt.NDArray[np.int64], limit: int, share: float) -> list[int]:
-    """Greedy by score with a per-topic cap; the cap is lifted only when nothing else is left."""
+def _diverse(
+    order: list[int],
+    pool: Pool,
+    idx: npt.NDArray[np.int64],
+    limit: int,
+    share: float,
+    relevance: npt.NDArray[np.float64],
+    strong: float,
+) -> list[int]:
+    """Greedy by score with a per-topic cap on the weaker picks; the cap is lifted only when nothing
+    else is left. Strong picks are never held back: a narrow interest that sits in one topic keeps
+    all of its right papers."""
     cap = max(1, math.ceil(limit * share))
     chosen: list[int] = []
     skipped: list[int] = []
@@ -302,7 +516,7 @@ def _diverse(order: list[int], pool: Pool, idx: npt.NDArray[np.int64], limit: in
         if len(chosen) == limit:
             break
         topic = pool.primary_topic[idx[r]]
-        if topic is not None and per_topic.get(topic, 0) >= cap:
+        if topic is not None and per_topic.get(topic, 0) >= cap and relevance[r] < strong:
             skipped.append(r)
             continue
         per_topic[topic] = per_topic.get(topic, 0) + 1
@@ -314,7 +528,8 @@ def _diverse(order: list[int], pool: Pool, idx: npt.NDArray[np.int64], limit: in
     return chosen
 
 
-def _trend_reason(cand: Candidate, pool: Pool, i: int, topic_labels: dict[int, str]) -> str:
+def _trend_reason(pool: Pool, i: int, topic_labels: dict[int, str]) -> str:
+    cand = pool.candidates[i]
     topic = pool.primary_topic[i]
     label = topic_labels.get(topic) if topic is not None else None
     if pool.has_trending and pool.real_trending[i]:

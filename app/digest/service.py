@@ -23,7 +23,7 @@ from app.digest import queries, schedule
 from app.digest.built import BuildReport, BuiltDigest, DigestOptions, TextEncoder, VectorLoader
 from app.digest.due import Due, due_subscribers, preview_due
 from app.digest.plan import plan
-from app.models import Subscriber
+from app.models import Subscriber, SubscriberInterest
 
 log = logging.getLogger("papertrend.digest")
 
@@ -50,7 +50,7 @@ def build_due_digests(
     report.due = len(due)
     if due:
         report.interests_encoded = _refresh_interests(
-            [d.subscriber for d in due], encoder, options.model_name
+            _with_named(session, [d.subscriber for d in due]), encoder, options.model_name
         )
         planned = plan(session, due, options, load_vectors, report)
         _write(session, planned, now, report)
@@ -70,7 +70,7 @@ def preview_digest(
     """What the subscriber's next digest would hold right now; writes no digest."""
     first_since = _first_since(session, now, options) if subscriber.last_digest_at is None else now.date()
     due = preview_due(subscriber, now, first_since)
-    _refresh_interests([subscriber], encoder, options.model_name)
+    _refresh_interests(_with_named(session, [subscriber]), encoder, options.model_name)
     planned = plan(session, [due], options, load_vectors, BuildReport())
     return planned[0][0] if planned else None
 
@@ -137,7 +137,18 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _refresh_interests(subscribers: list[Subscriber], encoder: TextEncoder | None, model: str | None) -> int:
+def _with_named(session: Session, subscribers: list[Subscriber]) -> list[Subscriber | SubscriberInterest]:
+    """The subscribers and their named interests: everything with an interest text to encode."""
+    named = queries.named_interests(session, [s.id for s in subscribers])
+    out: list[Subscriber | SubscriberInterest] = list(subscribers)
+    for rows in named.values():
+        out += rows
+    return out
+
+
+def _refresh_interests(
+    subscribers: list[Subscriber | SubscriberInterest], encoder: TextEncoder | None, model: str | None
+) -> int:
     if encoder is None:
         return 0
     stale = [

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
@@ -100,6 +101,7 @@ class Subscriptions:
         token: str,
         issued_at: float,
         honeypot: str = "",
+        profile: Mapping[str, str | None] | None = None,
     ) -> Submitted:
         """Record the request for `email` (already normalised) and queue its confirmation if allowed.
 
@@ -123,6 +125,7 @@ class Subscriptions:
             limits=SubscribeLimits.from_settings(settings),
             source=source,
             honeypot=bool(honeypot.strip()) or too_fast,
+            profile=profile,
         )
         if delivery_id is not None and (wake := self.state.confirmation_waker) is not None:
             wake()

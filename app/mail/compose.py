@@ -150,6 +150,11 @@ class MailSetup:
             quiet=built.kind == "quiet",
             note=built.note,
             likely=likely,
+            interests=[
+                (name, items)
+                for key, name in built.sections.items()
+                if (items := [item(i) for i in built.items if i.section == key])
+            ],
         )
 
     def _paper_parts(

@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, timedelta
 from email import message_from_bytes
@@ -64,7 +64,8 @@ from app.mail.ratelimit import RateLimiter
 from app.mail.senders import Sender, SendResult
 from app.mail.service import queue_confirmation
 from app.models._common import utcnow
-from app.subscribers.service import SubscribeLimits, SubscribeResult, subscribe
+from app.models.statuses import SubscriberStatus
+from app.subscribers.service import SubscribeLimits, SubscribeResult, apply_profile, subscribe
 
 log = logging.getLogger("papertrend.mail")
 
@@ -234,8 +235,13 @@ def request_subscription(
     limits: SubscribeLimits,
     source: str = "web",
     honeypot: bool = False,
+    profile: Mapping[str, str | None] | None = None,
 ) -> tuple[SubscribeResult, int | None]:
     """Record a subscribe request and, when allowed, queue its confirmation email.
+
+    `profile` (keywords, interest, authors, exclude as `apply_profile` takes them) applies to a
+    new or still unconfirmed address only, in the same transaction: a confirmed subscriber's
+    preferences change through their own signed link, never through a subscribe request.
 
     Nothing is sent here: the request, the decision and the outbox row are one short
     transaction, and `deliver_confirmations` sends the row within seconds. So a relay that
@@ -254,6 +260,9 @@ def request_subscription(
             source=source,
             honeypot=honeypot,
         )
+        target = result.subscriber
+        if profile and target is not None and target.status == SubscriberStatus.PENDING:
+            apply_profile(session, target, now=now, **profile)
         delivery_id = queue_confirmation(session, setup, result, now)
     return result, delivery_id
 

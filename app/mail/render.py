@@ -55,6 +55,7 @@ class DigestView:
     quiet: bool = False
     note: str = ""  # a line under the heading (a first digest says which days it covers)
     likely: list[ItemView] = field(default_factory=list)  # "likely to trend in your topics" (opt-in)
+    interests: list[tuple[str, list[ItemView]]] = field(default_factory=list)  # named interests' sections
 
 
 @dataclass(frozen=True)
@@ -340,6 +341,8 @@ class Renderer:
         return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
     def digest(self, view: DigestView) -> Rendered:
+        if view.interests:  # named-interest sections: rendered in one piece (rare; no cached shell)
+            return Rendered(view.subject, self.digest_text_uncached(view), self.digest_uncached(view))
         html = self._digest_html(view, compact=False)
         if len(html) > MAX_HTML_BYTES or (not html.isascii() and len(html.encode()) > MAX_HTML_BYTES):
             # Gmail clips longer messages; drop the summaries rather than lose the footer links.

@@ -17,6 +17,7 @@ from app.models.subscriber import (
     SubscribeAttempt,
     Subscriber,
     SubscriberEvent,
+    SubscriberInterest,
     SubscriberTopic,
     Suppression,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "SubscribeAttempt",
     "Subscriber",
     "SubscriberEvent",
+    "SubscriberInterest",
     "SubscriberTopic",
     "Suppression",
     "Topic",

@@ -35,6 +35,12 @@ class Subscriber(Base):
     # A "likely to trend in your topics" section (early-trending predictions); off unless asked for.
     include_likely: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     keywords: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # A paper that mentions one of these (stemmed, as keywords are) never reaches the digest.
+    exclude_keywords: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # Followed authors, by name as written on papers.
+    authors: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # Mail a short note when new papers exist but none is relevant (else nothing is sent).
+    quiet_note: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     interest_text: Mapped[str | None] = mapped_column(Text)
     interest_vector: Mapped[bytes | None] = mapped_column(LargeBinary)
     # The model that produced interest_vector; a different model means the vector is recomputed.
@@ -58,6 +64,22 @@ class SubscriberTopic(Base):
         ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
     )
     topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True)
+
+
+class SubscriberInterest(Base):
+    """A named interest of a subscriber: its own keywords and text, and its own digest section."""
+
+    __tablename__ = "subscriber_interests"
+    __table_args__ = (Index("ix_subscriber_interests_subscriber", "subscriber_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(80))
+    keywords: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    interest_text: Mapped[str | None] = mapped_column(Text)
+    interest_vector: Mapped[bytes | None] = mapped_column(LargeBinary)
+    interest_model: Mapped[str | None] = mapped_column(String(200))
 
 
 class Feedback(Base):

@@ -28,6 +28,7 @@ from app.models.statuses import SubscriberStatus
 from app.models.subscriber import new_link_key
 from app.subscribers import queries
 from app.subscribers.import_rows import ImportRow
+from app.subscribers.service import apply_profile
 from app.subscribers.validation import InvalidInput
 
 OUTCOMES = ("added", "invited", "confirmed", "already_invited", "unchanged", "unsubscribed", "suppressed")
@@ -93,18 +94,16 @@ def import_subscriber(
 
 
 def _apply_profile(session: Session, subscriber: Subscriber, row: ImportRow, now: datetime) -> None:
-    """The one place an imported row's profile columns reach the subscriber.
-
-    Keywords and the interest sentence go to the preference fields the digest reads today (the
-    interest vector is computed by the next digest build). When profiles gain authors and
-    exclusions, this body becomes `service.apply_profile(session, subscriber, keywords=row.keywords,
-    interest=row.interest, authors=row.authors, exclude=row.exclude, now=now)`.
-    """
-    del session, now  # what `apply_profile` takes; the fields set here need neither
-    subscriber.keywords = list(row.keywords)
-    subscriber.interest_text = row.interest
-    subscriber.interest_vector = None
-    subscriber.interest_model = None
+    """An imported row's profile columns, through the same `apply_profile` as every other path."""
+    apply_profile(
+        session,
+        subscriber,
+        keywords=", ".join(row.keywords) if row.keywords else None,
+        interest=row.interest,
+        authors="; ".join(row.authors) if row.authors else None,
+        exclude=", ".join(row.exclude) if row.exclude else None,
+        now=now,
+    )
 
 
 def _existing(session: Session, subscriber: Subscriber, *, confirmed: bool, now: datetime) -> Imported:

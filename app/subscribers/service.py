@@ -14,13 +14,19 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.models import Delivery, Feedback, Paper, Subscriber, Topic
+from app.models import Delivery, Feedback, Paper, Subscriber, SubscriberInterest, Topic
 from app.models.statuses import SubscribeOutcome, SubscriberStatus
 from app.models.subscriber import SubscribeAttempt, SubscriberEvent, new_link_key
 from app.security.strength import secret_equals
 from app.subscribers import queries
 from app.subscribers.tokens import InvalidToken, LinkClaims, TokenSigner
-from app.subscribers.validation import Preferences
+from app.subscribers.validation import (
+    NamedInterestInput,
+    Preferences,
+    parse_authors,
+    parse_interest,
+    parse_keywords,
+)
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -256,6 +262,10 @@ def update_preferences(
     subscriber.max_papers = prefs.max_papers
     subscriber.include_trending = prefs.include_trending
     subscriber.include_likely = prefs.include_likely
+    subscriber.authors = list(prefs.authors)
+    subscriber.exclude_keywords = list(prefs.exclude)
+    subscriber.quiet_note = prefs.quiet_note
+    set_named_interests(session, subscriber, prefs.interests)
     papers = queries.papers_by_arxiv_ids(session, prefs.seed_paper_refs)
     for row in queries.feedback_rows(session, subscriber.id):
         if row.kind == "seed":
@@ -269,6 +279,80 @@ def update_preferences(
     queries.add_event(session, subscriber.id, "preferences", now)
     session.flush()
     return [ref for ref in prefs.seed_paper_refs if ref not in papers]
+
+
+def set_named_interests(session: Session, subscriber: Subscriber, wanted: list[NamedInterestInput]) -> None:
+    """Replace the named interests; an unchanged description keeps its computed vector."""
+    old = {row.name.lower(): row for row in named_interests(session, subscriber)}
+    for row in old.values():
+        session.delete(row)
+    session.flush()
+    for position, item in enumerate(wanted):
+        before = old.get(item.name.lower())
+        same = before is not None and before.interest_text == item.text
+        session.add(
+            SubscriberInterest(
+                subscriber_id=subscriber.id,
+                position=position,
+                name=item.name,
+                keywords=list(item.keywords),
+                interest_text=item.text,
+                interest_vector=before.interest_vector if same and before else None,
+                interest_model=before.interest_model if same and before else None,
+            )
+        )
+    session.flush()
+
+
+def named_interests(session: Session, subscriber: Subscriber) -> list[SubscriberInterest]:
+    stmt = (
+        select(SubscriberInterest)
+        .where(SubscriberInterest.subscriber_id == subscriber.id)
+        .order_by(SubscriberInterest.position, SubscriberInterest.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def apply_profile(
+    session: Session,
+    subscriber: Subscriber,
+    *,
+    keywords: str | None,
+    interest: str | None,
+    authors: str | None,
+    exclude: str | None,
+    now: datetime,
+) -> None:
+    """Set profile columns of an import row (None: the column is absent, the value is kept).
+
+    Raises `InvalidInput` (one line, naming the field) before changing anything.
+    """
+    parsed_keywords = parse_keywords(keywords) if keywords is not None else None
+    parsed_exclude = parse_keywords(exclude, "exclude") if exclude is not None else None
+    parsed_authors = parse_authors(authors) if authors is not None else None
+    parsed_interest = parse_interest(interest) if interest is not None else None
+    if parsed_keywords is not None:
+        subscriber.keywords = parsed_keywords
+    if parsed_exclude is not None:
+        subscriber.exclude_keywords = parsed_exclude
+    if parsed_authors is not None:
+        subscriber.authors = parsed_authors
+    if interest is not None and parsed_interest != subscriber.interest_text:
+        subscriber.interest_text = parsed_interest
+        subscriber.interest_vector = None  # computed by the next digest build
+        subscriber.interest_model = None
+    queries.add_event(session, subscriber.id, "preferences", now, via="import")
+    session.flush()
+
+
+def reset_learned(session: Session, subscriber: Subscriber, now: datetime) -> int:
+    """Forget what "more/less like this" taught the digest (seed papers and mutes stay). Returns the count."""
+    rows = [r for r in queries.feedback_rows(session, subscriber.id) if r.kind in ("more", "less")]
+    for row in rows:
+        session.delete(row)
+    queries.add_event(session, subscriber.id, "learned_reset", now, forgotten=len(rows))
+    session.flush()
+    return len(rows)
 
 
 def set_interest_vector(subscriber: Subscriber, vector: bytes, model: str) -> None:
@@ -297,6 +381,13 @@ def current_preferences(session: Session, subscriber: Subscriber) -> Preferences
         include_trending=subscriber.include_trending,
         include_likely=subscriber.include_likely,
         seed_paper_refs=[s for s in seeds if s],
+        authors=list(subscriber.authors or []),
+        exclude=list(subscriber.exclude_keywords or []),
+        quiet_note=subscriber.quiet_note,
+        interests=[
+            NamedInterestInput(row.name, list(row.keywords or []), row.interest_text)
+            for row in named_interests(session, subscriber)
+        ],
     )
 
 
@@ -380,7 +471,14 @@ def export_data(session: Session, subscriber: Subscriber) -> dict[str, Any]:
             "include_trending": subscriber.include_trending,
             "include_likely": subscriber.include_likely,
             "keywords": list(subscriber.keywords or []),
+            "exclude_keywords": list(subscriber.exclude_keywords or []),
+            "authors": list(subscriber.authors or []),
+            "quiet_note": subscriber.quiet_note,
             "interest_text": subscriber.interest_text,
+            "named_interests": [
+                {"name": r.name, "keywords": list(r.keywords or []), "interest_text": r.interest_text}
+                for r in named_interests(session, subscriber)
+            ],
             "topics": [{"id": t.id, "slug": t.slug, "label": t.label} for t in topics],
         },
         "feedback": [

@@ -21,6 +21,10 @@ MAX_KEYWORD_LENGTH = 60
 MAX_INTEREST_LENGTH = 500
 MAX_TOPICS = 50
 MAX_SEED_PAPERS = 20
+MAX_AUTHORS = 20
+MAX_AUTHOR_LENGTH = 100
+MAX_INTERESTS = 5
+MAX_INTEREST_NAME_LENGTH = 80
 FREQUENCIES = ("daily", "weekly", "paused")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
@@ -63,17 +67,61 @@ def clean_text(value: str, field: str, max_length: int) -> str:
     return text
 
 
-def parse_keywords(raw: str) -> list[str]:
-    """Comma- or newline-separated keywords; duplicates (ignoring case) dropped, order kept."""
+def parse_keywords(raw: str, field: str = "keywords") -> list[str]:
+    """Comma- or newline-separated keywords; duplicates (ignoring case) dropped, order kept.
+
+    A keyword may say what its acronym stands for: "graph neural networks (GNN)"."""
+    return _parse_list(raw, field, r"[,\n;]", MAX_KEYWORD_LENGTH, MAX_KEYWORDS, "keywords")
+
+
+def parse_authors(raw: str) -> list[str]:
+    """Author names, one per line or separated by semicolons or commas ("Ada Lovelace; Alan Turing")."""
+    return _parse_list(raw, "authors", r"[,\n;]", MAX_AUTHOR_LENGTH, MAX_AUTHORS, "authors")
+
+
+def _parse_list(raw: str, field: str, separators: str, length: int, limit: int, what: str) -> list[str]:
     out: list[str] = []
     seen: set[str] = set()
-    for part in re.split(r"[,\n;]", raw):
-        word = clean_text(part, "keywords", MAX_KEYWORD_LENGTH)
+    for part in re.split(separators, raw):
+        word = clean_text(part, field, length)
         if word and word.lower() not in seen:
             seen.add(word.lower())
             out.append(word)
-    if len(out) > MAX_KEYWORDS:
-        raise InvalidInput("keywords", f"Please use at most {MAX_KEYWORDS} keywords.")
+    if len(out) > limit:
+        raise InvalidInput(field, f"Please use at most {limit} {what}.")
+    return out
+
+
+@dataclass(frozen=True)
+class NamedInterestInput:
+    """One named interest of the form: its name, keywords and description."""
+
+    name: str
+    keywords: list[str]
+    text: str | None
+
+
+def parse_named_interests(
+    names: list[str], keywords: list[str], texts: list[str]
+) -> list[NamedInterestInput]:
+    """Rows of the named-interest fields; blank rows are dropped, a row without a name is an error."""
+    out: list[NamedInterestInput] = []
+    rows = max(len(names), len(keywords), len(texts))
+    for i in range(rows):
+        name = clean_text(names[i] if i < len(names) else "", "interests", MAX_INTEREST_NAME_LENGTH)
+        words = parse_keywords(keywords[i] if i < len(keywords) else "", "interests")
+        text = clean_text(texts[i] if i < len(texts) else "", "interests", MAX_INTEREST_LENGTH) or None
+        if not (name or words or text):
+            continue
+        if not name:
+            raise InvalidInput("interests", "Please give each named interest a name.")
+        if not (words or text):
+            raise InvalidInput("interests", f"Please give “{name}” keywords or a description.")
+        if any(n.name.lower() == name.lower() for n in out):
+            raise InvalidInput("interests", f"Two named interests are called “{name}”.")
+        out.append(NamedInterestInput(name, words, text))
+    if len(out) > MAX_INTERESTS:
+        raise InvalidInput("interests", f"Please keep at most {MAX_INTERESTS} named interests.")
     return out
 
 
@@ -144,6 +192,10 @@ class Preferences:
     include_trending: bool = True
     include_likely: bool = False  # the digest's "likely to trend in your topics" section
     seed_paper_refs: list[str] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    quiet_note: bool = False
+    interests: list[NamedInterestInput] = field(default_factory=list)
 
 
 def parse_seed_refs(raw: str) -> list[str]:

@@ -8,6 +8,7 @@ past digests; export of everything stored (JSON) and deletion.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated, Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from app.browse.private_feed import feed_path
+from app.digest.learned import learned_view
 from app.digest.service import preview_digest
 from app.http import NowDep, SessionDep, StateDep, state_of
 from app.mail.queries import mailed_digest_html
@@ -27,6 +29,7 @@ from app.subscribers.service import (
     delete_subscriber,
     export_data,
     from_preferences_token,
+    reset_learned,
     set_interest_vector,
     update_preferences,
 )
@@ -35,11 +38,13 @@ from app.subscribers.validation import (
     MAX_TOPICS,
     InvalidInput,
     Preferences,
+    parse_authors,
     parse_frequency,
     parse_ids,
     parse_int,
     parse_interest,
     parse_keywords,
+    parse_named_interests,
     parse_seed_refs,
     parse_timezone,
 )
@@ -134,6 +139,12 @@ def preferences_save(
     max_papers: Annotated[str, Form(max_length=100)] = "10",
     include_trending: Annotated[str, Form(max_length=10)] = "",
     include_likely: Annotated[str, Form(max_length=10)] = "",
+    authors: Annotated[str, Form(max_length=20_000)] = "",
+    exclude: Annotated[str, Form(max_length=20_000)] = "",
+    quiet_note: Annotated[str, Form(max_length=10)] = "",
+    interest_name: Annotated[list[str], Form()] = [],  # noqa: B006 - read only
+    interest_keywords: Annotated[list[str], Form()] = [],  # noqa: B006 - read only
+    interest_text: Annotated[list[str], Form()] = [],  # noqa: B006 - read only
 ) -> HTMLResponse:
     check_size(request)
     check_csrf(request, csrf_token, "preferences", token)
@@ -143,6 +154,7 @@ def preferences_save(
     raw = {
         "keywords": keywords, "interest": interest, "seeds": seeds, "timezone": timezone,
         "send_hour": send_hour, "max_papers": max_papers, "frequency": frequency,
+        "authors": authors, "exclude": exclude,
     }  # fmt: skip
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
@@ -155,6 +167,9 @@ def preferences_save(
         "send_hour": lambda: parse_int(send_hour, "send_hour", 0, 23),
         "timezone": lambda: parse_timezone(timezone),
         "max_papers": lambda: parse_int(max_papers, "max_papers", 1, 50),
+        "authors": lambda: parse_authors(authors),
+        "exclude": lambda: parse_keywords(exclude, "exclude"),
+        "interests": lambda: parse_named_interests(interest_name, interest_keywords, interest_text),
     }
     for name, parse in parsers.items():
         try:
@@ -165,7 +180,10 @@ def preferences_save(
         shown = current_preferences(session, subscriber)
         return _render(request, session, subscriber, token, shown, errors=errors, raw=raw, status_code=422)
     prefs = Preferences(
-        include_trending=bool(include_trending), include_likely=bool(include_likely), **values
+        include_trending=bool(include_trending),
+        include_likely=bool(include_likely),
+        quiet_note=bool(quiet_note),
+        **values,
     )
     unknown = update_preferences(session, subscriber, prefs, now)
     _encode_interest(request, subscriber)
@@ -184,6 +202,47 @@ def _encode_interest(request: Request, subscriber: Subscriber) -> None:
         return
     vector = np.asarray(encoder.encode([subscriber.interest_text])[0], dtype=np.float32)
     set_interest_vector(subscriber, vector.tobytes(), encoder.model_name)
+
+
+@router.get("/preferences/{token}/profile")
+def profile_page(request: Request, token: str, session: SessionDep, now: NowDep) -> HTMLResponse:
+    """What the digest has learned from this subscriber, in words, with a reset."""
+    subscriber = _subscriber(request, session, token)
+    if subscriber is None:
+        return invalid_link("preferences link")
+    return _profile(request, session, subscriber, token, now)
+
+
+def _profile(
+    request: Request, session: Session, subscriber: Subscriber, token: str, now: datetime, notice: str = ""
+) -> HTMLResponse:
+    prefs = current_preferences(session, subscriber)
+    return page(
+        "pages/profile.html",
+        subscriber=subscriber,
+        token=token,
+        prefs=prefs,
+        view=learned_view(session, subscriber, now),
+        notice=notice,
+        reset_token=form_token(request, "reset", token),
+    )
+
+
+@router.post("/preferences/{token}/profile/reset")
+def profile_reset(
+    request: Request,
+    token: str,
+    session: SessionDep,
+    now: NowDep,
+    csrf_token: Annotated[str, Form(max_length=2_000)] = "",
+) -> HTMLResponse:
+    check_csrf(request, csrf_token, "reset", token)
+    subscriber = _subscriber(request, session, token)
+    if subscriber is None:
+        return invalid_link("preferences link")
+    count = reset_learned(session, subscriber, now)
+    notice = f"Forgotten: {count} “more / less like this” mark{'s' if count != 1 else ''}."
+    return _profile(request, session, subscriber, token, now, notice)
 
 
 @router.get("/preferences/{token}/preview")
