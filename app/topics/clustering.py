@@ -151,7 +151,7 @@ def mine_techniques(
     max_techniques: int,
     min_size: int,
     min_lift: float = 0.08,
-    min_spread: float = 0.3,
+    min_spread: float = 0.2,
     merge_overlap: float = 0.5,
     merge_ratio: float = 0.25,
     min_complete: float = 0.3,
