@@ -176,8 +176,9 @@ def assign_to_topics(
             if cos[row, a] >= (MIN_AREA_COSINE if floor is None else floor):
                 out[row].append((areas[a], round(float(np.clip(cos[row, a], 0.0, 1.0)), 4)))
     subtopics = [i for i, t in enumerate(topics) if t.kind == "subtopic"]
+    titles = [t[0] if isinstance(t, tuple) else "" for t in texts]
     if subtopics:
-        _place_in_subtopics(x, topics, subtopics, out)
+        _place_in_subtopics(x, titles, topics, subtopics, out)
     techniques = [i for i, t in enumerate(topics) if t.kind == "technique"]
     if techniques:
         pairs = [t if isinstance(t, tuple) else ("", t) for t in texts]
@@ -216,15 +217,30 @@ def _at_most_techniques(hits: list[tuple[int, float]], topics: Sequence[TopicDra
     return kept
 
 
+def _named_in_titles(titles: Sequence[str], labels: Sequence[str]) -> sp.csc_matrix:
+    """Papers x labels: whether each title names each label (as `build_corpus` counts phrases)."""
+    corpus = build_corpus(list(titles), [""] * len(titles), vocabulary=sorted(set(labels)))
+    column = {k.replace(" ", ""): j for j, k in enumerate(corpus.keys)}
+    cols = [column.get(_compact_key(label), -1) for label in labels]
+    title = corpus.title.tocsc()
+    empty = sp.csc_matrix((len(titles), 1), dtype=np.float32)
+    return sp.hstack([title[:, c] if c >= 0 else empty for c in cols], format="csc")
+
+
 def _place_in_subtopics(
-    x: np.ndarray, topics: Sequence[TopicDraft], subtopics: list[int], out: list[list[tuple[int, float]]]
+    x: np.ndarray,
+    titles: Sequence[str],
+    topics: Sequence[TopicDraft],
+    subtopics: list[int],
+    out: list[list[tuple[int, float]]],
 ) -> None:
-    """Each paper joins the nearest subtopic of its area (the nearest of all when its area has none
-    here). With no areas among `topics`, a paper joins its nearest subtopic only at or above that
+    """Each paper joins the nearest subtopic of its area that its title names, else the nearest
+    subtopic of its area (the nearest of all when its area has none here). With no areas among `topics`, a paper joins its nearest subtopic only at or above that
     subtopic's `threshold` (the cosine of its 10% least typical members when built)."""
     keys = {topics[i].key: i for i in range(len(topics)) if topics[i].kind == "area"}
     cos = x @ _centroids([topics[i] for i in subtopics], x.shape[1]).T
     parent = np.asarray([keys.get(topics[i].parent or "", -1) for i in subtopics])
+    named_in = _named_in_titles(titles, [topics[i].label for i in subtopics]).tocsr()
     floors = np.asarray([topics[i].threshold if topics[i].threshold is not None else 1.0 for i in subtopics])
     for row in range(x.shape[0]):
         area = next((i for i, _ in out[row] if topics[i].kind == "area"), None)
@@ -238,6 +254,9 @@ def _place_in_subtopics(
             continue
         mine = np.flatnonzero(parent == area)
         candidates = mine if len(mine) else np.arange(len(subtopics))
+        # As a build does: a subtopic of the paper's area that its title names comes first.
+        named = candidates[named_in[row, candidates].toarray().ravel() > 0] if len(mine) else candidates[:0]
+        candidates = named if len(named) else candidates
         best = int(candidates[np.argmax(cos[row, candidates])])
         out[row].append((subtopics[best], round(float(np.clip(cos[row, best], 0.0, 1.0)), 4)))
 
