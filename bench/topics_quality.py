@@ -66,7 +66,9 @@ def load_demo() -> tuple[list[dict[str, Any]], np.ndarray]:
     encoder = SentenceTransformer(str(bundled_model_path()), device="cpu")
     texts = [" ".join((p["title"] + ". " + p["abstract"]).split()) for p in seed]
     seed_vecs = np.asarray(encoder.encode(texts, batch_size=16, normalize_embeddings=True), dtype=np.float32)
-    rows = [{"title": p["title"], "abstract": p["abstract"], "primary_category": "seed"} for p in seed] + papers
+    rows = [
+        {"title": p["title"], "abstract": p["abstract"], "primary_category": "seed"} for p in seed
+    ] + papers
     return rows, np.vstack([seed_vecs, np.stack([by_id[p["id"]] for p in papers])])
 
 
@@ -104,7 +106,13 @@ def shape(model: TopicModel, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "areas": len(model.of_kind("area")),
         "subtopics": len(subs),
         "techniques": len(model.of_kind("technique")),
-        "subtopic sizes": (min(len(s.members) for s in subs), int(np.median([len(s.members) for s in subs])), max(len(s.members) for s in subs)) if subs else None,
+        "subtopic sizes": (
+            min(len(s.members) for s in subs),
+            int(np.median([len(s.members) for s in subs])),
+            max(len(s.members) for s in subs),
+        )
+        if subs
+        else None,
         "nmi": normalized_mutual_info_score([r["primary_category"] for r in rows], area_of),
         "without area": float(np.mean(area_of < 0)),
         "bad labels": bad,
@@ -112,17 +120,31 @@ def shape(model: TopicModel, rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def evaluate(name: str, rows: list[dict[str, Any]], vectors: np.ndarray, seed: int, show: bool) -> dict[str, Any]:
+def evaluate(
+    name: str, rows: list[dict[str, Any]], vectors: np.ndarray, seed: int, show: bool
+) -> dict[str, Any]:
     started = time.perf_counter()
     model = build_topic_model(vectors, [r["title"] for r in rows], [r["abstract"] for r in rows], seed=seed)
     seconds = time.perf_counter() - started
     result = {"name": name, "papers": len(rows), "seconds": seconds, **shape(model, rows)}
     result["concepts"] = [concept_scores(model, rows, c) for c in CONCEPTS]
     print(f"\n== {name}: {len(rows)} papers, build {seconds:.1f} s")
-    for key in ("areas", "subtopics", "techniques", "subtopic sizes", "nmi", "without area", "bad labels", "same-thing labels"):
+    for key in (
+        "areas",
+        "subtopics",
+        "techniques",
+        "subtopic sizes",
+        "nmi",
+        "without area",
+        "bad labels",
+        "same-thing labels",
+    ):
         print(f"{key}: {result[key]}")
     for c in result["concepts"]:
-        print(f"  {c['concept']:<40} n={c['papers']:<5} R={fmt(c['recall'])} P={fmt(c['precision'])}  {', '.join(c['topics'][:4])}")
+        print(
+            f"  {c['concept']:<40} n={c['papers']:<5} R={fmt(c['recall'])} P={fmt(c['precision'])}  "
+            + ", ".join(c["topics"][:4])
+        )
     if show:
         areas = {t.key: t.label for t in model.of_kind("area")}
         for t in model.of_kind("area"):
@@ -160,23 +182,31 @@ def markdown(sample: dict[str, Any], demo: dict[str, Any] | None) -> str:
             f"- **{r['name']}** ({r['papers']} papers, build {r['seconds']:.1f} s in process): "
             f"{r['areas']} areas, {r['subtopics']} subtopics, {r['techniques']} techniques; "
             f"NMI area vs primary category {r['nmi']:.3f}; {r['without area']:.1%} without an area; "
-            f"labels breaking the rules: {len(r['bad labels'])}; same-thing pairs: {len(r['same-thing labels'])}; "
+            f"labels breaking the rules: {len(r['bad labels'])}; "
+            f"same-thing pairs: {len(r['same-thing labels'])}; "
             f"mean recall {rec:.2f}, mean precision {prec:.2f} over {k} concepts with papers"
         )
     if demo:
         spec = [c for c in demo["concepts"][: len(SPECIFIED)] if c["papers"] >= 5]
         low = [c["concept"] for c in spec if (c["recall"] or 0) < 0.70]
         lines.append(
-            f"- demo, specified concepts with >= 5 papers: {len(spec)}; below recall 0.70: {', '.join(low) or 'none'}"
+            f"- demo, specified concepts with >= 5 papers: {len(spec)}; "
+            f"below recall 0.70: {', '.join(low) or 'none'}"
         )
-    lines += ["", "| concept | 25k papers | 25k recall | 25k precision | demo papers | demo recall | demo precision | 25k topics |", "|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| concept | 25k papers | 25k recall | 25k precision | demo papers | demo recall | demo precision "
+        "| 25k topics |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for i, c in enumerate(sample["concepts"]):
         d = demo["concepts"][i] if demo else {"papers": "-", "recall": None, "precision": None}
         if i == len(SPECIFIED):
             lines.append("| *added* | | | | | | | |")
         topics = ", ".join(c["topics"][:3]) + (" ..." if len(c["topics"]) > 3 else "")
         lines.append(
-            f"| {c['concept']} | {c['papers']} | {fmt(c['recall'])} | {fmt(c['precision'])} | {d['papers']} | "
+            f"| {c['concept']} | {c['papers']} | {fmt(c['recall'])} | {fmt(c['precision'])} | "
+            f"{d['papers']} | "
             f"{fmt(d['recall'])} | {fmt(d['precision'])} | {topics} |"
         )
     return "\n".join(lines)

@@ -2,7 +2,7 @@
 
 Candidates are the 1-3 word phrases of the topic's titles (`PhraseCorpus`), ranked by
 
-    score = p * log(p / q)  *  (1 + 0.35 * (words - 1))  *  max(cos, 0)^2  
+    score = p * log(p / q)  *  (1 + 0.35 * (words - 1))  *  max(cos, 0)^2
 
 where p and q are the shares of papers that use the phrase in the topic and in the whole corpus (a
 title use counts 1, an abstract-only use 1/4): the phrase's term of KL(topic || corpus), high when the

@@ -91,7 +91,8 @@ class TopicsReport:
         total = sum(self.seconds.values())
         return (
             f"{self.papers} papers -> {self.topics} topics ({self.areas} areas, "
-            f"{self.subtopics} subtopics, {self.techniques} techniques, {self.manual} manual); {self.matched} kept their id, "
+            f"{self.subtopics} subtopics, {self.techniques} techniques, {self.manual} manual); "
+            f"{self.matched} kept their id, "
             f"{self.created} new ({len(self.emerging)} emerging), "
             f"{len(self.dormant)} dormant; {self.without_area} papers without an area ({total:.1f}s)"
             + (" [dry run: nothing written]" if self.dry_run else "")

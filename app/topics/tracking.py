@@ -155,7 +155,8 @@ def assign_to_topics(
 
     Areas: the nearest area centroid, if its cosine reaches `min_area_cosine` (when given), else the
     area's `threshold`, else MIN_AREA_COSINE. Subtopics: the nearest subtopic whose `parent` is the
-    paper's area (the nearest of all when that area has none here). Techniques: the same rule as a build (a trigger phrase in
+    paper's area (the nearest of all when that area has none here). Techniques: the same rule as a
+    build (a trigger phrase in
     the title or twice in the abstract, once plus a close embedding, or a very close embedding alone),
     with the topic's `phrases` (its first keyword when empty) and thresholds. Give `texts` as (title,
     abstract) pairs to score exactly as a build; a plain string counts as an abstract, so a phrase must
@@ -205,7 +206,9 @@ def assign_to_topics(
     return [_at_most_techniques(sorted(hits, key=lambda h: (-h[1], h[0])), topics) for hits in out]
 
 
-def _at_most_techniques(hits: list[tuple[int, float]], topics: Sequence[TopicDraft]) -> list[tuple[int, float]]:
+def _at_most_techniques(
+    hits: list[tuple[int, float]], topics: Sequence[TopicDraft]
+) -> list[tuple[int, float]]:
     """A paper's MAX_TECHNIQUES best techniques (hits are sorted best first); other kinds untouched."""
     kept, seen = [], 0
     for index, score in hits:
@@ -235,7 +238,8 @@ def _place_in_subtopics(
     out: list[list[tuple[int, float]]],
 ) -> None:
     """Each paper joins the nearest subtopic of its area that its title names, else the nearest
-    subtopic of its area (the nearest of all when its area has none here). With no areas among `topics`, a paper joins its nearest subtopic only at or above that
+    subtopic of its area (the nearest of all when its area has none here). With no areas among
+    `topics`, a paper joins its nearest subtopic only at or above that
     subtopic's `threshold` (the cosine of its 10% least typical members when built)."""
     keys = {topics[i].key: i for i in range(len(topics)) if topics[i].kind == "area"}
     cos = x @ _centroids([topics[i] for i in subtopics], x.shape[1]).T

@@ -86,6 +86,7 @@ def stem(word: str) -> str:
         w = w[:-2]  # "generat(ion|ive|e)" -> "gener", "evaluat" -> "evalu"
     return w
 
+
 # Single words a research field uses alone as the name of what it follows. Any other single word is
 # an ordinary word ("Bias", "Memory", "Codes", "Motion", "3D") and never a label on its own: a label is
 # then the phrase titles complete it with ("KV Cache", "Motion Generation"). Acronyms and names written

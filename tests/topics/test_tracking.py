@@ -47,7 +47,9 @@ def test_another_seed_keeps_most_ids(papers: Papers, model: TopicModel) -> None:
     # draws elsewhere; areas and techniques are real subjects and must keep their ids.
     kinds = ("area", "technique")
     old = [t for t in model.topics if t.kind in kinds]
-    result = match_topics(refs_from_drafts(old, list(range(len(old)))), [t for t in other.topics if t.kind in kinds])
+    result = match_topics(
+        refs_from_drafts(old, list(range(len(old)))), [t for t in other.topics if t.kind in kinds]
+    )
     assert result.kept_share >= 0.95
 
 
