@@ -140,4 +140,8 @@ def same_thing(a: str, b: str) -> bool:
         return True
     core_a = " ".join(w for w in a.split() if stem(w) not in _NOISE_STEMS) or a
     core_b = " ".join(w for w in b.split() if stem(w) not in _NOISE_STEMS) or b
-    return is_acronym(core_a, core_b) or is_acronym(core_b, core_a)
+    # Only a written acronym ("RAG", "LoRA") abbreviates: "Self-Supervised" is no acronym of
+    # "Semantic Segmentation" although its capitals are that phrase's initials.
+    return (is_name_token(core_a) and "-" not in core_a and is_acronym(core_a, core_b)) or (
+        is_name_token(core_b) and "-" not in core_b and is_acronym(core_b, core_a)
+    )

@@ -53,6 +53,10 @@ TopicKind = Literal["area", "subtopic", "technique"]
 # the same way.
 MAX_TECHNIQUES = 3
 
+# A paper whose title names a subtopic joins it only if its cosine to the subtopic's centre reaches
+# this (a title may use a subtopic's name in another sense).
+NAMED_MIN_COSINE = 0.35
+
 # Two subtopics of different areas with the same best name and centroids at least this close are one
 # subject that k-means cut at an area border.
 SAME_SUBJECT_COSINE = 0.8
@@ -178,14 +182,16 @@ def build_topic_model(
             own = [j for j, sub in enumerate(subs) if sub.area == i]
             if own:
                 area_labels[i] = sub_labels[max(own, key=lambda j: len(subs[j].rows))]
+    # An area holds the papers of its subtopics (a paper whose title names a subtopic moved with it).
+    area_rows = [np.sort(np.concatenate([s.rows for s in subs if s.area == i] + [rows[:0]])) for i, rows in enumerate(area_rows)]
     area_tfidf = class_tfidf(corpus, area_rows)
     sub_tfidf = class_tfidf(corpus, [s.rows for s in subs])
     tech_tfidf = class_tfidf(corpus, [g.members for g in groups])
 
     topics: list[TopicDraft] = []
     for i, a in enumerate(order):
-        rows = area_members[a]
-        scores = np.clip(area_cos[rows], 0.0, 1.0)
+        rows = area_rows[i]
+        scores = np.clip(x[rows] @ centroids[a], 0.0, 1.0)
         topics.append(
             TopicDraft(
                 key=f"area-{i:02d}",
@@ -227,7 +233,7 @@ def build_topic_model(
             )
         )
     assigned = np.zeros(n, dtype=bool)
-    for rows in area_members:
+    for rows in area_rows:
         assigned[rows] = True
     return TopicModel(topics=topics, n_papers=n, seed=seed, without_area=np.flatnonzero(~assigned).tolist())
 
@@ -375,16 +381,20 @@ def _named_subtopics(
 def _follow_names(
     x: np.ndarray, corpus: PhraseCorpus, subs: list[Subtopic], labels: list[str]
 ) -> list[Subtopic]:
-    """A paper whose title names a subtopic of its own area joins that subtopic (the closest one when
-    its title names several): a reader of "Remote Sensing" expects every remote-sensing paper of the
-    area there, wherever k-means drew the border. Centroids are recomputed from the new members."""
+    """A paper whose title names a subtopic joins it (the closest one when its title names several),
+    if it is not far from it (cosine >= NAMED_MIN_COSINE; in another area, at least as close as its
+    own subtopic), and with it that subtopic's area: a reader
+    of "Remote Sensing" expects the remote-sensing papers there, wherever k-means drew the borders.
+    Centroids are recomputed from the new members."""
     column = {pretty(p).lower(): j for j, p in enumerate(corpus.phrases)}
     title = corpus.title.tocsc()
-    area_of = np.full(x.shape[0], -1)
     sub_of = np.full(x.shape[0], -1)
+    area_of = np.full(x.shape[0], -1)
+    own = np.full(x.shape[0], -np.inf)  # cosine to the paper's own subtopic
     for i, sub in enumerate(subs):
         sub_of[sub.rows] = i
         area_of[sub.rows] = sub.area
+        own[sub.rows] = x[sub.rows] @ sub.centroid
     best = np.full(x.shape[0], -np.inf)
     target = sub_of.copy()
     for i, (sub, label) in enumerate(zip(subs, labels, strict=True)):
@@ -392,9 +402,10 @@ def _follow_names(
         if j is None:
             continue
         rows = title.indices[title.indptr[j] : title.indptr[j + 1]]
-        rows = rows[area_of[rows] == sub.area]
         cos = x[rows] @ sub.centroid
-        better = cos > best[rows]
+        # Into another area only when the named subtopic is at least as close as the paper's own.
+        allowed = (area_of[rows] == sub.area) | (cos >= own[rows])
+        better = (cos > best[rows]) & (cos >= NAMED_MIN_COSINE) & allowed
         target[rows[better]] = i
         best[rows[better]] = cos[better]
     if np.array_equal(target, sub_of):

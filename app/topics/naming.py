@@ -70,8 +70,16 @@ def rank_names(
     t_all = (ind @ in_title).tocsr()
     q = np.asarray(uses.mean(axis=0), dtype=np.float64).ravel()
     bonus = (1.0 + 0.35 * (corpus.n_words - 1)) * 1.0
-    ok = np.fromiter((label_ok(pretty(p)) for p in corpus.phrases), dtype=bool, count=len(corpus.phrases))
-    ok &= corpus.complete >= 0.5  # fragments ("Vision-Language", "Zero-Shot") are never names
+    whole = corpus.complete >= 0.5  # fragments ("Vision-Language", "Zero-Shot") are never names
+    checked: dict[int, bool] = {}
+
+    def ok(cols: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(cols), dtype=bool)
+        for k, c in enumerate(cols.tolist()):
+            if c not in checked:
+                checked[c] = bool(whole[c]) and label_ok(pretty(corpus.phrases[c]))
+            out[k] = checked[c]
+        return out
     q_parent = None
     if parents is not None and parent_of is not None:
         sizes = np.array([max(len(m), 1) for m in parents], dtype=np.float64)[:, None]
@@ -86,7 +94,9 @@ def rank_names(
         titled = dict(zip(t_all.indices[tlo:thi].tolist(), t_all.data[tlo:thi].tolist(), strict=True))
         need = max(2.0, min_title_share * size) if size > 2 else 1.0
         t_count = np.fromiter((titled.get(c, 0.0) for c in cols.tolist()), dtype=np.float64, count=len(cols))
-        keep = (t_count >= need) & ok[cols] & (p > q[cols])
+        keep = (t_count >= need) & (p > q[cols])
+        cols, p = cols[keep], p[keep]
+        keep = ok(cols)
         cols, p = cols[keep], p[keep]
         kl = p * np.log(p / np.maximum(q[cols], 1e-12))
         if q_parent is not None and parent_of is not None:

@@ -62,7 +62,9 @@ def split_areas(
             labels = np.zeros(len(rows), dtype=np.int64)
             centroids = normalize_rows(sub.mean(axis=0, keepdims=True))
         else:
-            centroids, labels, _ = spherical_kmeans(sub, k, seed=seed + a, niter=15)
+            # Seeded on a sample of 40 papers per subtopic and 10 iterations: inside one area the
+            # clusters are many and small, and this is most of a build's clustering time otherwise.
+            centroids, labels, _ = spherical_kmeans(sub, k, seed=seed + a, niter=10, seed_sample=40 * k)
             labels, centroids = _fold_small(sub, labels, centroids)
         cos = np.einsum("ij,ij->i", sub, centroids[labels])
         for c in range(len(centroids)):

@@ -17,7 +17,7 @@ from scipy.optimize import linear_sum_assignment
 
 from app.topics.clustering import normalize_rows, technique_scores
 from app.topics.labeling import build_corpus, label_key
-from app.topics.model import MAX_TECHNIQUES, MIN_AREA_COSINE, TopicDraft, TopicKind
+from app.topics.model import MAX_TECHNIQUES, MIN_AREA_COSINE, NAMED_MIN_COSINE, TopicDraft, TopicKind
 
 # Used for technique topics stored without their own thresholds: typical values of a 25k-paper build
 # (the 90th percentile and the median cosine of the papers that name the technique).
@@ -237,8 +237,9 @@ def _place_in_subtopics(
     subtopics: list[int],
     out: list[list[tuple[int, float]]],
 ) -> None:
-    """Each paper joins the nearest subtopic of its area that its title names, else the nearest
-    subtopic of its area (the nearest of all when its area has none here). With no areas among
+    """Each paper joins the closest subtopic its title names (cosine >= NAMED_MIN_COSINE), and that
+    subtopic's area; else the nearest subtopic of its area (the nearest of all when its area has none
+    here). With no areas among
     `topics`, a paper joins its nearest subtopic only at or above that
     subtopic's `threshold` (the cosine of its 10% least typical members when built)."""
     keys = {topics[i].key: i for i in range(len(topics)) if topics[i].kind == "area"}
@@ -246,7 +247,23 @@ def _place_in_subtopics(
     parent = np.asarray([keys.get(topics[i].parent or "", -1) for i in subtopics])
     named_in = _named_in_titles(titles, [topics[i].label for i in subtopics]).tocsr()
     floors = np.asarray([topics[i].threshold if topics[i].threshold is not None else 1.0 for i in subtopics])
+    area_cos = x @ _centroids([topics[i] for i in keys.values()], x.shape[1]).T if keys else None
+    area_col = {index: c for c, index in enumerate(keys.values())}
     for row in range(x.shape[0]):
+        named = np.flatnonzero(named_in[row].toarray().ravel() > 0) if keys else np.zeros(0, np.int64)
+        named = named[(cos[row, named] >= NAMED_MIN_COSINE) & (parent[named] >= 0)]
+        home = next((i for i, _ in out[row] if topics[i].kind == "area"), None)
+        if len(named) and home is not None and (parent == home).any():
+            own = float(cos[row, parent == home].max())  # the subtopic of its own area it would get
+            named = named[(parent[named] == home) | (cos[row, named] >= own)]
+        if len(named) and area_cos is not None:
+            # As a build does: the closest subtopic the title names, and with it its area.
+            best = int(named[np.argmax(cos[row, named])])
+            area = int(parent[best])
+            score = round(float(np.clip(area_cos[row, area_col[area]], 0.0, 1.0)), 4)
+            out[row] = [(i, sc) for i, sc in out[row] if topics[i].kind != "area"] + [(area, score)]
+            out[row].append((subtopics[best], round(float(np.clip(cos[row, best], 0.0, 1.0)), 4)))
+            continue
         area = next((i for i, _ in out[row] if topics[i].kind == "area"), None)
         if area is None:
             if keys:
@@ -258,9 +275,6 @@ def _place_in_subtopics(
             continue
         mine = np.flatnonzero(parent == area)
         candidates = mine if len(mine) else np.arange(len(subtopics))
-        # As a build does: a subtopic of the paper's area that its title names comes first.
-        named = candidates[named_in[row, candidates].toarray().ravel() > 0] if len(mine) else candidates[:0]
-        candidates = named if len(named) else candidates
         best = int(candidates[np.argmax(cos[row, candidates])])
         out[row].append((subtopics[best], round(float(np.clip(cos[row, best], 0.0, 1.0)), 4)))
 
