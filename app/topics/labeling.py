@@ -142,6 +142,13 @@ def same_thing(a: str, b: str) -> bool:
     core_b = " ".join(w for w in b.split() if stem(w) not in _NOISE_STEMS) or b
     # Only a written acronym ("RAG", "LoRA") abbreviates: "Self-Supervised" is no acronym of
     # "Semantic Segmentation" although its capitals are that phrase's initials.
-    return (is_name_token(core_a) and "-" not in core_a and is_acronym(core_a, core_b)) or (
-        is_name_token(core_b) and "-" not in core_b and is_acronym(core_b, core_a)
-    )
+    return _abbreviates(core_a, core_b) or _abbreviates(core_b, core_a)
+
+
+def _abbreviates(short: str, long: str) -> bool:
+    """A written acronym of `long`; a long form with inner small words ("Chain-of-Thought") is written
+    with them ("CoT"), so "CT" (computed tomography) does not abbreviate it."""
+    if not is_name_token(short) or "-" in short or not is_acronym(short, long):
+        return False
+    inner_small = any(p.lower() in _SMALL_WORDS for w in long.split() for p in w.split("-")[1:-1])
+    return not inner_small or any(c.islower() for c in short)

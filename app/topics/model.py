@@ -37,7 +37,6 @@ from app.topics.clustering import TechniqueGroup, mine_techniques
 from app.topics.kmeans import default_n_areas, normalize_rows, spherical_kmeans
 from app.topics.labeling import (
     PhraseCorpus,
-    assign_labels,
     build_corpus,
     is_acronym,
     label_ok,
@@ -103,14 +102,14 @@ def default_max_techniques(n: int) -> int:
     """Up to 120 techniques: about one per 200 papers, at least 10 (the 73 seed papers still have
     quantization, pruning and LoRA as techniques; the 25k sample has room for the methods whole
     communities follow: LoRA, Mamba, mixture of experts, speculative decoding, KV cache...)."""
-    return int(min(120, max(10, n // 200)))
+    return int(min(150, max(30, n // 50)))
 
 
 def default_min_technique_size(n: int) -> int:
     """A technique needs max(3, sqrt(n) / 3) members: 3 on the 73 seed papers, 12 on the 1.3k demo,
     53 on the 25k sample, 167 at 250k. A fixed share (0.2%) let three-paper phrases ("NTIRE") crowd
     out the techniques of a small corpus; a fixed count would let thousands through at 250k."""
-    return max(3, round(math.sqrt(max(n, 0)) / 3))
+    return max(3, round(math.sqrt(max(n, 0)) / 4))
 
 
 def build_topic_model(
@@ -161,7 +160,10 @@ def build_topic_model(
     # holds the subject keeps it: the area if most of the technique's papers are in it (the phrase is
     # that area's name, e.g. "Autonomous Driving"), else the technique, and the area takes its next name.
     title_df = np.diff(corpus.title.tocsc().indptr)
-    tech_labels = assign_labels([_technique_names(corpus, title_df, g) for g in groups], required=False)
+    tech_labels: list[str | None] = []
+    for names in (_technique_names(corpus, title_df, g) for g in groups):
+        used = [lab for lab in tech_labels if lab]
+        tech_labels.append(next((c for c in names if not any(same_thing(c, u) for u in used)), None))
     area_rows = [area_members[a] for a in order]
     area_centroids = centroids[order] if order else centroids[:0]
     area_names = [
@@ -183,7 +185,10 @@ def build_topic_model(
             if own:
                 area_labels[i] = sub_labels[max(own, key=lambda j: len(subs[j].rows))]
     # An area holds the papers of its subtopics (a paper whose title names a subtopic moved with it).
-    area_rows = [np.sort(np.concatenate([s.rows for s in subs if s.area == i] + [rows[:0]])) for i, rows in enumerate(area_rows)]
+    area_rows = [
+        np.sort(np.concatenate([s.rows for s in subs if s.area == i] + [rows[:0]]))
+        for i, rows in enumerate(area_rows)
+    ]
     area_tfidf = class_tfidf(corpus, area_rows)
     sub_tfidf = class_tfidf(corpus, [s.rows for s in subs])
     tech_tfidf = class_tfidf(corpus, [g.members for g in groups])

@@ -80,6 +80,7 @@ def rank_names(
                 checked[c] = bool(whole[c]) and label_ok(pretty(corpus.phrases[c]))
             out[k] = checked[c]
         return out
+
     q_parent = None
     if parents is not None and parent_of is not None:
         sizes = np.array([max(len(m), 1) for m in parents], dtype=np.float64)[:, None]

@@ -34,6 +34,14 @@ def label_problems(topics: Sequence[tuple[str, str]]) -> list[str]:
             if other_kind != kind:
                 continue
             same = near_duplicate(label_key(label), label_key(other))
-            if same or is_acronym(label, other) or is_acronym(other, label):
+            if same or _acronym(label, other) or _acronym(other, label):
                 problems.append(f"two {kind}s name the same thing: {label!r} / {other!r}")
     return problems
+
+
+def _acronym(short: str, long: str) -> bool:
+    """ "RAG" abbreviates "Retrieval-Augmented Generation"; "CT" does not abbreviate "Chain-of-Thought"
+    (that is "CoT": a long form with inner small words is abbreviated with them)."""
+    if not is_acronym(short, long):
+        return False
+    return "-of-" not in long.lower() or any(c.islower() for c in short)
