@@ -73,7 +73,8 @@ def spherical_kmeans(
     n, _ = x.shape
     k = max(1, min(k, n))
     rng = np.random.default_rng(seed)
-    # Seeding looks at a sample (at most `seed_sample` papers): its cost grows with n * k, k-means' own with n * k
+    # Seeding looks at a sample (at most `seed_sample` papers): its cost grows with n * k, k-means'
+    # own with n * k
     # per iteration but in one matrix product.
     sample = np.sort(rng.choice(n, size=min(n, seed_sample), replace=False))
     centroids = _lloyd(x, _kmeans_pp(x[sample], k, rng), niter, rng)
