@@ -239,8 +239,7 @@ def _place_in_subtopics(
 ) -> None:
     """Each paper joins the closest subtopic its title names (cosine >= NAMED_MIN_COSINE), and that
     subtopic's area; else the nearest subtopic of its area (the nearest of all when its area has none
-    here). With no areas among
-    `topics`, a paper joins its nearest subtopic only at or above that
+    here). With no areas among `topics`, a paper joins its nearest subtopic only at or above that
     subtopic's `threshold` (the cosine of its 10% least typical members when built)."""
     keys = {topics[i].key: i for i in range(len(topics)) if topics[i].kind == "area"}
     cos = x @ _centroids([topics[i] for i in subtopics], x.shape[1]).T
@@ -259,9 +258,9 @@ def _place_in_subtopics(
         if len(named) and area_cos is not None:
             # As a build does: the closest subtopic the title names, and with it its area.
             best = int(named[np.argmax(cos[row, named])])
-            area = int(parent[best])
-            score = round(float(np.clip(area_cos[row, area_col[area]], 0.0, 1.0)), 4)
-            out[row] = [(i, sc) for i, sc in out[row] if topics[i].kind != "area"] + [(area, score)]
+            named_area = int(parent[best])
+            score = round(float(np.clip(area_cos[row, area_col[named_area]], 0.0, 1.0)), 4)
+            out[row] = [(i, sc) for i, sc in out[row] if topics[i].kind != "area"] + [(named_area, score)]
             out[row].append((subtopics[best], round(float(np.clip(cos[row, best], 0.0, 1.0)), 4)))
             continue
         area = next((i for i, _ in out[row] if topics[i].kind == "area"), None)
