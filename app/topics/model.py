@@ -2,8 +2,8 @@
 and techniques.
 
 This module owns the orchestration (cluster areas, split them into subtopics, mine techniques, name
-all three), the ranking of a
-topic's phrases for its name and keywords, and the dataclasses the service layer stores. It is pure:
+all three; names are ranked in `naming`), the choice of one name per topic (two subtopics that name the
+same thing are one), the keywords, and the dataclasses the service layer stores. It is pure:
 no database, settings, clock, network or files; the same input and seed give the same output.
 
 Public API of the topics package (the service layer calls exactly these):
@@ -19,9 +19,9 @@ Public API of the topics package (the service layer calls exactly these):
 
 `vectors` are float arrays (n x d), normalised here; `titles` and `abstracts` are parallel lists of
 strings; member row indices refer to those lists. Defaults: sqrt(n / 64) areas (2..60), each split
-into subtopics of about sqrt(n) papers (`subtopics`), up to n / 200 techniques (10..120) of at least
-max(3, sqrt(n) / 3) papers each. Every paper has one area and one subtopic inside it (unless it is
-farther than MIN_AREA_COSINE from every area) and 0..n techniques.
+into subtopics of about sqrt(n) papers (`subtopics`), up to n / 50 techniques (30..150) of at least
+max(3, sqrt(n) / 4) papers each. Every paper has one area and one subtopic inside it (unless it is
+farther than MIN_AREA_COSINE from every area) and 0..MAX_TECHNIQUES techniques, each with a score.
 """
 
 from __future__ import annotations
@@ -99,15 +99,16 @@ class TopicModel:
 
 
 def default_max_techniques(n: int) -> int:
-    """Up to 120 techniques: about one per 200 papers, at least 10 (the 73 seed papers still have
-    quantization, pruning and LoRA as techniques; the 25k sample has room for the methods whole
-    communities follow: LoRA, Mamba, mixture of experts, speculative decoding, KV cache...)."""
+    """Up to 150 techniques: one per 50 papers, at least 30. A small corpus needs room for the few
+    techniques it has (the 2.7k demo: quantization, pruning, sparsity, distillation, LoRA,
+    representation learning); only phrases that pass the naming rules compete, and each needs
+    `default_min_technique_size` papers, so the cap is seldom reached below 25k papers."""
     return int(min(150, max(30, n // 50)))
 
 
 def default_min_technique_size(n: int) -> int:
-    """A technique needs max(3, sqrt(n) / 3) members: 3 on the 73 seed papers, 12 on the 1.3k demo,
-    53 on the 25k sample, 167 at 250k. A fixed share (0.2%) let three-paper phrases ("NTIRE") crowd
+    """A technique needs max(3, sqrt(n) / 4) members: 3 on the 73 seed papers, 13 on the 2.7k demo,
+    40 on the 25k sample, 125 at 250k. A fixed share (0.2%) let three-paper phrases ("NTIRE") crowd
     out the techniques of a small corpus; a fixed count would let thousands through at 250k."""
     return max(3, round(math.sqrt(max(n, 0)) / 4))
 
