@@ -156,6 +156,7 @@ def run_ours(rows: list[dict[str, Any]], vectors: np.ndarray, repeats: int, seed
         "cpu_seconds": statistics.median(cpu_times),
         "assignment": area.tolist(),
         "n_areas": len(areas),
+        "n_subtopics": sum(t.kind == "subtopic" for t in model.topics),
         "n_techniques": len(techniques),
         "examples": areas[:5] + techniques[:5],
         "labels": labels,
@@ -224,9 +225,8 @@ def markdown(r: dict[str, Any], command: str) -> str:
         f"| papers without an area (BERTopic: outliers) | {pct(ours['unassigned'])} | "
         + (pct(bert["unassigned"]) if bert else "-")
         + " |",
-        f"| topics | {ours['n_areas']} areas + {ours['n_techniques']} techniques | "
-        + (str(len(bert["names"])) if bert else "-")
-        + " |",
+        f"| topics | {ours['n_areas']} areas + {ours.get('n_subtopics', 0)} subtopics + "
+        f"{ours['n_techniques']} techniques | " + (str(len(bert["names"])) if bert else "-") + " |",
     ]
     for name, cov in ours["coverage"].items():
         theirs_cov = pct(bert["coverage"][name]["share"]) + " in its best topic" if bert else "-"

@@ -1,14 +1,19 @@
-"""Quality and speed of the topic model on the shared 25k arXiv sample (precomputed MiniLM vectors).
+"""Concept benchmark of the topic model: do researchers find the concepts they follow, by name?
 
-Prints: build time, NMI of each paper's area vs its arXiv primary category, the share of papers
-without an area, how many of the papers with "quantiz" / "prun"|"sparsit" in the title sit in the
-quantization / pruning-sparsity technique, topic counts, duplicate labels, example labels, the ids
-kept by a same-seed rebuild, and the topics matched between a build on the first 90% of the papers
-(by announced date) and one on all of them. Targets (docs/BENCHMARKS.md): NMI >= 0.30, <= 10% without
-an area, > 50% of the title-word papers in their technique, build <= 5.7 s (1/20 of BERTopic's 113 s),
->= 85% of topics matched.
+For each concept of `bench/_concepts.py` (the 30 the product was specified with, and 18 more):
 
-    .venv/bin/python bench/topics_quality.py [--data ../shared/data] [--seed 0]
+* recall = share of the papers whose title names the concept that carry a topic (any kind: area,
+  subtopic or technique) whose label names it;
+* precision = share of the papers of those topics that are about the concept (title or abstract).
+
+Run on the shared 25k arXiv sample (precomputed MiniLM vectors) and on the bundled demo (the 73 seed
+papers, embedded here with the real model, plus app/demo_data). Also prints the hierarchy's shape
+(areas, subtopics, techniques), NMI of the area level against the arXiv primary category, the share of
+papers without an area, labels that break the naming rules, and every label. Targets: mean recall
+>= 0.85 and mean precision >= 0.70 on the 25k sample; recall >= 0.70 on the demo for every specified
+concept with at least 5 papers there.
+
+    .venv/bin/python bench/topics_quality.py [--seed 0] [--skip-demo] [--no-write] [--labels]
 """
 
 from __future__ import annotations
@@ -17,114 +22,215 @@ import argparse
 import gzip
 import json
 import os
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import normalized_mutual_info_score
 
-from app.topics.labeling import label_key
-from app.topics.model import TopicModel, build_topic_model
-from app.topics.tracking import match_topics, refs_from_drafts
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from app.topics.labeling import label_ok, same_thing  # noqa: E402
+from app.topics.model import TopicModel, build_topic_model  # noqa: E402
+from bench._concepts import CONCEPTS, SPECIFIED, Concept  # noqa: E402
+from bench._report import write_section  # noqa: E402
+from bench._sample import IDS, PAPERS, VECTORS, load_records  # noqa: E402
+
+DEMO = ROOT / "app" / "demo_data"
+COMMAND = ".venv/bin/python bench/topics_quality.py"
 
 
-def load(data: Path) -> tuple[list[dict[str, str]], np.ndarray]:
-    with gzip.open(data / "arxiv_cs_2025-03_to_2026-07_sample25k.jsonl.gz", "rt") as fh:
-        rows = [json.loads(line) for line in fh]
-    vectors = np.load(data / "arxiv_cs_sample25k_minilm.f16.npy").astype(np.float32)
-    ids = (data / "arxiv_cs_sample25k_minilm.ids.txt").read_text().split()
-    if ids != [r["id"] for r in rows]:
+def load_sample() -> tuple[list[dict[str, Any]], np.ndarray]:
+    rows = load_records(PAPERS)
+    vectors = np.load(VECTORS).astype(np.float32)
+    if IDS.read_text().split() != [r["id"] for r in rows]:
         raise SystemExit("embeddings and metadata are not in the same order")
     return rows, vectors
 
 
-def build(vectors: np.ndarray, rows: list[dict[str, str]], seed: int) -> tuple[TopicModel, float, float]:
-    wall, cpu = time.perf_counter(), time.process_time()
+def load_demo() -> tuple[list[dict[str, Any]], np.ndarray]:
+    """The demo corpus as `papertrend demo` loads it: seed papers (embedded now) and the arXiv slice."""
+    from sentence_transformers import SentenceTransformer
+
+    from app.embed.encoder import bundled_model_path
+
+    seed = json.loads((DEMO / "seed_papers.json").read_text())
+    with gzip.open(DEMO / "demo_papers.jsonl.gz", "rt") as fh:
+        papers = [json.loads(line) for line in fh]
+    ids = (DEMO / "demo_vectors.ids.txt").read_text().split()
+    vectors = np.load(DEMO / "demo_vectors.f16.npy").astype(np.float32)
+    by_id = dict(zip(ids, vectors, strict=True))
+    encoder = SentenceTransformer(str(bundled_model_path()), device="cpu")
+    texts = [" ".join((p["title"] + ". " + p["abstract"]).split()) for p in seed]
+    seed_vecs = np.asarray(encoder.encode(texts, batch_size=16, normalize_embeddings=True), dtype=np.float32)
+    rows = [
+        {"title": p["title"], "abstract": p["abstract"], "primary_category": "seed"} for p in seed
+    ] + papers
+    return rows, np.vstack([seed_vecs, np.stack([by_id[p["id"]] for p in papers])])
+
+
+def concept_scores(model: TopicModel, rows: list[dict[str, Any]], concept: Concept) -> dict[str, Any]:
+    titles = [r["title"].lower() for r in rows]
+    texts = [f"{r['title']} {r['abstract']}".lower() for r in rows]
+    title_re, label_re, about_re = concept.title_re(), concept.label_re(), concept.about_re()
+    wanted = {i for i, t in enumerate(titles) if title_re.search(t)}
+    named = [t for t in model.topics if label_re.search(t.label.lower())]
+    held = {r for t in named for r, _ in t.members}
+    about = sum(1 for r in held if about_re.search(texts[r]))
+    return {
+        "concept": concept.name,
+        "papers": len(wanted),
+        "topics": [f"{t.label} ({t.kind[0]})" for t in named],
+        "recall": len(wanted & held) / len(wanted) if wanted else None,
+        "precision": about / len(held) if held else None,
+    }
+
+
+def shape(model: TopicModel, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    area_of = np.full(len(rows), -1)
+    for i, topic in enumerate(model.of_kind("area")):
+        area_of[[r for r, _ in topic.members]] = i
+    labels = [(t.kind, t.label) for t in model.topics]
+    bad = [lab for _, lab in labels if not label_ok(lab)]
+    dupes = [
+        f"{a} = {b}"
+        for i, (ka, a) in enumerate(labels)
+        for kb, b in labels[:i]
+        if ka == kb and same_thing(a, b)
+    ]
+    subs = model.of_kind("subtopic")
+    return {
+        "areas": len(model.of_kind("area")),
+        "subtopics": len(subs),
+        "techniques": len(model.of_kind("technique")),
+        "subtopic sizes": (
+            min(len(s.members) for s in subs),
+            int(np.median([len(s.members) for s in subs])),
+            max(len(s.members) for s in subs),
+        )
+        if subs
+        else None,
+        "nmi": normalized_mutual_info_score([r["primary_category"] for r in rows], area_of),
+        "without area": float(np.mean(area_of < 0)),
+        "bad labels": bad,
+        "same-thing labels": dupes,
+    }
+
+
+def evaluate(
+    name: str, rows: list[dict[str, Any]], vectors: np.ndarray, seed: int, show: bool
+) -> dict[str, Any]:
+    started = time.perf_counter()
     model = build_topic_model(vectors, [r["title"] for r in rows], [r["abstract"] for r in rows], seed=seed)
-    return model, time.perf_counter() - wall, time.process_time() - cpu
+    seconds = time.perf_counter() - started
+    result = {"name": name, "papers": len(rows), "seconds": seconds, **shape(model, rows)}
+    result["concepts"] = [concept_scores(model, rows, c) for c in CONCEPTS]
+    print(f"\n== {name}: {len(rows)} papers, build {seconds:.1f} s")
+    for key in (
+        "areas",
+        "subtopics",
+        "techniques",
+        "subtopic sizes",
+        "nmi",
+        "without area",
+        "bad labels",
+        "same-thing labels",
+    ):
+        print(f"{key}: {result[key]}")
+    for c in result["concepts"]:
+        print(
+            f"  {c['concept']:<40} n={c['papers']:<5} R={fmt(c['recall'])} P={fmt(c['precision'])}  "
+            + ", ".join(c["topics"][:4])
+        )
+    if show:
+        areas = {t.key: t.label for t in model.of_kind("area")}
+        for t in model.of_kind("area"):
+            subs = [f"{s.label} ({len(s.members)})" for s in model.of_kind("subtopic") if s.parent == t.key]
+            print(f"AREA {t.label} ({len(t.members)}): {'; '.join(subs)}")
+        print("TECHNIQUES: " + "; ".join(f"{t.label} ({len(t.members)})" for t in model.of_kind("technique")))
+        del areas
+    result["model"] = model
+    return result
 
 
-def word_share(model: TopicModel, rows: list[dict[str, str]], words: tuple[str, ...]) -> tuple[float, str]:
-    """Share of the papers with one of `words` in the title held by the best technique named after them."""
-    wanted = {i for i, r in enumerate(rows) if any(w in r["title"].lower() for w in words)}
-    best, name = 0, "(no such technique)"
-    for topic in model.of_kind("technique"):
-        if any(w in topic.label.lower() for w in words):
-            held = len(wanted & {r for r, _ in topic.members})
-            if held > best:
-                best, name = held, topic.label
-    return best / max(len(wanted), 1), f"{name}: {best}/{len(wanted)}"
+def fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
 
 
-def matched_share(old: TopicModel, new: TopicModel, old_ids: list[int], new_ids: list[int]) -> str:
-    """Match `new` to `old` as the service would (paper ids: row numbers in the full sample)."""
-    refs = refs_from_drafts(old.topics, list(range(len(old.topics))), old_ids)
-    result = match_topics(refs, new.topics, new_member_ids=new_ids)
-    parts = []
-    for kind in ("area", "technique"):
-        n_old = sum(t.kind == kind for t in old.topics)
-        n_new = sum(t.kind == kind for t in new.topics)
-        hits = sum(new.topics[i].kind == kind for i in result.mapping)
-        parts.append(f"{kind}s {hits}/{n_old} old, {hits}/{n_new} new")
-    total = len(result.mapping) / max(len(old.topics), 1)
-    return f"{total:.1%} of the old topics matched ({'; '.join(parts)})"
+def means(concepts: list[dict[str, Any]], min_papers: int = 1) -> tuple[float, float, int]:
+    counted = [c for c in concepts if c["papers"] >= min_papers]
+    recall = float(np.mean([c["recall"] for c in counted])) if counted else 0.0
+    precision = float(np.mean([c["precision"] or 0.0 for c in counted])) if counted else 0.0
+    return recall, precision, len(counted)
+
+
+def markdown(sample: dict[str, Any], demo: dict[str, Any] | None) -> str:
+    lines = [
+        "## Topics: concepts researchers follow, found by name",
+        "",
+        f"`{COMMAND}` ({os.cpu_count()} CPUs). Recall: share of the papers whose title names the concept "
+        "that carry a topic whose label names it. Precision: share of those topics' papers about the concept "
+        "(title or abstract). Concepts above the line are the specified list; below it, added checks.",
+        "",
+    ]
+    for r in [sample] + ([demo] if demo else []):
+        rec, prec, k = means(r["concepts"])
+        lines.append(
+            f"- **{r['name']}** ({r['papers']} papers, build {r['seconds']:.1f} s in process): "
+            f"{r['areas']} areas, {r['subtopics']} subtopics, {r['techniques']} techniques; "
+            f"NMI area vs primary category {r['nmi']:.3f}; {r['without area']:.1%} without an area; "
+            f"labels breaking the rules: {len(r['bad labels'])}; "
+            f"same-thing pairs: {len(r['same-thing labels'])}; "
+            f"mean recall {rec:.2f}, mean precision {prec:.2f} over {k} concepts with papers"
+        )
+    if demo:
+        spec = [c for c in demo["concepts"][: len(SPECIFIED)] if c["papers"] >= 5]
+        low = [c["concept"] for c in spec if (c["recall"] or 0) < 0.70]
+        lines.append(
+            f"- demo, specified concepts with >= 5 papers: {len(spec)}; "
+            f"below recall 0.70: {', '.join(low) or 'none'}"
+        )
+    lines += [
+        "",
+        "| concept | 25k papers | 25k recall | 25k precision | demo papers | demo recall | demo precision "
+        "| 25k topics |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for i, c in enumerate(sample["concepts"]):
+        d = demo["concepts"][i] if demo else {"papers": "-", "recall": None, "precision": None}
+        if i == len(SPECIFIED):
+            lines.append("| *added* | | | | | | | |")
+        topics = ", ".join(c["topics"][:3]) + (" ..." if len(c["topics"]) > 3 else "")
+        lines.append(
+            f"| {c['concept']} | {c['papers']} | {fmt(c['recall'])} | {fmt(c['precision'])} | "
+            f"{d['papers']} | "
+            f"{fmt(d['recall'])} | {fmt(d['precision'])} | {topics} |"
+        )
+    return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--labels", action="store_true", help="print every area with its subtopics")
+    parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    rows, vectors = load(args.data)
-    ids = list(range(len(rows)))
-    busy = os.getloadavg()[0]
-    print(f"{len(rows)} papers, {vectors.shape[1]}-d vectors; {os.cpu_count()} CPUs, load average {busy:.1f}")
-
-    model, wall, cpu = build(vectors, rows, args.seed)
-    print(f"build: {wall:.2f} s wall, {cpu:.2f} s CPU (BERTopic defaults: 113.5 s)")
-    area_of = np.full(len(rows), -1)
-    for i, topic in enumerate(model.topics):
-        if topic.kind == "area":
-            area_of[[r for r, _ in topic.members]] = i
-    nmi = normalized_mutual_info_score([r["primary_category"] for r in rows], area_of)
-    print(f"NMI area vs primary category: {nmi:.3f} (target >= 0.30)")
-    print(f"without an area: {np.mean(area_of < 0):.1%} (target <= 10%)")
-    for words in (("quantiz",), ("prun", "sparsit")):
-        share, detail = word_share(model, rows, words)
-        print(f"title {'/'.join(words)} in its technique: {share:.1%} ({detail}) (target > 50%)")
-    areas, techniques = model.of_kind("area"), model.of_kind("technique")
-    print(f"topics: {len(model.topics)} ({len(areas)} areas, {len(techniques)} techniques)")
-    labels = [t.label for t in model.topics]
-    keys = [label_key(lab) for lab in labels]
-    dupes = [lab for i, lab in enumerate(labels) if keys[i] in keys[:i]]
-    longest = max(len(lab.split()) for lab in labels)
-    print(f"duplicate labels: {len(dupes)} {dupes}; longest label: {longest} words")
-    for name, topics in (("areas", areas), ("techniques", techniques)):
-        shown = ", ".join(f"{t.label} ({len(t.members)})" for t in topics[:20])
-        print(f"{name}: {shown}")
-    sizes = [len(t.members) for t in techniques]
-    if sizes:
-        print(f"technique sizes: min {min(sizes)}, median {int(np.median(sizes))}, max {max(sizes)}")
-
-    again, wall2, _ = build(vectors, rows, args.seed)
-    pairs = zip(model.topics, again.topics, strict=False)
-    same = [a.label == b.label and a.members == b.members for a, b in pairs]
-    print(
-        f"same-seed rebuild ({wall2:.2f} s): identical topics {sum(same)}/{len(model.topics)}; "
-        f"{matched_share(model, again, ids, ids)}"
-    )
-
-    order = sorted(range(len(rows)), key=lambda i: (rows[i]["announced_date"], rows[i]["id"]))
-    first = sorted(order[: int(0.9 * len(rows))])
-    early, wall3, _ = build(vectors[first], [rows[i] for i in first], args.seed)
-    print(
-        f"first 90% by date ({len(first)} papers, {wall3:.2f} s) vs all: "
-        f"{matched_share(early, model, [ids[i] for i in first], ids)} (target >= 85%)"
-    )
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    rows, vectors = load_sample()
+    sample = evaluate("25k sample", rows, vectors, args.seed, args.labels)
+    demo = None
+    if not args.skip_demo:
+        demo_rows, demo_vectors = load_demo()
+        demo = evaluate("demo", demo_rows, demo_vectors, args.seed, args.labels)
+    for r in [sample] + ([demo] if demo else []):
+        rec, prec, k = means(r["concepts"])
+        print(f"{r['name']}: mean recall {rec:.3f}, mean precision {prec:.3f} ({k} concepts)")
+    if not args.no_write:
+        write_section("topics_quality", markdown(sample, demo))
 
 
 if __name__ == "__main__":

@@ -236,13 +236,15 @@ def build_database(db: Path, data: Path, echo: Any) -> dict[str, Any]:
     """Papers and vectors into a scratch SQLite database, then the product's topic build."""
     from sqlalchemy import func, insert, select
 
-    from app.db import Base, make_engine, make_session_factory, session_scope
+    from app.db import make_engine, make_session_factory, session_scope
     from app.embed.vectors import to_bytes
     from app.models import Embedding, Paper, Topic
+    from app.readiness import upgrade_schema
     from app.topics.service import build_topics
 
+    # Migrated, not created from the models: every command checks the schema's revision.
+    upgrade_schema(f"sqlite:///{db}")
     engine = make_engine(f"sqlite:///{db}")
-    Base.metadata.create_all(engine)
     factory = make_session_factory(engine)
     with session_scope(factory) as session:
         if session.scalar(select(func.count()).select_from(Topic)):

@@ -104,14 +104,16 @@ def list_topics(
     all_topics: Annotated[
         bool, typer.Option("--all", help="Include hidden, dormant and merged topics.")
     ] = False,
-    kind: Annotated[str | None, typer.Option("--kind", help="Only `area` or `technique` topics.")] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="Only `area`, `subtopic` or `technique` topics.")
+    ] = None,
     sort: Annotated[str, typer.Option("--sort", help="id, size, momentum or label.")] = "size",
 ) -> None:
     """Topics as a table: id, label, kind, size, momentum, trend and status."""
     from app.topics import queries
 
-    if kind not in {None, "area", "technique"}:
-        fail(f"--kind must be area or technique (got {kind!r})")
+    if kind not in {None, "area", "subtopic", "technique"}:
+        fail(f"--kind must be area, subtopic or technique (got {kind!r})")
     keys: dict[str, Any] = {
         "id": lambda t: t.id,
         "size": lambda t: (-t.size, t.id),

@@ -1,4 +1,5 @@
-"""Topic modelling: research areas and techniques, their names, and their identity across rebuilds.
+"""Topic modelling: research areas, their subtopics and techniques, their names, and their identity
+across rebuilds.
 
 The pure code lives in `clustering` and `kmeans` (grouping), `words` (stop words, stemmer), `phrases`
 (phrase counts per paper), `labeling` (names and slugs), `tracking` (matching and assigning), `model`

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from app.topics.kmeans import default_n_areas, normalize_rows, spherical_kmeans
-from app.topics.labeling import PhraseCorpus, is_acronym
+from app.topics.labeling import PhraseCorpus, is_acronym, label_ok, pretty
 
 __all__ = [
     "TechniqueGroup",
@@ -151,7 +151,7 @@ def mine_techniques(
     max_techniques: int,
     min_size: int,
     min_lift: float = 0.08,
-    min_spread: float = 0.3,
+    min_spread: float = 0.2,
     merge_overlap: float = 0.5,
     merge_ratio: float = 0.25,
     min_complete: float = 0.3,
@@ -190,6 +190,9 @@ def mine_techniques(
         & (corpus.complete >= min_complete)
         & (abstract_df <= max_abstract_ratio * np.maximum(title_df, 1))
     )
+    # A technique is named by its trigger phrase: an ordinary word ("Memory", "Grounding", "Editing")
+    # would take a place among the few techniques of a small corpus and be dropped unnamed later.
+    cols = cols[[label_ok(pretty(corpus.phrases[c])) for c in cols.tolist()]] if len(cols) else cols
     if len(cols) == 0:
         return []
     n_areas = int(areas.max()) + 1 if len(areas) else 1
@@ -233,6 +236,14 @@ def mine_techniques(
             ratio = min(len(group.members), len(other.members)) / max(len(group.members), len(other.members))
             if same:
                 merged = True  # the same technique under a longer or shorter name
+                if len(stems(col)) < min(len(stems(p)) for p in other.phrases) and len(
+                    group.members
+                ) >= 1.5 * len(other.members):
+                    # The broader name holds much more ("Pruning" around "Token Pruning"): it names the
+                    # technique, and the narrower phrase stays a trigger.
+                    grown = _grow(x, title, abstract, [[col, *other.phrases]])[0]
+                    if grown is not None:
+                        chosen[g] = grown
             elif ratio >= merge_ratio or any(synonyms(col, p) for p in other.phrases):
                 grown = _grow(x, title, abstract, [[*other.phrases, col]])[0]
                 if grown is not None:

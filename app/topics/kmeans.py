@@ -59,7 +59,9 @@ def _kmeans_pp(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     return x[chosen]
 
 
-def spherical_kmeans(vectors: np.ndarray, k: int, *, seed: int = 0, niter: int = 20) -> AreaResult:
+def spherical_kmeans(
+    vectors: np.ndarray, k: int, *, seed: int = 0, niter: int = 20, seed_sample: int = 20_000
+) -> AreaResult:
     """Spherical k-means from a k-means++ start: (centroids k x d, nearest area per row, cosine to it).
 
     Lloyd's iterations on every point (no subsampling), as faiss's `Kmeans(spherical=True)` runs them
@@ -71,9 +73,10 @@ def spherical_kmeans(vectors: np.ndarray, k: int, *, seed: int = 0, niter: int =
     n, _ = x.shape
     k = max(1, min(k, n))
     rng = np.random.default_rng(seed)
-    # Seeding looks at a sample (at most 20k papers): its cost grows with n * k, k-means' own with n * k
+    # Seeding looks at a sample (at most `seed_sample` papers): its cost grows with n * k, k-means'
+    # own with n * k
     # per iteration but in one matrix product.
-    sample = np.sort(rng.choice(n, size=min(n, 20_000), replace=False))
+    sample = np.sort(rng.choice(n, size=min(n, seed_sample), replace=False))
     centroids = _lloyd(x, _kmeans_pp(x[sample], k, rng), niter, rng)
     rows = np.arange(n)
     sims = x @ centroids.T

@@ -14,18 +14,22 @@ import unicodedata
 from collections.abc import Sequence
 
 from app.topics.phrases import PhraseCorpus, build_corpus
-from app.topics.words import _PUNCT, _SMALL_WORDS, GENERIC_WORDS, STOP_WORDS, stem
+from app.topics.words import _PUNCT, _SMALL_WORDS, FIELD_WORDS, GENERIC_WORDS, STOP_WORDS, stem
 
 __all__ = [
+    "FIELD_WORDS",
     "GENERIC_WORDS",
     "STOP_WORDS",
     "PhraseCorpus",
     "assign_labels",
     "build_corpus",
     "is_acronym",
+    "is_name_token",
     "label_key",
+    "label_ok",
     "near_duplicate",
     "pretty",
+    "same_thing",
     "slugify",
     "stem",
 ]
@@ -101,3 +105,50 @@ def slugify(label: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return slug or "topic"
+
+
+_FIELD_STEMS = frozenset(stem(w) for w in FIELD_WORDS)
+
+
+def is_name_token(word: str) -> bool:
+    """An acronym or a name written with inner capitals or digits after letters: LoRA, NeRF, RLHF, GPT-4o;
+    not "3D" or "2D" (a digit and one letter name no field)."""
+    letters = sum(c.isalpha() for c in word)
+    return letters >= 2 and any(c.isupper() for c in word[1:])
+
+
+def label_ok(label: str) -> bool:
+    """Whether a phrase may be a topic's label: 1-4 words, not made of stop words, no numbering, and a
+    single word only when the field uses it alone (FIELD_WORDS) or it is an acronym or a name."""
+    words = label.split()
+    if not 1 <= len(words) <= 4 or "_" in label or any(w.isdigit() for w in words):
+        return False
+    if all(w.lower() in STOP_WORDS for w in words) or words[0].lower() in _SMALL_WORDS:
+        return False
+    if words[-1].lower() in _SMALL_WORDS:
+        return False
+    if len(words) == 1:
+        word = words[0]
+        return stem(word) in _FIELD_STEMS or word.lower() in FIELD_WORDS or is_name_token(word)
+    return True
+
+
+def same_thing(a: str, b: str) -> bool:
+    """Whether two labels name the same thing: near-duplicate stems ("Diffusion" / "Diffusion Models"),
+    or one is the other's acronym ("RAG" / "Retrieval-Augmented Generation")."""
+    if near_duplicate(label_key(a), label_key(b)):
+        return True
+    core_a = " ".join(w for w in a.split() if stem(w) not in _NOISE_STEMS) or a
+    core_b = " ".join(w for w in b.split() if stem(w) not in _NOISE_STEMS) or b
+    # Only a written acronym ("RAG", "LoRA") abbreviates: "Self-Supervised" is no acronym of
+    # "Semantic Segmentation" although its capitals are that phrase's initials.
+    return _abbreviates(core_a, core_b) or _abbreviates(core_b, core_a)
+
+
+def _abbreviates(short: str, long: str) -> bool:
+    """A written acronym of `long`; a long form with inner small words ("Chain-of-Thought") is written
+    with them ("CoT"), so "CT" (computed tomography) does not abbreviate it."""
+    if not is_name_token(short) or "-" in short or not is_acronym(short, long):
+        return False
+    inner_small = any(p.lower() in _SMALL_WORDS for w in long.split() for p in w.split("-")[1:-1])
+    return not inner_small or any(c.islower() for c in short)

@@ -1,7 +1,9 @@
-"""One topic build: from paper vectors and texts to named, scored research areas and techniques.
+"""One topic build: from paper vectors and texts to named, scored research areas, their subtopics,
+and techniques.
 
-This module owns the orchestration (cluster areas, mine techniques, name both), the ranking of a
-topic's phrases for its name and keywords, and the dataclasses the service layer stores. It is pure:
+This module owns the orchestration (cluster areas, split them into subtopics, mine techniques, name
+all three; names are ranked in `naming`), the choice of one name per topic (two subtopics that name the
+same thing are one), the keywords, and the dataclasses the service layer stores. It is pure:
 no database, settings, clock, network or files; the same input and seed give the same output.
 
 Public API of the topics package (the service layer calls exactly these):
@@ -16,32 +18,47 @@ Public API of the topics package (the service layer calls exactly these):
     slugify(label) -> str                                                              # labeling.py
 
 `vectors` are float arrays (n x d), normalised here; `titles` and `abstracts` are parallel lists of
-strings; member row indices refer to those lists. Defaults: sqrt(n / 64) areas (2..60), up to
-n / 500 techniques (5..50) of at least max(3, 0.5% of n) papers each.
+strings; member row indices refer to those lists. Defaults: sqrt(n / 64) areas (2..60), each split
+into subtopics of about sqrt(n) papers (`subtopics`), up to n / 50 techniques (30..150) of at least
+max(3, sqrt(n) / 4) papers each. Every paper has one area and one subtopic inside it (unless it is
+farther than MIN_AREA_COSINE from every area) and 0..MAX_TECHNIQUES techniques, each with a score.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
-import scipy.sparse as sp
 
 from app.topics.clustering import TechniqueGroup, mine_techniques
 from app.topics.kmeans import default_n_areas, normalize_rows, spherical_kmeans
 from app.topics.labeling import (
     PhraseCorpus,
-    assign_labels,
     build_corpus,
     is_acronym,
-    label_key,
-    near_duplicate,
+    label_ok,
     pretty,
+    same_thing,
 )
+from app.topics.naming import indicator, rank_names
+from app.topics.subtopics import Subtopic, merge_subtopics, split_areas
 
-TopicKind = Literal["area", "technique"]
+TopicKind = Literal["area", "subtopic", "technique"]
+
+# A paper carries at most this many techniques (its best-scoring ones); `tracking` places new papers
+# the same way.
+MAX_TECHNIQUES = 3
+
+# A paper whose title names a subtopic joins it only if its cosine to the subtopic's centre reaches
+# this (a title may use a subtopic's name in another sense).
+NAMED_MIN_COSINE = 0.35
+
+# Two subtopics of different areas with the same best name and centroids at least this close are one
+# subject that k-means cut at an area border.
+SAME_SUBJECT_COSINE = 0.8
 
 # A paper further than this (cosine) from every area centroid has no area: an outlier the service
 # can show as "unassigned". On the 25k arXiv sample fewer than 1% of papers fall below it.
@@ -63,11 +80,14 @@ class TopicDraft:
     phrases: list[str] = field(default_factory=list)
     threshold: float | None = None
     mention_threshold: float | None = None
+    # Subtopics only: the key of their area in the same build (or, for a stored topic, its slug).
+    parent: str | None = None
 
 
 @dataclass
 class TopicModel:
-    """The result of `build_topic_model`: areas first (largest first), then techniques."""
+    """The result of `build_topic_model`: areas first (largest first), then subtopics (by area, largest
+    first), then techniques."""
 
     topics: list[TopicDraft]
     n_papers: int
@@ -79,17 +99,18 @@ class TopicModel:
 
 
 def default_max_techniques(n: int) -> int:
-    """Up to 50 techniques at 25k papers, fewer on small data (about one per 500 papers, at least 5).
-
-    On the 25k arXiv sample 40 left out LoRA, Mamba and privacy; beyond 50 come broad words
-    ("Tuning", "Flow", "Intent").
-    """
-    return int(min(50, max(5, n // 500)))
+    """Up to 150 techniques: one per 50 papers, at least 30. A small corpus needs room for the few
+    techniques it has (the 2.7k demo: quantization, pruning, sparsity, distillation, LoRA,
+    representation learning); only phrases that pass the naming rules compete, and each needs
+    `default_min_technique_size` papers, so the cap is seldom reached below 25k papers."""
+    return int(min(150, max(30, n // 50)))
 
 
 def default_min_technique_size(n: int) -> int:
-    """A technique needs max(3, 0.5% of the papers) members."""
-    return max(3, round(0.005 * n))
+    """A technique needs max(3, sqrt(n) / 4) members: 3 on the 73 seed papers, 13 on the 2.7k demo,
+    40 on the 25k sample, 125 at 250k. A fixed share (0.2%) let three-paper phrases ("NTIRE") crowd
+    out the techniques of a small corpus; a fixed count would let thousands through at 250k."""
+    return max(3, round(math.sqrt(max(n, 0)) / 4))
 
 
 def build_topic_model(
@@ -140,24 +161,43 @@ def build_topic_model(
     # holds the subject keeps it: the area if most of the technique's papers are in it (the phrase is
     # that area's name, e.g. "Autonomous Driving"), else the technique, and the area takes its next name.
     title_df = np.diff(corpus.title.tocsc().indptr)
-    tech_labels = assign_labels([_technique_names(corpus, title_df, g) for g in groups], required=False)
+    tech_labels: list[str | None] = []
+    for names in (_technique_names(corpus, title_df, g) for g in groups):
+        used = [lab for lab in tech_labels if lab]
+        tech_labels.append(next((c for c in names if not any(same_thing(c, u) for u in used)), None))
     area_rows = [area_members[a] for a in order]
-    area_names = label_candidates(corpus, area_rows)
+    area_centroids = centroids[order] if order else centroids[:0]
+    area_names = [
+        [name for name, _ in names]
+        for names in rank_names(corpus, x, area_rows, area_centroids, min_title_share=0.015, n=40)
+    ]
     for i, names in enumerate(area_names):
         for j, label in enumerate(tech_labels):
-            if names and label and near_duplicate(label_key(names[0]), label_key(label)):
+            if names and label and same_thing(names[0], label):
                 inside = np.isin(groups[j].members, area_rows[i]).mean()
                 tech_labels[j] = None if inside >= 0.5 else label
     kept = [j for j, lab in enumerate(tech_labels) if lab]
-    groups = [groups[j] for j in kept]
-    area_labels = assign_labels(area_names, taken=[str(tech_labels[j]) for j in kept])
+    groups = _at_most_techniques([groups[j] for j in kept], n)
+    area_labels = _area_labels(area_names, [])
+    subs, sub_labels = _named_subtopics(x, corpus, area_rows, area_labels, n=n, seed=seed)
+    for i, label in enumerate(area_labels):
+        if label.startswith("Other "):  # no phrase of its titles names it: its largest subtopic does
+            own = [j for j, sub in enumerate(subs) if sub.area == i]
+            if own:
+                area_labels[i] = sub_labels[max(own, key=lambda j: len(subs[j].rows))]
+    # An area holds the papers of its subtopics (a paper whose title names a subtopic moved with it).
+    area_rows = [
+        np.sort(np.concatenate([s.rows for s in subs if s.area == i] + [rows[:0]]))
+        for i, rows in enumerate(area_rows)
+    ]
     area_tfidf = class_tfidf(corpus, area_rows)
+    sub_tfidf = class_tfidf(corpus, [s.rows for s in subs])
     tech_tfidf = class_tfidf(corpus, [g.members for g in groups])
 
     topics: list[TopicDraft] = []
     for i, a in enumerate(order):
-        rows = area_members[a]
-        scores = np.clip(area_cos[rows], 0.0, 1.0)
+        rows = area_rows[i]
+        scores = np.clip(x[rows] @ centroids[a], 0.0, 1.0)
         topics.append(
             TopicDraft(
                 key=f"area-{i:02d}",
@@ -167,6 +207,19 @@ def build_topic_model(
                 centroid=centroids[a].astype(np.float32),
                 members=_ranked(rows, scores),
                 threshold=MIN_AREA_COSINE,
+            )
+        )
+    for j, sub in enumerate(subs):
+        topics.append(
+            TopicDraft(
+                key=f"subtopic-{j:03d}",
+                kind="subtopic",
+                label=sub_labels[j],
+                keywords=keywords(corpus, sub_tfidf[j]),
+                centroid=sub.centroid.astype(np.float32),
+                members=_ranked(sub.rows, sub.scores),
+                threshold=round(float(np.quantile(sub.scores, 0.1)), 4),
+                parent=f"area-{sub.area:02d}",
             )
         )
     for j, g in enumerate(groups):
@@ -186,7 +239,7 @@ def build_topic_model(
             )
         )
     assigned = np.zeros(n, dtype=bool)
-    for rows in area_members:
+    for rows in area_rows:
         assigned[rows] = True
     return TopicModel(topics=topics, n_papers=n, seed=seed, without_area=np.flatnonzero(~assigned).tolist())
 
@@ -202,7 +255,7 @@ def class_tfidf(corpus: PhraseCorpus, members: Sequence[np.ndarray], title_weigh
     sum of the topics.
     """
     weighted = (corpus.title * title_weight + corpus.abstract).tocsr()  # titles say what a paper is about
-    tf = np.asarray((_indicator(members, corpus.title.shape[0]) @ weighted).todense(), dtype=np.float64)
+    tf = np.asarray((indicator(members, corpus.title.shape[0]) @ weighted).todense(), dtype=np.float64)
     freq = np.asarray(weighted.sum(axis=0), dtype=np.float64).ravel()
     avg_words = freq.sum() / max(len(members), 1)
     idf = np.log1p(avg_words / np.maximum(freq, 1e-9))
@@ -224,40 +277,153 @@ def keywords(corpus: PhraseCorpus, scores: np.ndarray, n: int = 10) -> list[str]
     return chosen
 
 
-def _indicator(members: Sequence[np.ndarray], n_docs: int) -> sp.csr_matrix:
-    """Topics x papers 0/1 matrix."""
-    empty = [np.zeros(0, np.int64)]
-    rows = np.concatenate([np.full(len(m), i, dtype=np.int64) for i, m in enumerate(members)] + empty)
-    cols = np.concatenate([np.asarray(m, dtype=np.int64) for m in members] + empty)
-    return sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(members), n_docs))
-
-
-def label_candidates(
-    corpus: PhraseCorpus, members: Sequence[np.ndarray], n: int = 8, min_share: float = 0.05
-) -> list[list[str]]:
-    """Names for each topic, best first.
-
-    A name should cover much of the topic and be rare elsewhere, so phrases are ranked by their term
-    in KL(topic || corpus): p * log(p / q), where p and q are the shares of papers that use the phrase
-    in the topic and in the corpus (a title use counts 1, an abstract-only use 1/4). c-TF-IDF ranks
-    by distinctiveness and would name a broad area after its most peculiar phrase. Fragments
-    (`PhraseCorpus.complete` < 0.5: "Video", "Medical") count 0.75x, and two or three words get a
-    1.35x / 1.7x bonus: "Autonomous Driving" beats "Driving", "Video" still beats "Frame". A name
-    must be used by at least `min_share` of the topic's papers.
-    """
-    in_title = (corpus.title > 0).astype(np.float32)
-    in_text = ((corpus.title + corpus.abstract) > 0).astype(np.float32)
-    uses = in_title * 0.75 + in_text * 0.25  # 1 with a title use, 1/4 for abstract-only
-    sizes = np.array([max(len(m), 1) for m in members], dtype=np.float64)[:, None]
-    p = np.asarray((_indicator(members, corpus.title.shape[0]) @ uses).todense(), dtype=np.float64) / sizes
-    q = np.asarray(uses.mean(axis=0), dtype=np.float64).ravel()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kl = np.where((p > q) & (p >= min_share), p * np.log(p / np.maximum(q, 1e-12)), 0.0)
-    ranked = kl * (1.0 + 0.35 * (corpus.n_words - 1)) * np.where(corpus.complete >= 0.5, 1.0, 0.75)
+def _at_most_techniques(groups: list[TechniqueGroup], n: int) -> list[TechniqueGroup]:
+    """Each paper keeps its MAX_TECHNIQUES best techniques (by score, then the earlier technique)."""
+    if not groups:
+        return groups
+    rows = np.concatenate([g.members for g in groups])
+    which = np.concatenate([np.full(len(g.members), j) for j, g in enumerate(groups)])
+    scores = np.concatenate([g.scores for g in groups])
+    order = np.lexsort((which, -scores, rows))  # per paper: best score first
+    rows, which = rows[order], which[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(rows)) + 1]
+    rank = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
+    dropped = {
+        (int(r), int(w))
+        for r, w in zip(rows[rank >= MAX_TECHNIQUES], which[rank >= MAX_TECHNIQUES], strict=True)
+    }
     out = []
-    for row in ranked:
-        top = np.argsort(-row, kind="stable")[:n]
-        out.append([pretty(corpus.phrases[j]) for j in top.tolist() if row[j] > 0])
+    for j, g in enumerate(groups):
+        keep = np.asarray([(int(r), j) not in dropped for r in g.members], dtype=bool) if dropped else None
+        if keep is None or keep.all():
+            out.append(g)
+            continue
+        out.append(replace(g, members=g.members[keep], scores=g.scores[keep]))
+    return out
+
+
+def _area_labels(names: list[list[str]], taken: list[str]) -> list[str]:
+    """One label per area, in order (largest first), never naming what another area or a technique
+    names; an area whose every candidate is taken keeps its first candidate that no other area uses."""
+    used = list(taken)
+    out: list[str] = []
+    for cands in names:
+        choice = next((c for c in cands if not any(same_thing(c, u) for u in used)), None)
+        if choice is None:
+            choice = next((c for c in cands if not any(same_thing(c, u) for u in out)), None)
+        if choice is None:  # nothing a title says: an area of leftovers, named by what it is
+            choice = next(f"Other {w}" for w in ("Topics", "Research", "Work") if f"Other {w}" not in out)
+        used.append(choice)
+        out.append(choice)
+    return out
+
+
+def _named_subtopics(
+    x: np.ndarray,
+    corpus: PhraseCorpus,
+    area_rows: list[np.ndarray],
+    area_labels: list[str],
+    *,
+    n: int,
+    seed: int,
+) -> tuple[list[Subtopic], list[str]]:
+    """Subtopics of every area with their labels; two subtopics that name the same thing are one.
+
+    Largest first, each subtopic takes its best name. If a subtopic of the same area already holds
+    that name (or its acronym), the two are one subject split by k-means and are merged; otherwise it
+    takes its best name no other subtopic holds. A subtopic left without any name its titles support
+    joins the nearest named subtopic of its area (or, alone in its area, is named after the area).
+    """
+    subs = split_areas(x, area_rows, n_total=n, seed=seed)
+    subs.sort(key=lambda s: (-len(s.rows), s.area, int(s.rows[0])))
+    names = rank_names(
+        corpus,
+        x,
+        [s.rows for s in subs],
+        np.stack([s.centroid for s in subs]),
+        min_title_share=0.06,
+        parents=area_rows,
+        parent_of=[s.area for s in subs],
+    )
+    kept: list[Subtopic] = []
+    labels: list[str] = []
+    unnamed: list[Subtopic] = []
+    for sub, cands in zip(subs, names, strict=True):
+        if not cands:
+            unnamed.append(sub)
+            continue
+        top = cands[0][0]
+        holder = next((i for i, lab in enumerate(labels) if same_thing(top, lab)), None)
+        if holder is not None and kept[holder].area == sub.area:
+            kept[holder] = merge_subtopics(x, kept[holder], sub)
+            continue
+        free = next((c for c, _ in cands if not any(same_thing(c, lab) for lab in labels)), None)
+        if free is None:
+            if holder is not None and float(kept[holder].centroid @ sub.centroid) >= SAME_SUBJECT_COSINE:
+                kept[holder] = merge_subtopics(x, kept[holder], sub)
+            else:
+                unnamed.append(sub)
+            continue
+        kept.append(sub)
+        labels.append(free)
+    for sub in unnamed:
+        same_area = [i for i, k in enumerate(kept) if k.area == sub.area]
+        if same_area:
+            best = max(same_area, key=lambda i: float(kept[i].centroid @ sub.centroid))
+            kept[best] = merge_subtopics(x, kept[best], sub)
+            continue
+        label = area_labels[sub.area]
+        holder = next((i for i, lab in enumerate(labels) if same_thing(label, lab)), None)
+        if holder is not None:  # named like a subtopic elsewhere: the same subject, one subtopic
+            kept[holder] = merge_subtopics(x, kept[holder], sub)
+            continue
+        kept.append(sub)
+        labels.append(label)
+    kept = _follow_names(x, corpus, kept, labels)
+    order = sorted(range(len(kept)), key=lambda i: (kept[i].area, -len(kept[i].rows), int(kept[i].rows[0])))
+    return [kept[i] for i in order], [labels[i] for i in order]
+
+
+def _follow_names(
+    x: np.ndarray, corpus: PhraseCorpus, subs: list[Subtopic], labels: list[str]
+) -> list[Subtopic]:
+    """A paper whose title names a subtopic joins it (the closest one when its title names several),
+    if it is not far from it (cosine >= NAMED_MIN_COSINE; in another area, at least as close as its
+    own subtopic), and with it that subtopic's area: a reader
+    of "Remote Sensing" expects the remote-sensing papers there, wherever k-means drew the borders.
+    Centroids are recomputed from the new members."""
+    column = {pretty(p).lower(): j for j, p in enumerate(corpus.phrases)}
+    title = corpus.title.tocsc()
+    sub_of = np.full(x.shape[0], -1)
+    area_of = np.full(x.shape[0], -1)
+    own = np.full(x.shape[0], -np.inf)  # cosine to the paper's own subtopic
+    for i, sub in enumerate(subs):
+        sub_of[sub.rows] = i
+        area_of[sub.rows] = sub.area
+        own[sub.rows] = x[sub.rows] @ sub.centroid
+    best = np.full(x.shape[0], -np.inf)
+    target = sub_of.copy()
+    for i, (sub, label) in enumerate(zip(subs, labels, strict=True)):
+        j = column.get(label.lower())
+        if j is None:
+            continue
+        rows = title.indices[title.indptr[j] : title.indptr[j + 1]]
+        cos = x[rows] @ sub.centroid
+        # Into another area only when the named subtopic is at least as close as the paper's own.
+        allowed = (area_of[rows] == sub.area) | (cos >= own[rows])
+        better = (cos > best[rows]) & (cos >= NAMED_MIN_COSINE) & allowed
+        target[rows[better]] = i
+        best[rows[better]] = cos[better]
+    if np.array_equal(target, sub_of):
+        return subs
+    out = []
+    for i, sub in enumerate(subs):
+        rows = np.flatnonzero(target == i)
+        if len(rows) == 0:
+            rows = sub.rows  # never empty a named subtopic: it keeps what k-means gave it
+            target[rows] = i
+        centroid = normalize_rows(x[rows].mean(axis=0, keepdims=True))[0]
+        out.append(Subtopic(sub.area, rows, np.clip(x[rows] @ centroid, 0.0, 1.0), centroid))
     return out
 
 
@@ -277,6 +443,13 @@ def _technique_names(corpus: PhraseCorpus, title_df: np.ndarray, group: Techniqu
         for j in np.flatnonzero((title_df >= 0.5 * title_df[main]) & (corpus.complete >= 0.5)).tolist()
         if corpus.n_words[j] == corpus.n_words[main] + 1 and main_stems < set(corpus.keys[j].split())
     ]
+    if not label_ok(pretty(corpus.phrases[main])):
+        # An ordinary word ("Cache", "Memory") names no technique: take the completion titles use most.
+        longer = [
+            j
+            for j in np.flatnonzero((title_df >= 0.2 * title_df[main]) & (corpus.complete >= 0.5)).tolist()
+            if corpus.n_words[j] > corpus.n_words[main] and main_stems < set(corpus.keys[j].split())
+        ]
     if longer:
         main = max(longer, key=lambda j: (title_df[j], -j))
     names = [pretty(corpus.phrases[main])]
@@ -286,7 +459,13 @@ def _technique_names(corpus: PhraseCorpus, title_df: np.ndarray, group: Techniqu
         if is_acronym(corpus.phrases[main], corpus.phrases[p]):
             names.insert(0, pretty(corpus.phrases[p]))  # the expansion names it better than "RL"
             break
-        if title_df[p] >= 0.4 * title_df[first] and corpus.n_words[main] + corpus.n_words[p] <= 3:
+        if (
+            title_df[p] >= 0.4 * title_df[first]
+            and corpus.n_words[main] + corpus.n_words[p] <= 3
+            and label_ok(names[0])
+            and label_ok(pretty(corpus.phrases[p]))
+        ):
             names.insert(0, f"{names[0]} and {pretty(corpus.phrases[p])}")
             break
-    return names + [pretty(corpus.phrases[p]) for p in group.phrases[1:]]
+    names += [pretty(corpus.phrases[p]) for p in group.phrases[1:]]
+    return [name for name in names if label_ok(name)]

@@ -110,10 +110,12 @@ def merge_topics(session: Session, source_id: int, target_id: int) -> Topic:
     source.status = TopicStatus.MERGED
     source.merged_into_id = target.id
     source.pinned = False
-    # Topics merged into the source follow it to the target.
+    # Topics merged into the source follow it to the target; so do the subtopics of a merged area.
     for other in queries.all_topics(session):
         if other.merged_into_id == source.id:
             other.merged_into_id = target.id
+        if other.parent_id == source.id and other.id != target.id:
+            other.parent_id = target.id
     queries.refresh_sizes(session)
     session.flush()
     return target

@@ -58,9 +58,10 @@ class StoredTopic:
     phrases: tuple[str, ...] = ()
     threshold: float | None = None
     mention_threshold: float | None = None
+    parent_id: int | None = None
 
-    def as_draft(self) -> TopicDraft:
-        """The frozen topic as `assign_to_topics` scores against it."""
+    def as_draft(self, parent_key: str | None = None) -> TopicDraft:
+        """The frozen topic as `assign_to_topics` scores against it (`parent_key`: its area's slug)."""
         centroid = self.centroid if self.centroid is not None else np.zeros(0, dtype=np.float32)
         return TopicDraft(
             key=self.slug,
@@ -72,6 +73,7 @@ class StoredTopic:
             phrases=list(self.phrases),
             threshold=self.threshold,
             mention_threshold=self.mention_threshold,
+            parent=parent_key,
         )
 
     def as_ref(self) -> TopicRef:
@@ -110,7 +112,14 @@ def stored_topic(topic: Any, members: set[int]) -> StoredTopic:
         phrases=tuple(params.get("phrases") or ()),
         threshold=params.get("threshold"),
         mention_threshold=params.get("mention_threshold"),
+        parent_id=getattr(topic, "parent_id", None),
     )
+
+
+def frozen_drafts(topics: Sequence[StoredTopic]) -> list[TopicDraft]:
+    """`as_draft` of each topic, subtopics pointing at their area by slug (the drafts' keys)."""
+    slugs = {t.id: t.slug for t in topics}
+    return [t.as_draft(slugs.get(t.parent_id) if t.parent_id is not None else None) for t in topics]
 
 
 @dataclass
@@ -138,6 +147,7 @@ class BuildPlan:
     relabeled: dict[int, tuple[str, str]] = field(default_factory=dict)
     members: dict[Target, dict[int, float]] = field(default_factory=dict)  # target -> paper id -> score
     kinds: dict[Target, str] = field(default_factory=dict)
+    parents: dict[Target, Target] = field(default_factory=dict)  # subtopic -> its area
 
     def add_members(self, target: Target, kind: str, rows: Sequence[tuple[int, float]]) -> None:
         bucket = self.members.setdefault(target, {})
@@ -294,6 +304,7 @@ def plan_build(
         )
         plan.add_members(draft.key, draft.kind, draft.members)
 
+    _plan_parents(plan, stored, drafts)
     for topic in stored_topics:
         if topic.status == TopicStatus.MERGED or topic.merged_into_id is not None or topic.id in fed:
             continue
@@ -305,6 +316,29 @@ def plan_build(
             plan.dormant.add(topic.id)
     _keep_alive(plan, kept, vectors, list(zip(titles, abstracts, strict=True)))
     return plan
+
+
+def _plan_parents(plan: BuildPlan, stored: dict[int, StoredTopic], drafts: Sequence[TopicDraft]) -> None:
+    """Each subtopic of the build points at the topic that now stands for its area: the stored area its
+    area matched (or the one that area was merged into), else the new area. A subtopic fed into another
+    topic by an operator's merge keeps that topic's parent."""
+
+    def target(draft: TopicDraft) -> Target:
+        matched = plan.matched.get(draft.key)
+        return resolve(stored, matched) if matched is not None else draft.key
+
+    areas = {d.key: d for d in drafts if d.kind == "area"}
+    for draft in drafts:
+        if draft.kind != "subtopic" or draft.parent not in areas:
+            continue
+        child = target(draft)
+        matched = plan.matched.get(draft.key)
+        if matched is not None and resolve(stored, matched) != matched:
+            continue
+        parent = target(areas[draft.parent])
+        if isinstance(child, int) and stored[child].parent_id == parent:
+            continue
+        plan.parents[child] = parent
 
 
 def _kept_alive(topic: StoredTopic, technique_grace: int) -> bool:
@@ -328,7 +362,7 @@ def _keep_alive(
 ) -> None:
     if not kept:
         return
-    hits = assign_to_topics(vectors, texts, [t.as_draft() for t in kept])
+    hits = assign_to_topics(vectors, texts, frozen_drafts(kept))
     per_topic: list[list[tuple[int, float]]] = [[] for _ in kept]
     for row, row_hits in enumerate(hits):
         for index, score in row_hits:

@@ -37,7 +37,7 @@ from app.topics.operator import (
     rename_topic,
     resolve_merged,
 )
-from app.topics.planning import BuildPlan, StoredTopic, plan_build, stored_topic
+from app.topics.planning import BuildPlan, StoredTopic, frozen_drafts, plan_build, stored_topic
 from app.topics.tracking import assign_to_topics
 from app.topics.trends import TrendsReport, compute_trends
 
@@ -72,6 +72,7 @@ class TopicsReport:
     papers: int = 0
     topics: int = 0
     areas: int = 0
+    subtopics: int = 0
     techniques: int = 0
     manual: int = 0
     matched: int = 0
@@ -90,7 +91,8 @@ class TopicsReport:
         total = sum(self.seconds.values())
         return (
             f"{self.papers} papers -> {self.topics} topics ({self.areas} areas, "
-            f"{self.techniques} techniques, {self.manual} manual); {self.matched} kept their id, "
+            f"{self.subtopics} subtopics, {self.techniques} techniques, {self.manual} manual); "
+            f"{self.matched} kept their id, "
             f"{self.created} new ({len(self.emerging)} emerging), "
             f"{len(self.dormant)} dormant; {self.without_area} papers without an area ({total:.1f}s)"
             + (" [dry run: nothing written]" if self.dry_run else "")
@@ -204,6 +206,7 @@ def _fill_report(report: TopicsReport, plan: BuildPlan, stored: list[StoredTopic
     report.relabeled = [f"{old} -> {new}" for old, new in plan.relabeled.values()]
     report.topics = plan.topic_count
     report.areas = plan.kind_count("area")
+    report.subtopics = plan.kind_count("subtopic")
     report.techniques = plan.kind_count("technique")
     report.manual = sum(1 for s in stored if s.manual and s.status != TopicStatus.MERGED)
     report.assignments = plan.assignment_count
@@ -255,6 +258,11 @@ def _apply(
         session.add(topic)
         session.flush()
         key_to_id[draft.key] = topic.id
+    for child, parent in plan.parents.items():
+        child_id = key_to_id[child] if isinstance(child, str) else child
+        by_id.get(child_id, session.get(Topic, child_id)).parent_id = (  # type: ignore[union-attr]
+            key_to_id[parent] if isinstance(parent, str) else parent
+        )
     rows = plan.rows(key_to_id)
     queries.replace_all_assignments(session, rows)
     queries.mark_placed(
@@ -289,7 +297,7 @@ def assign_new_papers(session: Session, *, model_name: str, now: datetime) -> As
     rows: dict[tuple[int, int], float] = {}
     clustered = [t for t in topics if not t.manual and t.centroid is not None]
     if clustered:
-        drafts = [stored_topic(t, set()).as_draft() for t in clustered]
+        drafts = frozen_drafts([stored_topic(t, set()) for t in clustered])
         placed = assign_to_topics(
             vectors, [f"{a}. {b}" for a, b in zip(titles, abstracts, strict=True)], drafts
         )

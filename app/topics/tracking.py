@@ -17,7 +17,7 @@ from scipy.optimize import linear_sum_assignment
 
 from app.topics.clustering import normalize_rows, technique_scores
 from app.topics.labeling import build_corpus, label_key
-from app.topics.model import MIN_AREA_COSINE, TopicDraft, TopicKind
+from app.topics.model import MAX_TECHNIQUES, MIN_AREA_COSINE, NAMED_MIN_COSINE, TopicDraft, TopicKind
 
 # Used for technique topics stored without their own thresholds: typical values of a 25k-paper build
 # (the 90th percentile and the median cosine of the papers that name the technique).
@@ -112,7 +112,7 @@ def match_topics(
     dim = next((np.asarray(t.centroid).size for t in new if np.asarray(t.centroid).size), 0)
     mapping: dict[int, int] = {}
     similarity: dict[int, tuple[float, float]] = {}
-    for kind in ("area", "technique"):
+    for kind in ("area", "subtopic", "technique"):
         olds = [j for j, o in enumerate(old) if o.kind == kind]
         news = [i for i, t in enumerate(new) if t.kind == kind]
         if not olds or not news or not dim:
@@ -154,11 +154,14 @@ def assign_to_topics(
     """Place papers in existing topics: per paper, (index into `topics`, score in [0, 1]), best first.
 
     Areas: the nearest area centroid, if its cosine reaches `min_area_cosine` (when given), else the
-    area's `threshold`, else MIN_AREA_COSINE. Techniques: the same rule as a build (a trigger phrase in
+    area's `threshold`, else MIN_AREA_COSINE. Subtopics: the nearest subtopic whose `parent` is the
+    paper's area (the nearest of all when that area has none here). Techniques: the same rule as a
+    build (a trigger phrase in
     the title or twice in the abstract, once plus a close embedding, or a very close embedding alone),
     with the topic's `phrases` (its first keyword when empty) and thresholds. Give `texts` as (title,
     abstract) pairs to score exactly as a build; a plain string counts as an abstract, so a phrase must
-    occur twice (title and abstract, as in "title. abstract") or once with a close embedding.
+    occur twice (title and abstract, as in "title. abstract") or once with a close embedding. A paper
+    keeps its MAX_TECHNIQUES best techniques.
     """
     out: list[list[tuple[int, float]]] = [[] for _ in range(len(texts))]
     if not len(texts) or not topics:
@@ -173,6 +176,10 @@ def assign_to_topics(
             floor = min_area_cosine if min_area_cosine is not None else topic.threshold
             if cos[row, a] >= (MIN_AREA_COSINE if floor is None else floor):
                 out[row].append((areas[a], round(float(np.clip(cos[row, a], 0.0, 1.0)), 4)))
+    subtopics = [i for i, t in enumerate(topics) if t.kind == "subtopic"]
+    titles = [t[0] if isinstance(t, tuple) else "" for t in texts]
+    if subtopics:
+        _place_in_subtopics(x, titles, topics, subtopics, out)
     techniques = [i for i, t in enumerate(topics) if t.kind == "technique"]
     if techniques:
         pairs = [t if isinstance(t, tuple) else ("", t) for t in texts]
@@ -196,7 +203,79 @@ def assign_to_topics(
             )
             for row in np.flatnonzero(scores > 0).tolist():
                 out[row].append((i, round(float(scores[row]), 4)))
-    return [sorted(hits, key=lambda h: (-h[1], h[0])) for hits in out]
+    return [_at_most_techniques(sorted(hits, key=lambda h: (-h[1], h[0])), topics) for hits in out]
+
+
+def _at_most_techniques(
+    hits: list[tuple[int, float]], topics: Sequence[TopicDraft]
+) -> list[tuple[int, float]]:
+    """A paper's MAX_TECHNIQUES best techniques (hits are sorted best first); other kinds untouched."""
+    kept, seen = [], 0
+    for index, score in hits:
+        if topics[index].kind == "technique":
+            seen += 1
+            if seen > MAX_TECHNIQUES:
+                continue
+        kept.append((index, score))
+    return kept
+
+
+def _named_in_titles(titles: Sequence[str], labels: Sequence[str]) -> sp.csc_matrix:
+    """Papers x labels: whether each title names each label (as `build_corpus` counts phrases)."""
+    corpus = build_corpus(list(titles), [""] * len(titles), vocabulary=sorted(set(labels)))
+    column = {k.replace(" ", ""): j for j, k in enumerate(corpus.keys)}
+    cols = [column.get(_compact_key(label), -1) for label in labels]
+    title = corpus.title.tocsc()
+    empty = sp.csc_matrix((len(titles), 1), dtype=np.float32)
+    return sp.hstack([title[:, c] if c >= 0 else empty for c in cols], format="csc")
+
+
+def _place_in_subtopics(
+    x: np.ndarray,
+    titles: Sequence[str],
+    topics: Sequence[TopicDraft],
+    subtopics: list[int],
+    out: list[list[tuple[int, float]]],
+) -> None:
+    """Each paper joins the closest subtopic its title names (cosine >= NAMED_MIN_COSINE), and that
+    subtopic's area; else the nearest subtopic of its area (the nearest of all when its area has none
+    here). With no areas among `topics`, a paper joins its nearest subtopic only at or above that
+    subtopic's `threshold` (the cosine of its 10% least typical members when built)."""
+    keys = {topics[i].key: i for i in range(len(topics)) if topics[i].kind == "area"}
+    cos = x @ _centroids([topics[i] for i in subtopics], x.shape[1]).T
+    parent = np.asarray([keys.get(topics[i].parent or "", -1) for i in subtopics])
+    named_in = _named_in_titles(titles, [topics[i].label for i in subtopics]).tocsr()
+    floors = np.asarray([topics[i].threshold if topics[i].threshold is not None else 1.0 for i in subtopics])
+    area_cos = x @ _centroids([topics[i] for i in keys.values()], x.shape[1]).T if keys else None
+    area_col = {index: c for c, index in enumerate(keys.values())}
+    for row in range(x.shape[0]):
+        named = np.flatnonzero(named_in[row].toarray().ravel() > 0) if keys else np.zeros(0, np.int64)
+        named = named[(cos[row, named] >= NAMED_MIN_COSINE) & (parent[named] >= 0)]
+        home = next((i for i, _ in out[row] if topics[i].kind == "area"), None)
+        if len(named) and home is not None and (parent == home).any():
+            own = float(cos[row, parent == home].max())  # the subtopic of its own area it would get
+            named = named[(parent[named] == home) | (cos[row, named] >= own)]
+        if len(named) and area_cos is not None:
+            # As a build does: the closest subtopic the title names, and with it its area.
+            best = int(named[np.argmax(cos[row, named])])
+            named_area = int(parent[best])
+            score = round(float(np.clip(area_cos[row, area_col[named_area]], 0.0, 1.0)), 4)
+            out[row] = [(i, sc) for i, sc in out[row] if topics[i].kind != "area"] + [(named_area, score)]
+            out[row].append((subtopics[best], round(float(np.clip(cos[row, best], 0.0, 1.0)), 4)))
+            continue
+        area = next((i for i, _ in out[row] if topics[i].kind == "area"), None)
+        if area is None:
+            if keys:
+                continue
+            # No areas given (subtopics kept alive on their own): the nearest one, if close enough.
+            best = int(np.argmax(cos[row]))
+            if cos[row, best] >= floors[best]:
+                out[row].append((subtopics[best], round(float(np.clip(cos[row, best], 0.0, 1.0)), 4)))
+            continue
+        mine = np.flatnonzero(parent == area)
+        candidates = mine if len(mine) else np.arange(len(subtopics))
+        best = int(candidates[np.argmax(cos[row, candidates])])
+        out[row].append((subtopics[best], round(float(np.clip(cos[row, best], 0.0, 1.0)), 4)))
 
 
 def _compact_key(phrase: str) -> str:

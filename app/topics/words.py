@@ -85,3 +85,19 @@ def stem(word: str) -> str:
     if w.endswith("at") and len(w) >= 7:
         w = w[:-2]  # "generat(ion|ive|e)" -> "gener", "evaluat" -> "evalu"
     return w
+
+
+# Single words a research field uses alone as the name of what it follows. Any other single word is
+# an ordinary word ("Bias", "Memory", "Codes", "Motion", "3D") and never a label on its own: a label is
+# then the phrase titles complete it with ("KV Cache", "Motion Generation"). Acronyms and names written
+# with inner capitals (LoRA, NeRF, RLHF) are names too (`labeling.label_ok`).
+FIELD_WORDS: frozenset[str] = frozenset(
+    """quantization pruning sparsity distillation robotics interpretability explainability watermarking
+    steganography cryptography summarization jailbreaking jailbreaks jailbreak unlearning
+    segmentation tokenization forecasting recommendation hallucination hallucinations
+    bioinformatics genomics proteomics cheminformatics radiology pathology histopathology
+    astrophysics epidemiology fairness privacy cybersecurity blockchain typography
+    superresolution super-resolution denoising deblurring dehazing inpainting colorization
+    reranking captioning
+    """.split()  # noqa: SIM905
+)

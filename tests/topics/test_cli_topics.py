@@ -101,7 +101,7 @@ def test_build_list_and_export(
                 topics[tid].label,
                 topics[tid].kind,
             )
-            assert item["kind"] in {"area", "technique"}
+            assert item["kind"] in {"area", "subtopic", "technique"}
             assert abs(item["score"] - expected[line["paper"]][tid]) < 1e-4
 
 

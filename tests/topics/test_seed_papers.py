@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.topics.labeling import STOP_WORDS, label_key, near_duplicate
 from app.topics.model import TopicModel, build_topic_model
+from tests.topics.label_rules import label_problems
 
 pytestmark = pytest.mark.slow
 
@@ -59,12 +59,25 @@ def test_a_topic_names_representation_learning(model: TopicModel) -> None:
 
 
 def test_labels_are_short_unique_and_meaningful(model: TopicModel) -> None:
-    labels = [t.label for t in model.topics]
     assert len(model.of_kind("area")) >= 2 and len(model.of_kind("technique")) >= 2
-    keys = [label_key(lab) for lab in labels]
-    for i, label in enumerate(labels):
-        words = label.split()
-        assert 1 <= len(words) <= 4, label
-        assert any(w.lower().strip("()") not in STOP_WORDS for w in words), label
-        assert not any(w.isdigit() for w in words) and "_" not in label, label
-        assert not any(keys[i] == keys[j] or near_duplicate(keys[i], keys[j]) for j in range(i)), labels
+    assert model.of_kind("subtopic")
+    problems = label_problems([(t.kind, t.label) for t in model.topics])
+    assert not problems, problems
+
+
+def test_label_rules_catch_ordinary_words_and_duplicates() -> None:
+    assert label_problems([("area", "Memory")]) == ["ordinary single word: 'Memory'"]
+    assert label_problems([("subtopic", "3D")])
+    assert not label_problems([("technique", "Quantization"), ("technique", "LoRA")])
+    assert label_problems([("subtopic", "Diffusion"), ("subtopic", "Diffusion Models")])
+    assert label_problems([("technique", "RAG"), ("technique", "Retrieval-Augmented Generation")])
+    assert not label_problems([("area", "Diffusion Models"), ("subtopic", "Diffusion Models")])
+
+
+def test_every_subtopic_sits_in_an_area_of_the_build(model: TopicModel) -> None:
+    areas = {t.key for t in model.of_kind("area")}
+    for sub in model.of_kind("subtopic"):
+        assert sub.parent in areas, sub.label
+    for kind in ("area", "subtopic"):
+        held = [r for t in model.of_kind(kind) for r, _ in t.members]
+        assert len(held) == len(set(held)), f"a paper in two {kind}s"

@@ -159,3 +159,69 @@ def test_new_papers_join_an_added_topic_by_keyword(built: Session) -> None:
     assert set(ids[:3]) <= after and after - before <= set(ids)
     built.refresh(topic)
     assert topic.size == len(after)
+
+
+def live_of_kind(session: Session, kind: str) -> list[Topic]:
+    return [
+        t
+        for t in session.scalars(select(Topic).where(Topic.kind == kind).order_by(Topic.id))
+        if t.status in ("active", "emerging")
+    ]
+
+
+def test_every_subtopic_has_a_live_parent_area_across_rebuilds(built: Session) -> None:
+    for days in (0, 1):
+        if days:
+            rebuild(built, days)
+        subtopics = live_of_kind(built, "subtopic")
+        assert subtopics
+        areas = {t.id for t in live_of_kind(built, "area")}
+        for sub in subtopics:
+            assert sub.parent_id in areas, sub.label
+        # Each paper has one area and one subtopic.
+        for kind in ("area", "subtopic"):
+            ids = {t.id for t in live_of_kind(built, kind)}
+            held = [p for p, t in built.execute(select(PaperTopic.paper_id, PaperTopic.topic_id)) if t in ids]
+            assert len(held) == len(set(held)), kind
+
+
+def test_subtopic_edits_survive_rebuilds(built: Session) -> None:
+    subs = live_of_kind(built, "subtopic")
+    assert len(subs) >= 3
+    renamed, hidden, pinned = subs[0], subs[1], subs[2]
+    rename_topic(built, renamed.id, "Curated Subject Name")
+    hide_topic(built, hidden.id)
+    pin_topic(built, pinned.id)
+    ids_before = {t.id for t in subs}
+    rebuild(built, 1)
+    rebuild(built, 2)
+    built.expire_all()
+    assert built.get(Topic, renamed.id).label == "Curated Subject Name"
+    assert built.get(Topic, hidden.id).hidden
+    assert built.get(Topic, pinned.id).pinned and built.get(Topic, pinned.id).status in ("active", "emerging")
+    ids_after = {t.id for t in live_of_kind(built, "subtopic")}
+    assert len(ids_before & ids_after) >= 0.95 * len(ids_before)
+
+
+def test_merging_an_area_moves_its_subtopics_and_survives_rebuilds(built: Session) -> None:
+    source, target = live_of_kind(built, "area")[:2]
+    children = [t.id for t in live_of_kind(built, "subtopic") if t.parent_id == source.id]
+    assert children
+    merge_topics(built, source.id, target.id)
+    for child in children:
+        assert built.get(Topic, child).parent_id == target.id
+    rebuild(built, 1)
+    built.expire_all()
+    assert built.get(Topic, source.id).status == "merged"
+    areas = {t.id for t in live_of_kind(built, "area")}
+    assert source.id not in areas
+    for sub in live_of_kind(built, "subtopic"):
+        assert sub.parent_id in areas
+
+    # Merging one subtopic into another feeds the target on later rebuilds.
+    first, second = live_of_kind(built, "subtopic")[:2]
+    merge_topics(built, first.id, second.id)
+    rebuild(built, 2)
+    built.expire_all()
+    assert built.get(Topic, first.id).status == "merged"
+    assert built.get(Topic, second.id).status in ("active", "emerging")

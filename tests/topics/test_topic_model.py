@@ -110,16 +110,17 @@ def test_members_are_scored_and_ranked(model: TopicModel) -> None:
 
 
 def test_labels_follow_the_rules(model: TopicModel) -> None:
-    labels = [t.label for t in model.topics]
-    assert len({lab.lower() for lab in labels}) == len(labels)
-    keys = [label_key(lab) for lab in labels]
-    for i, label in enumerate(labels):
-        words = label.split()
-        assert 1 <= len(words) <= 4, label
-        assert any(w.lower() not in STOP_WORDS for w in words), label
-        assert not any(w.isdigit() for w in words), label
-        assert "_" not in label
-        assert not any(near_duplicate(keys[i], keys[j]) for j in range(i)), (label, labels[:i])
+    for kind in ("area", "subtopic", "technique"):
+        labels = [t.label for t in model.of_kind(kind)]
+        assert len({lab.lower() for lab in labels}) == len(labels)
+        keys = [label_key(lab) for lab in labels]
+        for i, label in enumerate(labels):
+            words = label.split()
+            assert 1 <= len(words) <= 4, label
+            assert any(w.lower() not in STOP_WORDS for w in words), label
+            assert not any(w.isdigit() for w in words), label
+            assert "_" not in label
+            assert not any(near_duplicate(keys[i], keys[j]) for j in range(i)), (label, labels[:i])
     for topic in model.topics:
         assert 3 <= len(topic.keywords) <= 10
         assert not any(k.lower() in STOP_WORDS for k in topic.keywords)

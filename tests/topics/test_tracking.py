@@ -43,7 +43,13 @@ def test_rebuild_on_the_same_data_keeps_the_ids(papers: Papers, model: TopicMode
 
 def test_another_seed_keeps_most_ids(papers: Papers, model: TopicModel) -> None:
     other = build_topic_model(papers[0], papers[1], papers[2], seed=11, n_areas=8)
-    result = match_topics(stored(model), other.topics)
+    # A synthetic area has no inner structure, so its subtopics are arbitrary cuts that another seed
+    # draws elsewhere; areas and techniques are real subjects and must keep their ids.
+    kinds = ("area", "technique")
+    old = [t for t in model.topics if t.kind in kinds]
+    result = match_topics(
+        refs_from_drafts(old, list(range(len(old)))), [t for t in other.topics if t.kind in kinds]
+    )
     assert result.kept_share >= 0.95
 
 
@@ -58,16 +64,16 @@ def test_new_cluster_emerges_and_removed_cluster_goes_dormant() -> None:
     names = list(AREAS)
     seven = synthetic_papers(areas=names[:7])
     eight = synthetic_papers(areas=names)
-    before = build_topic_model(seven[0], seven[1], seven[2], n_areas=7, max_techniques=0)
-    after = build_topic_model(eight[0], eight[1], eight[2], n_areas=8, max_techniques=0)
+    before = build_topic_model(seven[0], seven[1], seven[2], n_areas=7, max_techniques=0).of_kind("area")
+    after = build_topic_model(eight[0], eight[1], eight[2], n_areas=8, max_techniques=0).of_kind("area")
     # The same papers carry the same ids in both builds (the first 7 areas come first in both).
-    grown = match_topics(refs_from_drafts(before.topics, list(range(7))), after.topics)
+    grown = match_topics(refs_from_drafts(before, list(range(7))), after)
     assert len(grown.mapping) == 7 and grown.dormant == []
     (new,) = grown.emerging
     farming = {i for i, a in enumerate(eight[3]) if a == names[7]}
-    assert {r for r, _ in after.topics[new].members} == farming
+    assert {r for r, _ in after[new].members} == farming
 
-    shrunk = match_topics(refs_from_drafts(after.topics, list(range(8))), before.topics)
+    shrunk = match_topics(refs_from_drafts(after, list(range(8))), before)
     assert shrunk.emerging == [] and shrunk.dormant == [new]
 
 
@@ -101,9 +107,16 @@ def test_assign_matches_the_build(papers: Papers, model: TopicModel) -> None:
     for index, topic in enumerate(model.topics):
         built = dict(topic.members)
         got = {row: score for row, hits in enumerate(placed) for i, score in hits if i == index}
+        if topic.kind == "subtopic":
+            # Nearest final centroid (or the subtopic the title names) vs k-means' own partition: the
+            # same for nearly every paper, not for all.
+            assert len(got.keys() & built.keys()) >= 0.8 * len(built), topic.label
+            continue
         assert got.keys() == built.keys(), topic.label
         assert all(abs(got[r] - built[r]) < 1e-3 for r in built)
     assert all(sum(model.topics[i].kind == "area" for i, _ in hits) == 1 for hits in placed)
+    assert all(sum(model.topics[i].kind == "subtopic" for i, _ in hits) == 1 for hits in placed)
+    assert all(sum(model.topics[i].kind == "technique" for i, _ in hits) <= 3 for hits in placed)
 
 
 def test_assign_new_papers_from_plain_texts(model: TopicModel) -> None:
