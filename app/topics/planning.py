@@ -25,7 +25,7 @@ import numpy as np
 
 from app.embed.vectors import from_bytes, to_bytes
 from app.models.statuses import TopicStatus
-from app.topics.labeling import assign_labels, label_key, near_duplicate, pretty, slugify
+from app.topics.labeling import assign_labels, label_key, label_ok, near_duplicate, pretty, slugify
 from app.topics.manual import keyword_members
 from app.topics.model import TopicDraft
 from app.topics.tracking import TopicRef, assign_to_topics, match_topics, should_relabel
@@ -209,10 +209,10 @@ def _label_free(label: str, taken: Sequence[str], *, ignore: str | None = None) 
 
 def _new_labels(drafts: Sequence[TopicDraft], taken: Sequence[str]) -> list[str]:
     """Labels for new topics that are no duplicate or near-duplicate of a live topic's label."""
+    # Only names a label may be (`label_ok`): a draft whose own name is taken falls back to its other
+    # name candidates and keywords that are phrases of the field, never to an ordinary word.
     candidates = [
-        [d.label, *(pretty(k) for k in d.keywords if 1 <= len(k.split()) <= 4)]
-        if d.label
-        else list(d.keywords)
+        list(dict.fromkeys(c for c in [d.label, *map(pretty, d.keywords)] if c and label_ok(c))) or [d.label]
         for d in drafts
     ]
     return [str(label) for label in assign_labels(candidates, taken=list(taken), required=True)]

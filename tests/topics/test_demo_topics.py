@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from app.topics.model import TopicDraft, TopicModel, build_topic_model
+from app.topics.planning import plan_build
 from tests.topics.label_rules import label_problems
 
 pytestmark = pytest.mark.slow
@@ -110,3 +111,26 @@ def test_demo_labels_follow_the_rules_and_subtopics_sit_in_areas(
     areas = {t.key for t in model.of_kind("area")}
     assert len(areas) >= 2 and len(model.of_kind("subtopic")) >= len(areas)
     assert all(s.parent in areas for s in model.of_kind("subtopic"))
+
+
+def test_stored_labels_of_a_first_build_follow_the_rules(
+    demo: tuple[list[dict[str, str]], TopicModel],
+) -> None:
+    """The names a build stores (after the planner settled clashes between drafts) obey the same rules
+    as the drafts: a draft whose name is taken falls back to another name of the field, never to an
+    ordinary word ("Question", "Gaussian", "3D")."""
+    rows, model = demo
+    vectors = np.stack([t.centroid for t in model.topics])  # only used to compare with stored topics
+    plan = plan_build(
+        [],
+        list(model.topics),
+        paper_ids=list(range(len(rows))),
+        vectors=vectors,
+        titles=[r["title"] for r in rows],
+        abstracts=[r["abstract"] for r in rows],
+        used_slugs=set(),
+    )
+    stored = [(t.kind, t.label) for t in plan.new]
+    assert len(stored) == len(model.topics)
+    problems = label_problems(stored)
+    assert not problems, problems
