@@ -93,11 +93,11 @@ def test_subscribe_confirm_preferences_preview_unsubscribe(
         page.get_by_role("heading", name="Your digest").wait_for()
         assert axe_violations(page) == []
         assert page.get_by_label("Quantization of large language models").is_checked()
-        page.get_by_label("Keywords").fill("int8, outliers")
+        page.locator("#keywords").fill("int8, outliers")
         page.get_by_role("button", name="Save preferences").click()
         # The heading is on the page before and after saving: wait for the saved page's notice.
         page.get_by_text("Saved. Your next digest will use these settings.").wait_for()
-        assert page.get_by_label("Keywords").input_value() == "int8, outliers"
+        assert page.locator("#keywords").input_value() == "int8, outliers"
         with session_scope(session_factory) as session:
             sub = session.scalars(select(Subscriber).where(Subscriber.email == EMAIL)).one()
             assert sub.keywords == ["int8", "outliers"]
