@@ -90,9 +90,9 @@ def assign_labels(
     for cands in candidates:
         choice = next((c for c in cands if not any(near_duplicate(label_key(c), u) for u in used)), None)
         if choice is None and required:
-            pool = [*cands, "Other"]
-            combos = [f"{a} and {b}" for a in pool for b in pool if a != b and len(f"{a} {b}".split()) <= 3]
-            combos += [f"{pool[0]} ({w})" for w in ("Other", "Related", "Further", "Assorted")]
+            # Two of its own names joined ("Sparsity and Pruning"); a qualifier only as the last resort.
+            combos = [f"{a} and {b}" for a in cands for b in cands if a != b and len(f"{a} {b}".split()) <= 3]
+            combos += [f"{cands[0]} ({w})" for w in ("Related", "Further", "Assorted")] if cands else []
             choice = next((c for c in combos if all(label_key(c) != u for u in used)), combos[-1])
         if choice is not None:
             used.append(label_key(choice))
@@ -114,7 +114,10 @@ def is_name_token(word: str) -> bool:
     """An acronym or a name written with inner capitals or digits after letters: LoRA, NeRF, RLHF, GPT-4o;
     not "3D" or "2D" (a digit and one letter name no field)."""
     letters = sum(c.isalpha() for c in word)
-    return letters >= 2 and any(c.isupper() for c in word[1:])
+    # A capital right after a hyphen is title case, not a name: "Retrieval-Augmented", "Multi-Agent"
+    # and "Zero-Shot" are fragments of a phrase, while "LoRA", "NeRF" and "GPT-4o" are names.
+    inner = [c for i, c in enumerate(word) if i > 0 and word[i - 1] != "-"]
+    return letters >= 2 and any(c.isupper() for c in inner)
 
 
 def label_ok(label: str) -> bool:

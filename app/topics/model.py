@@ -357,7 +357,12 @@ def _named_subtopics(
         if holder is not None and kept[holder].area == sub.area:
             kept[holder] = merge_subtopics(x, kept[holder], sub)
             continue
-        free = next((c for c, _ in cands if not any(same_thing(c, lab) for lab in labels)), None)
+        # Not its area's name either: a subtopic names a part of the area ("Segmentation" holds
+        # "Medical Image Segmentation", not a second "Segmentation").
+        free = next(
+            (c for c, _ in cands if not any(same_thing(c, lab) for lab in [*labels, area_labels[sub.area]])),
+            None,
+        )
         if free is None:
             if holder is not None and float(kept[holder].centroid @ sub.centroid) >= SAME_SUBJECT_COSINE:
                 kept[holder] = merge_subtopics(x, kept[holder], sub)

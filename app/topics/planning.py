@@ -207,15 +207,23 @@ def _label_free(label: str, taken: Sequence[str], *, ignore: str | None = None) 
     return not any(near_duplicate(key, label_key(t)) for t in taken if t != ignore)
 
 
-def _new_labels(drafts: Sequence[TopicDraft], taken: Sequence[str]) -> list[str]:
-    """Labels for new topics that are no duplicate or near-duplicate of a live topic's label."""
-    # Only names a label may be (`label_ok`): a draft whose own name is taken falls back to its other
-    # name candidates and keywords that are phrases of the field, never to an ordinary word.
-    candidates = [
-        list(dict.fromkeys(c for c in [d.label, *map(pretty, d.keywords)] if c and label_ok(c))) or [d.label]
-        for d in drafts
-    ]
-    return [str(label) for label in assign_labels(candidates, taken=list(taken), required=True)]
+def _new_labels(drafts: Sequence[TopicDraft], taken: Sequence[str]) -> list[str | None]:
+    """Labels for new topics that are no duplicate or near-duplicate of a live topic's label.
+
+    Only names a label may be (`label_ok`): a draft whose own name is taken falls back to its
+    keywords that are phrases of the field, never to an ordinary word. A new technique whose every
+    name is taken names the same subject as a topic that exists: it gets None and is not created
+    (its papers keep their area and subtopic); areas and subtopics always get a label.
+    """
+    labels: list[str | None] = []
+    in_use = list(taken)
+    for d in drafts:
+        cands = list(dict.fromkeys(c for c in [d.label, *map(pretty, d.keywords)] if c and label_ok(c)))
+        (label,) = assign_labels([cands or [d.label]], taken=in_use, required=d.kind != "technique")
+        if label is not None:
+            in_use.append(label)
+        labels.append(label)
+    return labels
 
 
 def _free_slug(label: str, used: set[str]) -> str:
@@ -291,6 +299,8 @@ def plan_build(
     slugs = set(used_slugs)
     fresh = [d for d in drafts if d.key not in plan.matched]
     for draft, label in zip(fresh, _new_labels(fresh, taken), strict=True):
+        if label is None:
+            continue  # a technique naming the same subject as a live topic (`_new_labels`)
         plan.new.append(
             NewTopic(
                 key=draft.key,

@@ -13,7 +13,7 @@ FIELD_NAMES = {
     "quantization", "pruning", "sparsity", "distillation", "robotics", "interpretability", "explainability",
     "watermarking", "summarization", "unlearning", "segmentation", "forecasting", "recommendation",
     "hallucination", "fairness", "privacy", "cybersecurity", "radiology", "pathology", "tokenization",
-    "captioning", "denoising", "inpainting", "jailbreaking", "steganography", "cryptography", "genomics",
+    "captioning", "denoising", "inpainting", "super-resolution", "jailbreaking", "steganography", "cryptography", "genomics",
 }  # fmt: skip
 
 
@@ -27,7 +27,9 @@ def label_problems(topics: Sequence[tuple[str, str]]) -> list[str]:
             problems.append(f"malformed: {label!r}")
         if len(words) == 1:
             w = words[0]
-            name = sum(c.isalpha() for c in w) >= 2 and any(c.isupper() for c in w[1:])
+            # A name has a capital inside (LoRA, NeRF, RLHF), not only after a hyphen ("Multi-Agent").
+            inner = [c for k, c in enumerate(w) if k > 0 and w[k - 1] != "-"]
+            name = sum(c.isalpha() for c in w) >= 2 and any(c.isupper() for c in inner)
             if not name and w.lower() not in FIELD_NAMES:
                 problems.append(f"ordinary single word: {label!r}")
         for other_kind, other in topics[:i]:
