@@ -15,8 +15,10 @@ hand-checked on a sample of papers (see docs/BENCHMARKS.md).
 
 precision@10 = on-interest picks / picks (at most 10; an empty digest counts apart, as "empty");
 found = on-interest picks / min(10, on-interest candidates of the week).
-Followed topics are chosen as a researcher would: the one or two topics of a topic model built on
-the papers before the first week that hold that interest's papers best (F1 on those earlier weeks).
+Followed topics are chosen as a researcher would from the topic list of a topic model built on the
+papers up to the last week (areas, their subtopics, techniques): the topic whose label best names
+the interest (cosine of name and label in the product's encoder), the most specific of those with
+that name (see `choose_topics`); the ground-truth rules play no part in it.
 Feedback: after each week's "all" digest the researcher marks up to five of its papers (more like
 this when on-interest, less like this when not); the next week's precision with and without those
 marks is compared.
@@ -43,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.digest.profiles import Told, TopicKind, make_profile
 from app.digest.selection import Candidate, Pool, Weights, select
 from app.digest.textmatch import TextIndex
+from app.topics.labeling import same_thing
 from bench._report import write_section
 from bench._sample import IDS, VECTORS, load_records
 
@@ -162,25 +165,22 @@ class Tally:
 
 
 def choose_topics(
-    members: dict[int, dict[int, float]], history: list[int], truth: set[int]
+    name: np.ndarray[Any, Any],
+    labels: dict[int, str],
+    label_vectors: dict[int, np.ndarray[Any, Any]],
+    kinds: dict[int, TopicKind],
 ) -> frozenset[int]:
-    """The one or two topics a researcher would follow: best F1 against their papers of earlier weeks."""
-    by_topic: dict[int, set[int]] = {}
-    for row in history:
-        for t in members.get(row, {}):
-            by_topic.setdefault(t, set()).add(row)
-
-    def f1(rows: set[int]) -> float:
-        hit = len(rows & truth)
-        return 2 * hit / (len(rows) + len(truth)) if rows and truth else 0.0
-
-    ranked = sorted(by_topic, key=lambda t: -f1(by_topic[t]))
-    if not ranked:
+    """The topics a researcher follows from the topic list: the one whose label best names their
+    interest (cosine of the interest's name and the label, in the encoder the product uses), the
+    most specific when several name it (a subtopic or technique over an area of the same name), and
+    every other subtopic or technique with that same name (a subtopic "Machine Translation" and the
+    technique "Machine Translation"). The ground-truth rules play no part."""
+    if not labels:
         return frozenset()
-    best = {ranked[0]}
-    if len(ranked) > 1 and f1(by_topic[ranked[0]] | by_topic[ranked[1]]) > f1(by_topic[ranked[0]]):
-        best.add(ranked[1])
-    return frozenset(best)
+    best = max(labels, key=lambda t: (round(float(label_vectors[t] @ name), 6), -t))
+    named = [t for t in labels if same_thing(labels[t], labels[best])]
+    specific = [t for t in named if kinds[t].kind != "area"]
+    return frozenset(sorted(specific)[:2] if specific else [best])
 
 
 def main() -> None:
@@ -206,10 +206,13 @@ def main() -> None:
     )
     members: dict[int, dict[int, float]] = {}
     kinds: dict[int, TopicKind] = {}
+    number = {draft.key: t for t, draft in enumerate(model.topics, start=1)}
+    labels = {t: draft.label for t, draft in enumerate(model.topics, start=1)}
     for t, draft in enumerate(model.topics, start=1):
-        kinds[t] = TopicKind(draft.kind)
+        kinds[t] = TopicKind(draft.kind, number.get(draft.parent) if draft.parent else None)
         for r, score in draft.members:
             members.setdefault(upto[r], {})[t] = float(score)
+    parents = {t: k.parent_id for t, k in kinds.items() if k.parent_id is not None}
     print(
         f"{len(model.topics)} topics in {time.perf_counter() - started:.0f}s; encoding interests ...",
         flush=True,
@@ -221,12 +224,18 @@ def main() -> None:
         raise SystemExit("the bundled all-MiniLM-L6-v2 model is not installed")
     encoder = SentenceTransformerEncoder(path)
     sentences = encoder.encode([i.sentence for i in INTERESTS])
+    names = encoder.encode([i.name for i in INTERESTS])
+    label_vectors = dict(zip(labels, encoder.encode(list(labels.values())), strict=True))
     rules = [re.compile(i.rule) for i in INTERESTS]
     truth_all = [
         {r for r in upto if on_interest(rule, rows[r]["title"], rows[r]["abstract"])} for rule in rules
     ]
-    history = [r for r in upto if day[r] <= weeks[0] - timedelta(days=7)]
-    followed = [choose_topics(members, history, truth & set(history)) for truth in truth_all]
+    followed = [
+        choose_topics(np.asarray(names[n]), labels, label_vectors, kinds) for n in range(len(INTERESTS))
+    ]
+    for interest, chosen in zip(INTERESTS, followed, strict=True):
+        named = ", ".join(f"{labels[t]} ({kinds[t].kind})" for t in sorted(chosen))
+        print(f"  {interest.name}: follows {named}")
     weights = Weights()
     tallies: dict[tuple[str, str], Tally] = {}
     feedback_gain: list[float] = []
@@ -247,6 +256,7 @@ def main() -> None:
                 for r in rows_w
             ],
             vectors[rows_w],
+            parents,
         )
         text = TextIndex([rows[r]["title"] for r in rows_w], [rows[r]["abstract"] for r in rows_w])
         eligible = list(range(len(rows_w)))
@@ -274,11 +284,11 @@ def main() -> None:
                     include_trending=False,
                 )
                 profile = make_profile(told, kinds, {}, {}, weights.area_weight)
-                picks = [p.paper_id for p in select(profile, pool, eligible, {}, weights)]
+                picks = [p.paper_id for p in select(profile, pool, eligible, labels, weights)]
                 tallies.setdefault((interest.name, mode), Tally()).add(picks, truth)
                 if mode == "all" and k + 1 < len(weeks):
                     feedback_run(k, n, picks, truth_all[n], told, rows, day, weeks, vectors, members, kinds,
-                                 weights, feedback_before, feedback_gain)  # fmt: skip
+                                 labels, weights, feedback_before, feedback_gain)  # fmt: skip
         print(f"week {asof}: {len(rows_w)} candidates", flush=True)
     report(tallies, feedback_before, feedback_gain, weeks, time.perf_counter() - started, not args.no_write)
 
@@ -295,6 +305,7 @@ def feedback_run(
     vectors: np.ndarray[Any, Any],
     members: dict[int, dict[int, float]],
     kinds: dict[int, TopicKind],
+    labels: dict[int, str],
     weights: Weights,
     before: list[float],
     gain: list[float],
@@ -327,7 +338,7 @@ def feedback_run(
             Told(**{**told.__dict__, "feedback": fb}), kinds, {r: vectors[r] for r in marks}, marked,
             weights.area_weight,
         )  # fmt: skip
-        chosen = [p.paper_id for p in select(profile, pool, list(range(len(rows_w))), {}, weights)][:10]
+        chosen = [p.paper_id for p in select(profile, pool, list(range(len(rows_w))), labels, weights)][:10]
         results.append(len(set(chosen) & week_truth) / len(chosen) if chosen else 0.0)
     before.append(results[0])
     gain.append(results[1] - results[0])

@@ -75,6 +75,7 @@ class Weights:
     disliked_low: float = 0.5
     disliked_span: float = 0.15
     area_weight: float = 0.65
+    topic_named: float = 0.5  # how much naming a followed topic's label lifts a paper inside it
     topic_with_text: float = 0.4  # a followed topic only corroborates when keywords or texts say more
     author_weight: float = 0.9
     common_author_weight: float = 0.3
@@ -330,7 +331,17 @@ def _signals(
         weight = np.array([profile.topic_weights.get(int(t), 1.0) for t in chosen_ids])
         if profile.keywords or profile.interest is not None:
             weight = weight * w.topic_with_text
-        sub = pool.scores[np.ix_(idx, chosen_cols)] * weight
+        score = pool.scores[np.ix_(idx, chosen_cols)]
+        if w.topic_named:
+            # A paper that names the topic it sits in (its label in the title or abstract) is at its
+            # centre: following "Machine Translation" means papers about machine translation first.
+            named = np.zeros_like(score)
+            for j, t in enumerate(chosen_ids.tolist()):
+                label = compile_keywords([labels[t]]) if t in labels else []
+                if label:
+                    named[:, j] = pool.text.match(label[0])[0][idx]
+            score = np.where(score > 0, 1 - (1 - score) * (1 - w.topic_named * named), 0.0)
+        sub = score * weight
         s.values["topic"] = 1 - np.prod(1 - np.clip(sub, 0.0, 1.0), axis=1)  # in two followed topics: more
         strongest = sub.argmax(axis=1)
         s.cause["topic"] = lambda r: (
