@@ -42,7 +42,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.digest.profiles import Told, TopicKind, make_profile
+from app.digest.profiles import MarkedPaper, Told, TopicKind, make_profile
 from app.digest.selection import Candidate, Pool, Weights, select
 from app.digest.textmatch import TextIndex
 from app.topics.labeling import same_thing
@@ -52,6 +52,7 @@ from bench._sample import IDS, VECTORS, load_records
 COMMAND = ".venv/bin/python bench/digest_relevance.py"
 WEEKS = "2026-06-08,2026-06-15,2026-06-22,2026-06-29"
 MODES = ("text", "keywords", "topics", "all")
+CASES = False  # --cases: print every feedback case
 HAND_CHECK = (
     "Ground truth hand-checked on 60 papers of June 2026 (for 12 interests drawn at random, 3 the rule "
     "calls on-interest and 2 it calls off-interest though they share a keyword's word), judged by reading "
@@ -187,7 +188,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--weeks", default=WEEKS, help="as-of Mondays, comma-separated")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/BENCHMARKS.md alone")
+    parser.add_argument("--cases", action="store_true", help="print every feedback case (picks, hits, marks)")
     args = parser.parse_args()
+    global CASES
+    CASES = args.cases
     started = time.perf_counter()
     weeks = [date.fromisoformat(w) for w in args.weeks.split(",")]
     rows = load_records()
@@ -331,7 +335,7 @@ def feedback_run(
     )
     week_truth = truth & set(rows_w)
     feedback = tuple(("more" if r in truth else "less", r, None) for r in marks)
-    marked = {r: (rows[r]["title"], (), tuple(sorted(members.get(r, {})))) for r in marks}
+    marked = {r: MarkedPaper(rows[r]["title"], (), members.get(r, {}), rows[r]["abstract"]) for r in marks}
     results = []
     for fb in ((), feedback):
         profile = make_profile(
@@ -340,6 +344,9 @@ def feedback_run(
         )  # fmt: skip
         chosen = [p.paper_id for p in select(profile, pool, list(range(len(rows_w))), labels, weights)][:10]
         results.append(len(set(chosen) & week_truth) / len(chosen) if chosen else 0.0)
+        print(
+            "FB", INTERESTS[n].name, k, len(chosen), len(set(chosen) & week_truth), [m[0] for m in feedback]
+        )
     before.append(results[0])
     gain.append(results[1] - results[0])
 
