@@ -1,21 +1,29 @@
 """Choosing the papers of one digest: pure ranking over plain data (no session, no clock).
 
 Every signal the subscriber gave is a number in [0, 1] for each candidate:
-  keyword  = 1 - prod(1 - f_k) over their keywords, f_k the BM25F match of keyword k (`textmatch`:
-             stemmed, phrases, acronyms, title counted three times, saturating with mentions);
-  interest = clip((cos(paper, direction) - interest_low) / interest_span), direction the interest
-             vector moved by feedback (`learning`: Rocchio);
-  liked    = clip((max cos(paper, marked or seed paper) - liked_low) / liked_span);
-  topic    = 1 - prod(1 - weight(topic) * the paper's score in it) over followed topics (an area weighs
-             `area_weight`, its subtopics count for it; subtopics and techniques weigh 1), times
-             `topic_with_text` when keywords or an interest text say more precisely what the
-             subscriber wants (a topic's whole breadth is rarely the interest);
+  keyword  = 1 - prod(1 - trust_k * f_k) over their keywords, f_k the BM25F match of keyword k
+             (`textmatch`: stemmed, phrases, acronyms, title counted three times, saturating);
+  interest = clip(trust_i * (cos(paper, direction) - low) / interest_span), direction the interest
+             vector moved by feedback (`learning`: Rocchio; its cosines shifted back to the
+             text's level over the pool, so the move reorders papers and lets no more through);
+             low = `interest_low`, lowered for a subscriber without keywords so that a paper
+             also passes where its cosine stands out from the pool's (mean + `outlier_z` std,
+             at least `interest_min_cos`; pools of `outlier_pool` papers or more);
+  liked    = clip((max cos(paper, marked or seed paper) - liked_low) / liked_span), times
+             `liked_with_text` when the subscriber also gave keywords, a text or topics;
+  topic    = 1 - prod(1 - trust_t * weight(topic) * s_t) over followed topics, s_t = 1 - (1 -
+             score) * (1 - `topic_named` * f(label)) for a paper in the topic (naming the topic
+             lifts a paper inside it); an area weighs `area_weight`, its subtopics count for it;
+             subtopics and techniques weigh 1; times `topic_with_text` when keywords or an
+             interest text say more precisely what the subscriber wants;
   author   = `author_weight` for a followed author, `common_author_weight` when the name is common
              (it matches more than `common_author_papers` candidates: likely several people);
-and relevance = (1 - prod(1 - signal)) * (1 - penalty), where the penalty is the larger of
-  clip((cos(paper, nearest "less like this" paper) - max(cos to the direction, cos to the nearest
-  liked paper, disliked_low)) / disliked_span)   (closer to what they rejected than to what they want),
-  or clip((cos - 0.9) / 0.05) (a near copy of a rejected paper)
+trust_k, trust_t, trust_i (`_trust`) are 1 without marks; the subscriber's marks lower the
+signals that brought papers they rejected (per keyword, per topic, for the text).
+relevance = (1 - prod(1 - signal)) * (1 - penalty), where the penalty is the larger of
+  clip((cos(paper, nearest "less like this" paper) - max(cos to the direction + disliked_lift,
+  cos to the nearest liked paper, disliked_low)) / disliked_span)   (closer to what they
+  rejected than to what they want), clip((cos - 0.9) / 0.05) (a near copy of a rejected paper),
 and `negative_terms` times the weighted share of the learned negative words that the title holds
 (never a word of the subscriber's own keywords or interest text). A paper with an exclusion
 keyword, or in a muted topic, is removed.
@@ -70,10 +78,13 @@ class Weights:
     keyword: float = 1.0
     interest_low: float = 0.35
     interest_span: float = 0.38
+    interest_min_cos: float = 0.42  # the lowest cosine that passes, for papers that stand out
+    outlier_z: float = 3.0
+    outlier_pool: int = 50  # fewer candidates with vectors: no outlier rule (too few to measure)
     liked_low: float = 0.7
     liked_span: float = 0.2
-    liked_with_text: float = 0.5
-    disliked_low: float = 0.6
+    liked_with_text: float = 0.3
+    disliked_low: float = 0.95  # only near neighbours: a broader rule cut right papers of the field
     disliked_lift: float = 0.1
     disliked_span: float = 0.15
     area_weight: float = 0.65
@@ -325,8 +336,19 @@ def _vector_signals(
         if has.any():
             to_direction = to_direction - float(to_direction[has].mean() - to_interest[has].mean())
     if profile.interest is not None and to_direction is not None:
+        low = w.interest_low
+        if not profile.keywords and int(has.sum()) >= w.outlier_pool:
+            # Calibrated per interest and pool: a paper also passes (signal 0.5) where its cosine
+            # stands out from the pool's, `outlier_z` deviations above the mean, if at least
+            # `interest_min_cos`. A narrow interest's sentence sits far from every paper, so the
+            # absolute mark alone leaves its digest empty while its right papers still stand out.
+            # With keywords the words say more precisely what is wanted: the absolute mark only.
+            cos = to_direction[has]
+            outlier = float(cos.mean() + w.outlier_z * cos.std())
+            passing = w.interest_low + w.interest_span / 2
+            low -= passing - min(passing, max(w.interest_min_cos, outlier))
         s.values["interest"] = np.where(
-            has, _clip01(trust.interest * (to_direction - w.interest_low) / w.interest_span), 0.0
+            has, _clip01(trust.interest * (to_direction - low) / w.interest_span), 0.0
         )
         said = f"Close to your interest “{_short(profile.interest_label, 50)}”"
         s.cause["interest"] = lambda r: said
