@@ -237,9 +237,10 @@ def main() -> None:
     followed = [
         choose_topics(np.asarray(names[n]), labels, label_vectors, kinds) for n in range(len(INTERESTS))
     ]
+    choices = []
     for interest, chosen in zip(INTERESTS, followed, strict=True):
         named = ", ".join(f"{labels[t]} ({kinds[t].kind})" for t in sorted(chosen))
-        print(f"  {interest.name}: follows {named}")
+        choices.append(f"{interest.name} → {named}")
     weights = Weights()
     tallies: dict[tuple[str, str], Tally] = {}
     feedback_gain: list[float] = []
@@ -294,7 +295,15 @@ def main() -> None:
                     feedback_run(k, n, picks, truth_all[n], told, rows, day, weeks, vectors, members, kinds,
                                  labels, weights, feedback_before, feedback_gain)  # fmt: skip
         print(f"week {asof}: {len(rows_w)} candidates", flush=True)
-    report(tallies, feedback_before, feedback_gain, weeks, time.perf_counter() - started, not args.no_write)
+    report(
+        tallies,
+        feedback_before,
+        feedback_gain,
+        weeks,
+        choices,
+        time.perf_counter() - started,
+        not args.no_write,
+    )
 
 
 def feedback_run(
@@ -356,6 +365,7 @@ def report(
     before: list[float],
     gain: list[float],
     weeks: list[date],
+    choices: list[str],
     seconds: float,
     write: bool,
 ) -> None:
@@ -384,6 +394,13 @@ def report(
     lines.append("| empty digests | " + " | ".join(str(e) for e in empties) + " |")
     best = max(mean(c) for c in ("cosine", "BM25 sentence", "BM25 keywords"))
     lines += ["", HAND_CHECK]
+    lines += [
+        "",
+        "Topics-only subscribers follow, from the topic list, the topic whose label best names the "
+        "interest (the most specific of that name; the ground truth plays no part): "
+        + "; ".join(choices)
+        + ".",
+    ]
     lines += [
         "",
         f"Best baseline: {best:.2f}. Targets: every mode ≥ {best + 0.05:.2f}, "
