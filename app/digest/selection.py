@@ -450,11 +450,12 @@ def _signals(
 def _trust(profile: Profile, labels: dict[int, str], w: Weights) -> _Trust:
     """How far each of the subscriber's signals is borne out by their marks: a per-subscriber weight
     learned like a Beta posterior. A signal's value on the liked papers (L) and on the disliked ones
-    (D) give it the multiplier min(1, (prior + L) / (prior + D)): a keyword that brought three papers
-    they rejected and none they liked counts 2 / 5 as much from then on. Per keyword, per followed
-    topic and for the interest text; divided by the largest, so the best borne-out signal keeps its
-    full weight. Raising a signal is left to the liked papers themselves (the Rocchio direction and
-    the "like a paper you marked" signal): a raised broad signal let neighbouring fields in."""
+    (D) give it the factor (prior + L) / (prior + D); every factor is then divided by the largest,
+    so the signal their marks bear out best keeps its full weight and the others count for less:
+    a keyword that brought three papers they rejected counts about 2 / 5 as much as one that did
+    not, and a signal that brought the papers they liked rises against the others. Marks weigh the
+    signals against each other; they never silence the subscriber. Per keyword, per followed topic
+    and for the interest text."""
     if not profile.marks:
         return _Trust()
     marked = [c for _, c, _ in profile.marks]
@@ -475,18 +476,16 @@ def _trust(profile: Profile, labels: dict[int, str], w: Weights) -> _Trust:
 
     def factor(values: npt.NDArray[np.float64]) -> float:
         gained, lost = float(values[liked].sum()), float(values[~liked].sum())
-        return min(1.0, (w.trust_prior + gained) / (w.trust_prior + lost))
+        return (w.trust_prior + gained) / (w.trust_prior + lost)
 
     trust = _Trust(
         keyword={k: factor(v) for k, v in s.keyword_parts.items()},
         topic={t: factor(v) for t, v in s.topic_parts.items()},
         interest=factor(s.values["interest"]) if "interest" in s.values else 1.0,
     )
-    # Marks weigh the signals against each other; they never silence the subscriber: the signal
-    # their marks bear out best keeps its full weight.
     said = [*trust.keyword.values(), *trust.topic.values()]
     top = max([*said, trust.interest] if "interest" in s.values else said, default=1.0)
-    if 0 < top < 1:
+    if top > 0:
         trust.keyword = {k: v / top for k, v in trust.keyword.items()}
         trust.topic = {t: v / top for t, v in trust.topic.items()}
         trust.interest /= top

@@ -94,3 +94,20 @@ def test_a_moved_interest_direction_keeps_the_floors_calibration() -> None:
     moved = Profile(**{**profile.__dict__, "learned": Learned(direction=direction)})
     # The cosines to the moved direction are shifted back to the text's level: paper 0 still fails.
     assert 0 not in _ids(moved, pool)
+
+
+def test_a_keyword_that_brought_liked_papers_rises_against_the_others() -> None:
+    pool = Pool(
+        [
+            _cand(1, "Recommendation of hyperparameters for training"),
+            _cand(2, "Collaborative filtering at scale"),
+        ]
+    )
+    profile = Profile(keywords=("recommendation", "collaborative filtering"), include_trending=False)
+    liked = [
+        "Collaborative filtering for music",
+        "Collaborative filtering with graphs",
+        "Collaborative filtering",
+    ]
+    taught = Profile(**{**profile.__dict__, "marks": _marks(True, liked)})
+    assert _ids(taught, pool) == [2]
