@@ -15,8 +15,10 @@ hand-checked on a sample of papers (see docs/BENCHMARKS.md).
 
 precision@10 = on-interest picks / picks (at most 10; an empty digest counts apart, as "empty");
 found = on-interest picks / min(10, on-interest candidates of the week).
-Followed topics are chosen as a researcher would: the one or two topics of a topic model built on
-the papers before the first week that hold that interest's papers best (F1 on those earlier weeks).
+Followed topics are chosen as a researcher would from the topic list of a topic model built on the
+papers up to the last week (areas, their subtopics, techniques): the topic whose label best names
+the interest (cosine of name and label in the product's encoder), the most specific of those with
+that name (see `choose_topics`); the ground-truth rules play no part in it.
 Feedback: after each week's "all" digest the researcher marks up to five of its papers (more like
 this when on-interest, less like this when not); the next week's precision with and without those
 marks is compared.
@@ -40,15 +42,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.digest.profiles import Told, TopicKind, make_profile
+from app.digest.profiles import MarkedPaper, Told, TopicKind, make_profile
 from app.digest.selection import Candidate, Pool, Weights, select
 from app.digest.textmatch import TextIndex
+from app.topics.labeling import same_thing
 from bench._report import write_section
 from bench._sample import IDS, VECTORS, load_records
 
 COMMAND = ".venv/bin/python bench/digest_relevance.py"
 WEEKS = "2026-06-08,2026-06-15,2026-06-22,2026-06-29"
 MODES = ("text", "keywords", "topics", "all")
+CASES = False  # --cases: print every feedback case
 HAND_CHECK = (
     "Ground truth hand-checked on 60 papers of June 2026 (for 12 interests drawn at random, 3 the rule "
     "calls on-interest and 2 it calls off-interest though they share a keyword's word), judged by reading "
@@ -162,32 +166,32 @@ class Tally:
 
 
 def choose_topics(
-    members: dict[int, dict[int, float]], history: list[int], truth: set[int]
+    name: np.ndarray[Any, Any],
+    labels: dict[int, str],
+    label_vectors: dict[int, np.ndarray[Any, Any]],
+    kinds: dict[int, TopicKind],
 ) -> frozenset[int]:
-    """The one or two topics a researcher would follow: best F1 against their papers of earlier weeks."""
-    by_topic: dict[int, set[int]] = {}
-    for row in history:
-        for t in members.get(row, {}):
-            by_topic.setdefault(t, set()).add(row)
-
-    def f1(rows: set[int]) -> float:
-        hit = len(rows & truth)
-        return 2 * hit / (len(rows) + len(truth)) if rows and truth else 0.0
-
-    ranked = sorted(by_topic, key=lambda t: -f1(by_topic[t]))
-    if not ranked:
+    """The topics a researcher follows from the topic list: the one whose label best names their
+    interest (cosine of the interest's name and the label, in the encoder the product uses), the
+    most specific when several name it (a subtopic or technique over an area of the same name), and
+    every other subtopic or technique with that same name (a subtopic "Machine Translation" and the
+    technique "Machine Translation"). The ground-truth rules play no part."""
+    if not labels:
         return frozenset()
-    best = {ranked[0]}
-    if len(ranked) > 1 and f1(by_topic[ranked[0]] | by_topic[ranked[1]]) > f1(by_topic[ranked[0]]):
-        best.add(ranked[1])
-    return frozenset(best)
+    best = max(labels, key=lambda t: (round(float(label_vectors[t] @ name), 6), -t))
+    named = [t for t in labels if same_thing(labels[t], labels[best])]
+    specific = [t for t in named if kinds[t].kind != "area"]
+    return frozenset(sorted(specific)[:2] if specific else [best])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--weeks", default=WEEKS, help="as-of Mondays, comma-separated")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/BENCHMARKS.md alone")
+    parser.add_argument("--cases", action="store_true", help="print every feedback case (picks, hits, marks)")
     args = parser.parse_args()
+    global CASES
+    CASES = args.cases
     started = time.perf_counter()
     weeks = [date.fromisoformat(w) for w in args.weeks.split(",")]
     rows = load_records()
@@ -206,10 +210,13 @@ def main() -> None:
     )
     members: dict[int, dict[int, float]] = {}
     kinds: dict[int, TopicKind] = {}
+    number = {draft.key: t for t, draft in enumerate(model.topics, start=1)}
+    labels = {t: draft.label for t, draft in enumerate(model.topics, start=1)}
     for t, draft in enumerate(model.topics, start=1):
-        kinds[t] = TopicKind(draft.kind)
+        kinds[t] = TopicKind(draft.kind, number.get(draft.parent) if draft.parent else None)
         for r, score in draft.members:
             members.setdefault(upto[r], {})[t] = float(score)
+    parents = {t: k.parent_id for t, k in kinds.items() if k.parent_id is not None}
     print(
         f"{len(model.topics)} topics in {time.perf_counter() - started:.0f}s; encoding interests ...",
         flush=True,
@@ -221,12 +228,19 @@ def main() -> None:
         raise SystemExit("the bundled all-MiniLM-L6-v2 model is not installed")
     encoder = SentenceTransformerEncoder(path)
     sentences = encoder.encode([i.sentence for i in INTERESTS])
+    names = encoder.encode([i.name for i in INTERESTS])
+    label_vectors = dict(zip(labels, encoder.encode(list(labels.values())), strict=True))
     rules = [re.compile(i.rule) for i in INTERESTS]
     truth_all = [
         {r for r in upto if on_interest(rule, rows[r]["title"], rows[r]["abstract"])} for rule in rules
     ]
-    history = [r for r in upto if day[r] <= weeks[0] - timedelta(days=7)]
-    followed = [choose_topics(members, history, truth & set(history)) for truth in truth_all]
+    followed = [
+        choose_topics(np.asarray(names[n]), labels, label_vectors, kinds) for n in range(len(INTERESTS))
+    ]
+    choices = []
+    for interest, chosen in zip(INTERESTS, followed, strict=True):
+        named = ", ".join(f"{labels[t]} ({kinds[t].kind})" for t in sorted(chosen))
+        choices.append(f"{interest.name} → {named}")
     weights = Weights()
     tallies: dict[tuple[str, str], Tally] = {}
     feedback_gain: list[float] = []
@@ -247,6 +261,7 @@ def main() -> None:
                 for r in rows_w
             ],
             vectors[rows_w],
+            parents,
         )
         text = TextIndex([rows[r]["title"] for r in rows_w], [rows[r]["abstract"] for r in rows_w])
         eligible = list(range(len(rows_w)))
@@ -274,13 +289,21 @@ def main() -> None:
                     include_trending=False,
                 )
                 profile = make_profile(told, kinds, {}, {}, weights.area_weight)
-                picks = [p.paper_id for p in select(profile, pool, eligible, {}, weights)]
+                picks = [p.paper_id for p in select(profile, pool, eligible, labels, weights)]
                 tallies.setdefault((interest.name, mode), Tally()).add(picks, truth)
                 if mode == "all" and k + 1 < len(weeks):
                     feedback_run(k, n, picks, truth_all[n], told, rows, day, weeks, vectors, members, kinds,
-                                 weights, feedback_before, feedback_gain)  # fmt: skip
+                                 labels, weights, feedback_before, feedback_gain)  # fmt: skip
         print(f"week {asof}: {len(rows_w)} candidates", flush=True)
-    report(tallies, feedback_before, feedback_gain, weeks, time.perf_counter() - started, not args.no_write)
+    report(
+        tallies,
+        feedback_before,
+        feedback_gain,
+        weeks,
+        choices,
+        time.perf_counter() - started,
+        not args.no_write,
+    )
 
 
 def feedback_run(
@@ -295,6 +318,7 @@ def feedback_run(
     vectors: np.ndarray[Any, Any],
     members: dict[int, dict[int, float]],
     kinds: dict[int, TopicKind],
+    labels: dict[int, str],
     weights: Weights,
     before: list[float],
     gain: list[float],
@@ -320,15 +344,18 @@ def feedback_run(
     )
     week_truth = truth & set(rows_w)
     feedback = tuple(("more" if r in truth else "less", r, None) for r in marks)
-    marked = {r: (rows[r]["title"], (), tuple(sorted(members.get(r, {})))) for r in marks}
+    marked = {r: MarkedPaper(rows[r]["title"], (), members.get(r, {}), rows[r]["abstract"]) for r in marks}
     results = []
     for fb in ((), feedback):
         profile = make_profile(
             Told(**{**told.__dict__, "feedback": fb}), kinds, {r: vectors[r] for r in marks}, marked,
             weights.area_weight,
         )  # fmt: skip
-        chosen = [p.paper_id for p in select(profile, pool, list(range(len(rows_w))), {}, weights)][:10]
+        chosen = [p.paper_id for p in select(profile, pool, list(range(len(rows_w))), labels, weights)][:10]
         results.append(len(set(chosen) & week_truth) / len(chosen) if chosen else 0.0)
+        print(
+            "FB", INTERESTS[n].name, k, len(chosen), len(set(chosen) & week_truth), [m[0] for m in feedback]
+        )
     before.append(results[0])
     gain.append(results[1] - results[0])
 
@@ -338,6 +365,7 @@ def report(
     before: list[float],
     gain: list[float],
     weeks: list[date],
+    choices: list[str],
     seconds: float,
     write: bool,
 ) -> None:
@@ -366,6 +394,13 @@ def report(
     lines.append("| empty digests | " + " | ".join(str(e) for e in empties) + " |")
     best = max(mean(c) for c in ("cosine", "BM25 sentence", "BM25 keywords"))
     lines += ["", HAND_CHECK]
+    lines += [
+        "",
+        "Topics-only subscribers follow, from the topic list, the topic whose label best names the "
+        "interest (the most specific of that name; the ground truth plays no part): "
+        + "; ".join(choices)
+        + ".",
+    ]
     lines += [
         "",
         f"Best baseline: {best:.2f}. Targets: every mode ≥ {best + 0.05:.2f}, "

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.digest import queries, schedule
 from app.digest.built import BuildReport, BuiltDigest, BuiltItem, DigestOptions, VectorLoader
 from app.digest.due import Due
-from app.digest.profiles import Told, TopicKind, dedupe, make_profile, vector_of
+from app.digest.profiles import MarkedPaper, Told, TopicKind, dedupe, make_profile, vector_of
 from app.digest.selection import Candidate, NamedInterest, Pick, Pool, Vector, select
 from app.early.queries import predictions
 from app.models import Subscriber, SubscriberInterest
@@ -75,10 +75,11 @@ def plan(
     marked_rows = queries.marked_papers(session, sorted(marked_ids))
     marked_topics = queries.paper_topics(session, sorted(marked_ids - set(paper_ids)), set(topics))
     marked = {
-        pid: (
+        pid: MarkedPaper(
             row.title,
             tuple(row.authors),
-            tuple(sorted(paper_topics.get(pid) or marked_topics.get(pid) or {})),
+            dict(paper_topics.get(pid) or marked_topics.get(pid) or {}),
+            row.abstract,
         )
         for pid, row in marked_rows.items()
     }

@@ -5,25 +5,36 @@ Rules:
   its whole breadth is rarely the interest), and the subtopics under a followed area count for it
   with the area's weight. A muted topic is never followed.
 - Feedback: "more like this" and seed papers are liked, "less like this" disliked, and all of
-  them feed `learning.learn` (the Rocchio direction and learned words); "mute" removes a topic.
+  them feed `learning.learn` (the Rocchio direction and learned words) and the ranking's trust in
+  each of the subscriber's signals (`selection`); "mute" removes a topic.
 - Named interests keep their own keywords, text and vector (one digest section each).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from app.digest.learning import Marked, learn
-from app.digest.selection import NamedInterest, Profile, Vector
+from app.digest.selection import Candidate, NamedInterest, Profile, Vector
 
 
 @dataclass(frozen=True)
 class TopicKind:
     kind: str  # area | subtopic | technique
     parent_id: int | None = None
+
+
+@dataclass(frozen=True)
+class MarkedPaper:
+    """What the ranking needs of a paper the subscriber marked."""
+
+    title: str
+    authors: tuple[str, ...] = ()
+    topics: dict[int, float] = field(default_factory=dict)  # topic id → the paper's score in it
+    abstract: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,18 +72,20 @@ def make_profile(
     told: Told,
     kinds: dict[int, TopicKind],
     vectors: dict[int, Vector],
-    marked: dict[int, tuple[str, tuple[str, ...], tuple[int, ...]]],
+    marked: dict[int, MarkedPaper],
     area_weight: float,
 ) -> Profile:
-    """The ranking profile of one subscriber; `marked` gives (title, authors, topics) of marked papers."""
+    """The ranking profile of one subscriber; `marked` describes the papers they marked."""
     muted = frozenset(t for k, _, t in told.feedback if k == "mute" and t is not None)
     followed = told.topic_ids - muted
     weights = {t: w for t, w in topic_weights(followed, kinds, area_weight).items() if t not in muted}
     paper_marks: list[Marked] = []
     for kind, pid, _ in told.feedback:
         if kind in ("more", "less", "seed") and pid is not None and pid in marked:
-            title, authors, topics = marked[pid]
-            paper_marks.append(Marked(pid, kind, title, vectors.get(pid), topics, authors))
+            m = marked[pid]
+            paper_marks.append(
+                Marked(pid, kind, m.title, vectors.get(pid), tuple(sorted(m.topics)), m.authors)
+            )
     interest = told.interest
     if interest is not None and vectors:
         dim = len(next(iter(vectors.values())))
@@ -89,6 +102,21 @@ def make_profile(
         liked=[(m.vector, m.title) for m in paper_marks if m.liked and m.vector is not None],
         disliked=[m.vector for m in paper_marks if m.kind == "less" and m.vector is not None],
         learned=learn(interest, paper_marks),
+        marks=[
+            (
+                m.liked,
+                Candidate(
+                    paper_id=m.paper_id,
+                    title=m.title,
+                    text=f"{m.title} {marked[m.paper_id].abstract}",
+                    abstract=marked[m.paper_id].abstract,
+                    topics=marked[m.paper_id].topics,
+                    authors=m.authors,
+                ),
+                m.vector,
+            )
+            for m in paper_marks
+        ],
         authors=told.authors,
         interests=list(told.interests),
         max_papers=told.max_papers,

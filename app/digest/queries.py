@@ -242,16 +242,17 @@ def named_interests(session: Session, subscriber_ids: list[int]) -> dict[int, li
 class MarkedRow:
     title: str
     authors: list[str]
+    abstract: str = ""
 
 
 def marked_papers(session: Session, paper_ids: list[int]) -> dict[int, MarkedRow]:
-    """Title and authors of papers subscribers marked (for what their digest learns)."""
+    """Title, authors and abstract of papers subscribers marked (for what their digest learns)."""
     out: dict[int, MarkedRow] = {}
     for chunk in _chunks(paper_ids):
-        for pid, title, authors in session.execute(
-            select(Paper.id, Paper.title, Paper.authors).where(Paper.id.in_(chunk))
+        for pid, title, authors, abstract in session.execute(
+            select(Paper.id, Paper.title, Paper.authors, Paper.abstract).where(Paper.id.in_(chunk))
         ):
-            out[pid] = MarkedRow(title, list(authors or []))
+            out[pid] = MarkedRow(title, list(authors or []), abstract or "")
     return out
 
 

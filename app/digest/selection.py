@@ -1,21 +1,29 @@
 """Choosing the papers of one digest: pure ranking over plain data (no session, no clock).
 
 Every signal the subscriber gave is a number in [0, 1] for each candidate:
-  keyword  = 1 - prod(1 - f_k) over their keywords, f_k the BM25F match of keyword k (`textmatch`:
-             stemmed, phrases, acronyms, title counted three times, saturating with mentions);
-  interest = clip((cos(paper, direction) - interest_low) / interest_span), direction the interest
-             vector moved by feedback (`learning`: Rocchio);
-  liked    = clip((max cos(paper, marked or seed paper) - liked_low) / liked_span);
-  topic    = 1 - prod(1 - weight(topic) * the paper's score in it) over followed topics (an area weighs
-             `area_weight`, its subtopics count for it; subtopics and techniques weigh 1), times
-             `topic_with_text` when keywords or an interest text say more precisely what the
-             subscriber wants (a topic's whole breadth is rarely the interest);
+  keyword  = 1 - prod(1 - trust_k * f_k) over their keywords, f_k the BM25F match of keyword k
+             (`textmatch`: stemmed, phrases, acronyms, title counted three times, saturating);
+  interest = clip(trust_i * (cos(paper, direction) - low) / interest_span), direction the interest
+             vector moved by feedback (`learning`: Rocchio; its cosines shifted back to the
+             text's level over the pool, so the move reorders papers and lets no more through);
+             low = `interest_low`, lowered for a subscriber without keywords so that a paper
+             also passes where its cosine stands out from the pool's (mean + `outlier_z` std,
+             at least `interest_min_cos`; pools of `outlier_pool` papers or more);
+  liked    = clip((max cos(paper, marked or seed paper) - liked_low) / liked_span), times
+             `liked_with_text` when the subscriber also gave keywords, a text or topics;
+  topic    = 1 - prod(1 - trust_t * weight(topic) * s_t) over followed topics, s_t = 1 - (1 -
+             score) * (1 - `topic_named` * f(label)) for a paper in the topic (naming the topic
+             lifts a paper inside it); an area weighs `area_weight`, its subtopics count for it;
+             subtopics and techniques weigh 1; times `topic_with_text` when keywords or an
+             interest text say more precisely what the subscriber wants;
   author   = `author_weight` for a followed author, `common_author_weight` when the name is common
              (it matches more than `common_author_papers` candidates: likely several people);
-and relevance = (1 - prod(1 - signal)) * (1 - penalty), where the penalty is the larger of
-  clip((cos(paper, nearest "less like this" paper) - max(cos to the direction, cos to the nearest
-  liked paper, disliked_low)) / disliked_span)   (closer to what they rejected than to what they want),
-  or clip((cos - 0.9) / 0.05) (a near copy of a rejected paper)
+trust_k, trust_t, trust_i (`_trust`) are 1 without marks; the subscriber's marks lower the
+signals that brought papers they rejected (per keyword, per topic, for the text).
+relevance = (1 - prod(1 - signal)) * (1 - penalty), where the penalty is the larger of
+  clip((cos(paper, nearest "less like this" paper) - max(cos to the direction + disliked_lift,
+  cos to the nearest liked paper, disliked_low)) / disliked_span)   (closer to what they
+  rejected than to what they want), clip((cos - 0.9) / 0.05) (a near copy of a rejected paper),
 and `negative_terms` times the weighted share of the learned negative words that the title holds
 (never a word of the subscriber's own keywords or interest text). A paper with an exclusion
 keyword, or in a muted topic, is removed.
@@ -70,16 +78,23 @@ class Weights:
     keyword: float = 1.0
     interest_low: float = 0.35
     interest_span: float = 0.38
+    interest_min_cos: float = 0.42  # the lowest cosine that passes, for papers that stand out
+    outlier_z: float = 3.0
+    outlier_pool: int = 50  # fewer candidates with vectors: no outlier rule (too few to measure)
     liked_low: float = 0.7
     liked_span: float = 0.2
-    disliked_low: float = 0.5
+    liked_with_text: float = 0.3
+    disliked_low: float = 0.95  # only near neighbours: a broader rule cut right papers of the field
+    disliked_lift: float = 0.1
     disliked_span: float = 0.15
     area_weight: float = 0.65
+    topic_named: float = 0.5  # how much naming a followed topic's label lifts a paper inside it
     topic_with_text: float = 0.4  # a followed topic only corroborates when keywords or texts say more
     author_weight: float = 0.9
     common_author_weight: float = 0.3
     common_author_papers: int = 3
     negative_terms: float = 0.5
+    trust_prior: float = 2.0  # marks a signal is presumed right before feedback says otherwise
     min_relevance: float = 0.5
     reason_margin: float = 0.05
     strong: float = 0.7  # picks at least this relevant are never held back by the per-topic cap
@@ -111,6 +126,9 @@ class Profile:
     liked: list[tuple[Vector, str]] = field(default_factory=list)  # (vector, title)
     disliked: list[Vector] = field(default_factory=list)
     learned: Learned = field(default_factory=Learned)
+    # Papers the subscriber marked: (liked, the paper, its vector); they teach how far each of the
+    # subscriber's signals can be trusted (see `_trust`).
+    marks: list[tuple[bool, Candidate, Vector | None]] = field(default_factory=list)
     authors: tuple[str, ...] = ()
     interests: list[NamedInterest] = field(default_factory=list)
     max_papers: int = 10
@@ -255,9 +273,22 @@ class _Signals:
     values: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
     cause: dict[str, Callable[[int], str]] = field(default_factory=dict)  # row → the reason in words
     relevance: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    keyword_parts: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)  # keyword → f
+    topic_parts: dict[int, npt.NDArray[np.float64]] = field(default_factory=dict)  # topic → value
 
 
-def _keywords(pool: Pool, idx: npt.NDArray[np.int64], keywords: list[Keyword], s: _Signals) -> None:
+@dataclass
+class _Trust:
+    """Multipliers of the subscriber's own signals learned from their marks (1 without marks)."""
+
+    keyword: dict[str, float] = field(default_factory=dict)
+    topic: dict[int, float] = field(default_factory=dict)
+    interest: float = 1.0
+
+
+def _keywords(
+    pool: Pool, idx: npt.NDArray[np.int64], keywords: list[Keyword], s: _Signals, trust: _Trust
+) -> None:
     if not keywords:
         return
     miss = np.ones(idx.size)
@@ -266,6 +297,8 @@ def _keywords(pool: Pool, idx: npt.NDArray[np.int64], keywords: list[Keyword], s
     for k in keywords:
         f, in_title = pool.text.match(k)
         f, in_title = f[idx], in_title[idx]
+        s.keyword_parts[k.text] = f
+        f = np.clip(f * trust.keyword.get(k.text, 1.0), 0.0, 1.0)
         miss *= 1 - f
         for r in np.flatnonzero(f > best).tolist():
             where = "in the title" if in_title[r] else "in the abstract"
@@ -276,7 +309,7 @@ def _keywords(pool: Pool, idx: npt.NDArray[np.int64], keywords: list[Keyword], s
 
 
 def _vector_signals(
-    profile: Profile, pool: Pool, idx: npt.NDArray[np.int64], w: Weights, s: _Signals
+    profile: Profile, pool: Pool, idx: npt.NDArray[np.int64], w: Weights, s: _Signals, trust: _Trust
 ) -> npt.NDArray[np.float64]:
     """Interest and liked signals; returns the "less like this" penalty."""
     penalty = np.zeros(idx.size)
@@ -294,13 +327,39 @@ def _vector_signals(
     first_liked = 1 if direction is not None else 0
     first_disliked = first_liked + len(profile.liked)
     to_direction = sims[:, 0] if direction is not None else None
+    if profile.interest is not None and to_direction is not None and direction is not profile.interest:
+        # The floor was calibrated on the cosines of an interest text; a direction moved towards
+        # marked papers sits closer to every paper of their field (paper-to-paper cosines run
+        # higher), so its cosines are shifted back to the text's level over this pool: the move
+        # reorders papers, it does not let more of them through.
+        to_interest = (pool.vectors[idx] @ profile.interest).astype(np.float64)
+        if has.any():
+            to_direction = to_direction - float(to_direction[has].mean() - to_interest[has].mean())
     if profile.interest is not None and to_direction is not None:
-        s.values["interest"] = np.where(has, _clip01((to_direction - w.interest_low) / w.interest_span), 0.0)
+        low = w.interest_low
+        if not profile.keywords and int(has.sum()) >= w.outlier_pool:
+            # Calibrated per interest and pool: a paper also passes (signal 0.5) where its cosine
+            # stands out from the pool's, `outlier_z` deviations above the mean, if at least
+            # `interest_min_cos`. A narrow interest's sentence sits far from every paper, so the
+            # absolute mark alone leaves its digest empty while its right papers still stand out.
+            # With keywords the words say more precisely what is wanted: the absolute mark only.
+            cos = to_direction[has]
+            outlier = float(cos.mean() + w.outlier_z * cos.std())
+            passing = w.interest_low + w.interest_span / 2
+            low -= passing - min(passing, max(w.interest_min_cos, outlier))
+        s.values["interest"] = np.where(
+            has, _clip01(trust.interest * (to_direction - low) / w.interest_span), 0.0
+        )
         said = f"Close to your interest “{_short(profile.interest_label, 50)}”"
         s.cause["interest"] = lambda r: said
     to_liked = sims[:, first_liked:first_disliked].max(axis=1) if profile.liked else None
     if to_liked is not None:
-        s.values["liked"] = np.where(has, _clip01((to_liked - w.liked_low) / w.liked_span), 0.0)
+        liked = np.where(has, _clip01((to_liked - w.liked_low) / w.liked_span), 0.0)
+        if profile.keywords or profile.interest is not None or profile.topic_ids:
+            # Next to what the subscriber said, a marked paper's neighbours corroborate: alone they
+            # pass the floor only as near copies (a neighbour by vector is often another subject).
+            liked = liked * w.liked_with_text
+        s.values["liked"] = liked
         nearest_liked = sims[:, first_liked:first_disliked].argmax(axis=1)
         s.cause["liked"] = lambda r: (
             f"Like a paper you marked: {_short(profile.liked[int(nearest_liked[r])][1], 60)}"
@@ -311,7 +370,9 @@ def _vector_signals(
         # direction, the nearest liked paper): a linear rule in the vector space, like Rocchio's.
         wanted = np.full(idx.size, w.disliked_low)
         if to_direction is not None:
-            wanted = np.maximum(wanted, to_direction)
+            # Paper-to-paper cosines run higher than the interest's: the direction's is lifted to
+            # their scale before the comparison.
+            wanted = np.maximum(wanted, to_direction + w.disliked_lift)
         if to_liked is not None:
             wanted = np.maximum(wanted, to_liked)
         # A near copy of a rejected paper goes whatever else it matches.
@@ -321,8 +382,14 @@ def _vector_signals(
 
 
 def _signals(
-    profile: Profile, pool: Pool, idx: npt.NDArray[np.int64], labels: dict[int, str], w: Weights
+    profile: Profile,
+    pool: Pool,
+    idx: npt.NDArray[np.int64],
+    labels: dict[int, str],
+    w: Weights,
+    trust: _Trust | None = None,
 ) -> _Signals:
+    trust = trust or _Trust()
     s = _Signals()
     n = idx.size
     chosen_ids, chosen_cols = pool.columns(profile.topic_ids)
@@ -330,14 +397,27 @@ def _signals(
         weight = np.array([profile.topic_weights.get(int(t), 1.0) for t in chosen_ids])
         if profile.keywords or profile.interest is not None:
             weight = weight * w.topic_with_text
-        sub = pool.scores[np.ix_(idx, chosen_cols)] * weight
+        score = pool.scores[np.ix_(idx, chosen_cols)]
+        if w.topic_named:
+            # A paper that names the topic it sits in (its label in the title or abstract) is at its
+            # centre: following "Machine Translation" means papers about machine translation first.
+            named = np.zeros_like(score)
+            for j, t in enumerate(chosen_ids.tolist()):
+                label = compile_keywords([labels[t]]) if t in labels else []
+                if label:
+                    named[:, j] = pool.text.match(label[0])[0][idx]
+            score = np.where(score > 0, 1 - (1 - score) * (1 - w.topic_named * named), 0.0)
+        for j, t in enumerate(chosen_ids.tolist()):
+            s.topic_parts[t] = score[:, j] * weight[j]
+        weight = weight * np.array([trust.topic.get(int(t), 1.0) for t in chosen_ids])
+        sub = score * weight
         s.values["topic"] = 1 - np.prod(1 - np.clip(sub, 0.0, 1.0), axis=1)  # in two followed topics: more
         strongest = sub.argmax(axis=1)
         s.cause["topic"] = lambda r: (
             f"In your topic {labels.get(int(chosen_ids[strongest[r]]), 'of interest')}"
         )
-    _keywords(pool, idx, compile_keywords(profile.keywords, profile.interest_label), s)
-    penalty = _vector_signals(profile, pool, idx, w, s)
+    _keywords(pool, idx, compile_keywords(profile.keywords, profile.interest_label), s, trust)
+    penalty = _vector_signals(profile, pool, idx, w, s, trust)
     if profile.authors:
         author = np.zeros(n)
         by: dict[int, str] = {}
@@ -365,6 +445,51 @@ def _signals(
         miss *= 1 - np.clip(values, 0.0, 1.0)
     s.relevance = (1 - miss) * (1 - penalty)
     return s
+
+
+def _trust(profile: Profile, labels: dict[int, str], w: Weights) -> _Trust:
+    """How far each of the subscriber's signals is borne out by their marks: a per-subscriber weight
+    learned like a Beta posterior. A signal's value on the liked papers (L) and on the disliked ones
+    (D) give it the factor (prior + L) / (prior + D); every factor is then divided by the largest,
+    so the signal their marks bear out best keeps its full weight and the others count for less:
+    a keyword that brought three papers they rejected counts about 2 / 5 as much as one that did
+    not, and a signal that brought the papers they liked rises against the others. Marks weigh the
+    signals against each other; they never silence the subscriber. Per keyword, per followed topic
+    and for the interest text."""
+    if not profile.marks:
+        return _Trust()
+    marked = [c for _, c, _ in profile.marks]
+    vectors = [v for _, _, v in profile.marks]
+    dim = next((len(v) for v in vectors if v is not None), 0)
+    matrix = (
+        np.stack([v if v is not None else np.zeros(dim, dtype=np.float32) for v in vectors]) if dim else None
+    )
+    own = Profile(
+        topic_ids=profile.topic_ids,
+        topic_weights=profile.topic_weights,
+        keywords=profile.keywords,
+        interest=profile.interest,
+        interest_label=profile.interest_label,
+    )
+    s = _signals(own, Pool(marked, matrix), np.arange(len(marked)), labels, w)
+    liked = np.array([like for like, _, _ in profile.marks], dtype=bool)
+
+    def factor(values: npt.NDArray[np.float64]) -> float:
+        gained, lost = float(values[liked].sum()), float(values[~liked].sum())
+        return (w.trust_prior + gained) / (w.trust_prior + lost)
+
+    trust = _Trust(
+        keyword={k: factor(v) for k, v in s.keyword_parts.items()},
+        topic={t: factor(v) for t, v in s.topic_parts.items()},
+        interest=factor(s.values["interest"]) if "interest" in s.values else 1.0,
+    )
+    said = [*trust.keyword.values(), *trust.topic.values()]
+    top = max([*said, trust.interest] if "interest" in s.values else said, default=1.0)
+    if top > 0:
+        trust.keyword = {k: v / top for k, v in trust.keyword.items()}
+        trust.topic = {t: v / top for t, v in trust.topic.items()}
+        trust.interest /= top
+    return trust
 
 
 def _reason(s: _Signals, r: int, floor: float, margin: float) -> str:
@@ -419,7 +544,7 @@ def select(
         )
         add(chosen, "for_you", trending, [_trend_reason(pool, int(idx[r]), topic_labels) for r in chosen])
         return picks
-    signals = _signals(profile, pool, idx, topic_labels, w)
+    signals = _signals(profile, pool, idx, topic_labels, w, _trust(profile, topic_labels, w))
     relevance = signals.relevance
     if (
         profile.topic_ids

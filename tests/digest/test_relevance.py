@@ -152,3 +152,21 @@ def test_followed_author_and_named_interest_sections(db: Session) -> None:
     assert digest.sections[section] == "Sign languages" and "sign language" in reason
     assert "Unrelated robotics" not in sections
     assert "Sign languages" in digest.subject
+
+
+def test_less_like_this_on_one_keywords_papers_weighs_that_keyword_less(db: Session) -> None:
+    loose = [
+        add_paper(db, title, day=TODAY)
+        for title in (
+            "Recommendation of optimizers",
+            "Recommendation of prompts",
+            "Recommendation for clinicians",
+        )
+    ]
+    add_paper(db, "Collaborative filtering with graphs", day=TODAY)
+    sub = add_subscriber(db, "ada@example.org", keywords=["recommendation", "collaborative filtering"])
+    assert len(_titles(build(db))) == 4
+    _mark(db, sub, "less", loose)
+    add_paper(db, "Recommendation of learning rates", day=TODAY + timedelta(days=1))
+    add_paper(db, "Collaborative filtering for music", day=TODAY + timedelta(days=1))
+    assert _titles(build(db, NOW + timedelta(days=1))) == ["Collaborative filtering for music"]
