@@ -13,7 +13,8 @@ FIELD_NAMES = {
     "quantization", "pruning", "sparsity", "distillation", "robotics", "interpretability", "explainability",
     "watermarking", "summarization", "unlearning", "segmentation", "forecasting", "recommendation",
     "hallucination", "fairness", "privacy", "cybersecurity", "radiology", "pathology", "tokenization",
-    "captioning", "denoising", "inpainting", "super-resolution", "jailbreaking", "steganography", "cryptography", "genomics",
+    "captioning", "denoising", "inpainting", "super-resolution", "jailbreaking", "steganography",
+    "cryptography", "genomics",
 }  # fmt: skip
 
 
