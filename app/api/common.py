@@ -12,11 +12,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, BeforeValidator
+from pydantic import AfterValidator, BaseModel, BeforeValidator
 from sqlalchemy.orm import Session
 
 from app.api.errors import ErrorResponse
 from app.browse.cache import cached
+from app.browse.inputs import within_calendar
 
 JSON = "application/json"
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -29,7 +30,7 @@ def _iso_only(value: Any) -> Any:
     return value
 
 
-IsoDate = Annotated[date, BeforeValidator(_iso_only)]
+IsoDate = Annotated[date, BeforeValidator(_iso_only), AfterValidator(within_calendar)]
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Expose-Headers": "ETag, Cache-Control",

@@ -6,6 +6,8 @@ from datetime import date
 
 from fastapi import HTTPException
 
+from app.browse.inputs import within_calendar
+
 
 def form_date(value: str | None, name: str) -> date | None:
     """A date from a GET form: an empty field means no date (browsers send `from=` for it)."""
@@ -13,6 +15,6 @@ def form_date(value: str | None, name: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        return within_calendar(date.fromisoformat(value))
     except ValueError:
         raise HTTPException(422, f"“{value}” is not a date for {name}; use YYYY-MM-DD.") from None

@@ -142,3 +142,20 @@ def test_etag_cache_control_and_cors(client: TestClient) -> None:
     assert preflight.status_code == 204
     assert preflight.headers["access-control-allow-origin"] == "*"
     assert "POST" not in preflight.headers["access-control-allow-methods"]
+
+
+def test_days_at_the_edge_of_the_calendar_are_answered_not_a_server_error(client: TestClient) -> None:
+    # A window counted back from 0001-01-01 (or a feed forward from 9999-12-31) overflowed date
+    # arithmetic; such days now mean "from the beginning" and "up to now".
+    for path in (
+        "/api/v1/trending?date=0001-01-01&window=week",
+        "/api/v1/trending?date=9999-12-31",
+        "/api/v1/likely?date=0001-01-01",
+        "/api/v1/papers?from=0001-01-01&to=9999-12-31",
+        "/?date=0001-01-01",
+        "/likely?date=9999-12-31",
+        "/search?q=x&from=0001-01-01",
+    ):
+        assert client.get(path).status_code == 200, path
+    everything = client.get("/api/v1/papers?from=0001-01-01&to=9999-12-31").json()["items"]
+    assert everything == client.get("/api/v1/papers").json()["items"]
