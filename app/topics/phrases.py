@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
 
-from app.topics.words import _PUNCT, GENERIC_WORDS, STOP_WORDS, stem
+from app.topics.words import _PUNCT, FIELD_WORDS, GENERIC_WORDS, STOP_WORDS, stem
 
 _LETTER = re.compile(r"[^\W\d_]")
 _BREAK = -1
@@ -348,7 +348,7 @@ def _completeness(
         np.maximum.at(lead, pairs[0], counts)
     uses = np.bincount(col[hit], minlength=len(vocab))
     whole = closed / np.maximum(total, 1)
-    if n >= 2:
+    if len(vocab):
         # A name of several words that many different words follow ("Time Series" + forecasting,
         # classification, anomaly detection; "Point Cloud" + registration, completion) is whole: what
         # follows it names its subtopics. Only a follower that nearly always comes ("Large Language" +
@@ -360,7 +360,10 @@ def _completeness(
         if nxt.any():
             pairs, _, counts = _unique_pairs(col[nxt], after[nxt])
             np.maximum.at(follow, pairs[0], counts)
-        spaced = np.asarray([" " in s.strip() for s in surfaces], dtype=bool)
+        # The same holds for a field's one-word name ("Jailbreak" + attacks, prompts, defenses).
+        spaced = np.asarray(
+            [(" " in s.strip()) if n >= 2 else s.strip().lower() in FIELD_WORDS for s in surfaces], dtype=bool
+        )
         diverse = 1.0 - follow / np.maximum(total, 1)
         whole = np.where(spaced, np.maximum(whole, diverse), whole)
     return np.minimum(whole, 1.0 - lead / np.maximum(uses, 1))
