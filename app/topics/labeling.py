@@ -128,7 +128,7 @@ def label_ok(label: str) -> bool:
         return False
     if all(w.lower() in STOP_WORDS for w in words) or words[0].lower() in _SMALL_WORDS:
         return False
-    if words[-1].lower() in _SMALL_WORDS:
+    if words[-1].lower() in _SMALL_WORDS or label.startswith("-") or label.endswith("-"):
         return False
     if len(words) == 1:
         word = words[0]
@@ -145,7 +145,7 @@ def same_thing(a: str, b: str) -> bool:
     core_b = " ".join(w for w in b.split() if stem(w) not in _NOISE_STEMS) or b
     # Only a written acronym ("RAG", "LoRA") abbreviates: "Self-Supervised" is no acronym of
     # "Semantic Segmentation" although its capitals are that phrase's initials.
-    return _abbreviates(core_a, core_b) or _abbreviates(core_b, core_a)
+    return any(_abbreviates(s, t) for s, t in ((core_a, core_b), (core_b, core_a), (a, b), (b, a)))
 
 
 def _abbreviates(short: str, long: str) -> bool:

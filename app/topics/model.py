@@ -26,7 +26,6 @@ farther than MIN_AREA_COSINE from every area) and 0..MAX_TECHNIQUES techniques, 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -65,6 +64,12 @@ SAME_SUBJECT_COSINE = 0.8
 MIN_AREA_COSINE = 0.3
 
 
+# An area's name must be written in at least this share of its titles: a rarer phrase names one
+# subject inside the area ("Gaussian Splatting" for all of 3D vision), and a reader of the area would
+# find most of its papers off that name.
+AREA_NAME_SHARE = 0.04
+
+
 @dataclass
 class TopicDraft:
     """A topic as built: `key` is stable within one build only; the service maps it to a stored id."""
@@ -99,18 +104,19 @@ class TopicModel:
 
 
 def default_max_techniques(n: int) -> int:
-    """Up to 150 techniques: one per 50 papers, at least 30. A small corpus needs room for the few
+    """Up to 250 techniques: one per 50 papers, at least 30. A small corpus needs room for the few
     techniques it has (the 2.7k demo: quantization, pruning, sparsity, distillation, LoRA,
     representation learning); only phrases that pass the naming rules compete, and each needs
     `default_min_technique_size` papers, so the cap is seldom reached below 25k papers."""
-    return int(min(150, max(30, n // 50)))
+    return int(min(250, max(100, n // 50)))
 
 
 def default_min_technique_size(n: int) -> int:
-    """A technique needs max(3, sqrt(n) / 4) members: 3 on the 73 seed papers, 13 on the 2.7k demo,
-    40 on the 25k sample, 125 at 250k. A fixed share (0.2%) let three-paper phrases ("NTIRE") crowd
-    out the techniques of a small corpus; a fixed count would let thousands through at 250k."""
-    return max(3, round(math.sqrt(max(n, 0)) / 4))
+    """A technique needs max(3, 0.0015 n) members: 3 on the seed papers, 4 on the 2.7k demo, 38 on the
+    25k sample, 375 at 250k. A concept a community follows is written in a fixed share of titles
+    whatever the corpus size, so the bar is a share; at sqrt(n) / 4 (13 on the demo) the demo's
+    time-series, graph and KV-cache papers made no topic at all."""
+    return max(3, round(0.0015 * max(n, 0)))
 
 
 def build_topic_model(
@@ -169,22 +175,28 @@ def build_topic_model(
     area_centroids = centroids[order] if order else centroids[:0]
     area_names = [
         [name for name, _ in names]
-        for names in rank_names(corpus, x, area_rows, area_centroids, min_title_share=0.015, n=40)
+        for names in rank_names(corpus, x, area_rows, area_centroids, min_title_share=AREA_NAME_SHARE, n=40)
     ]
-    for i, names in enumerate(area_names):
-        for j, label in enumerate(tech_labels):
-            if names and label and same_thing(names[0], label):
-                inside = np.isin(groups[j].members, area_rows[i]).mean()
-                tech_labels[j] = None if inside >= 0.5 else label
+    # A technique keeps its name; an area takes its next name (an area is broader than any one
+    # technique, and a reader of "Remote Sensing" expects the remote-sensing papers, not an area).
     kept = [j for j, lab in enumerate(tech_labels) if lab]
     groups = _at_most_techniques([groups[j] for j in kept], n)
-    area_labels = _area_labels(area_names, [])
+    area_labels = _area_labels(area_names, [str(tech_labels[j]) for j in kept])
     subs, sub_labels = _named_subtopics(x, corpus, area_rows, area_labels, n=n, seed=seed)
     for i, label in enumerate(area_labels):
-        if label.startswith("Other "):  # no phrase of its titles names it: its largest subtopic does
-            own = [j for j, sub in enumerate(subs) if sub.area == i]
-            if own:
-                area_labels[i] = sub_labels[max(own, key=lambda j: len(subs[j].rows))]
+        if not label:  # no phrase of its titles names it: its largest subtopic with a free name does
+            own = sorted((j for j, sub in enumerate(subs) if sub.area == i), key=lambda j: -len(subs[j].rows))
+            free = [
+                sub_labels[j] for j in own if not any(same_thing(sub_labels[j], u) for u in area_labels if u)
+            ]
+            area_labels[i] = next(
+                iter(free),
+                next(
+                    f"Other {w}"
+                    for w in ("Topics", "Research", "Work", "Subjects", "Studies")
+                    if f"Other {w}" not in area_labels
+                ),
+            )
     # An area holds the papers of its subtopics (a paper whose title names a subtopic moved with it).
     area_rows = [
         np.sort(np.concatenate([s.rows for s in subs if s.area == i] + [rows[:0]]))
@@ -278,13 +290,15 @@ def keywords(corpus: PhraseCorpus, scores: np.ndarray, n: int = 10) -> list[str]
 
 
 def _at_most_techniques(groups: list[TechniqueGroup], n: int) -> list[TechniqueGroup]:
-    """Each paper keeps its MAX_TECHNIQUES best techniques (by score, then the earlier technique)."""
+    """Each paper keeps its MAX_TECHNIQUES best techniques (by score, then the smaller technique: a
+    paper that names "Emotion Recognition" and "Fine-Tuning" in its title is about the former)."""
     if not groups:
         return groups
     rows = np.concatenate([g.members for g in groups])
     which = np.concatenate([np.full(len(g.members), j) for j, g in enumerate(groups)])
     scores = np.concatenate([g.scores for g in groups])
-    order = np.lexsort((which, -scores, rows))  # per paper: best score first
+    sizes = np.concatenate([np.full(len(g.members), len(g.members)) for g in groups])
+    order = np.lexsort((which, sizes, -scores, rows))  # per paper: best score, then most specific
     rows, which = rows[order], which[order]
     starts = np.r_[0, np.flatnonzero(np.diff(rows)) + 1]
     rank = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
@@ -311,8 +325,9 @@ def _area_labels(names: list[list[str]], taken: list[str]) -> list[str]:
         choice = next((c for c in cands if not any(same_thing(c, u) for u in used)), None)
         if choice is None:
             choice = next((c for c in cands if not any(same_thing(c, u) for u in out)), None)
-        if choice is None:  # nothing a title says: an area of leftovers, named by what it is
-            choice = next(f"Other {w}" for w in ("Topics", "Research", "Work") if f"Other {w}" not in out)
+        if choice is None:  # nothing its titles say often enough: its largest subtopic names it later
+            out.append("")
+            continue
         used.append(choice)
         out.append(choice)
     return out
@@ -377,7 +392,7 @@ def _named_subtopics(
             best = max(same_area, key=lambda i: float(kept[i].centroid @ sub.centroid))
             kept[best] = merge_subtopics(x, kept[best], sub)
             continue
-        label = area_labels[sub.area]
+        label = area_labels[sub.area] or "Other Topics"
         holder = next((i for i, lab in enumerate(labels) if same_thing(label, lab)), None)
         if holder is not None:  # named like a subtopic elsewhere: the same subject, one subtopic
             kept[holder] = merge_subtopics(x, kept[holder], sub)

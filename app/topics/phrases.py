@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
 
-from app.topics.words import _PUNCT, GENERIC_WORDS, STOP_WORDS, stem
+from app.topics.words import _PUNCT, FIELD_WORDS, GENERIC_WORDS, STOP_WORDS, stem
 
 _LETTER = re.compile(r"[^\W\d_]")
 _BREAK = -1
@@ -347,4 +347,23 @@ def _completeness(
         pairs, _, counts = _unique_pairs(col[prev], before[prev])
         np.maximum.at(lead, pairs[0], counts)
     uses = np.bincount(col[hit], minlength=len(vocab))
-    return np.minimum(closed / np.maximum(total, 1), 1.0 - lead / np.maximum(uses, 1))
+    whole = closed / np.maximum(total, 1)
+    if len(vocab):
+        # A name of several words that many different words follow ("Time Series" + forecasting,
+        # classification, anomaly detection; "Point Cloud" + registration, completion) is whole: what
+        # follows it names its subtopics. Only a follower that nearly always comes ("Large Language" +
+        # "Models") makes it a fragment. Hyphen compounds ("Zero-Shot", "Retrieval-Augmented") are
+        # modifiers whatever follows them.
+        after = tit.ids[np.minimum(pos + n, len(tit.ids) - 1)]
+        nxt = counted & (after >= 0)
+        follow = np.zeros(len(vocab))
+        if nxt.any():
+            pairs, _, counts = _unique_pairs(col[nxt], after[nxt])
+            np.maximum.at(follow, pairs[0], counts)
+        # The same holds for a field's one-word name ("Jailbreak" + attacks, prompts, defenses).
+        spaced = np.asarray(
+            [(" " in s.strip()) if n >= 2 else s.strip().lower() in FIELD_WORDS for s in surfaces], dtype=bool
+        )
+        diverse = 1.0 - follow / np.maximum(total, 1)
+        whole = np.where(spaced, np.maximum(whole, diverse), whole)
+    return np.minimum(whole, 1.0 - lead / np.maximum(uses, 1))

@@ -44,7 +44,8 @@ def label_problems(topics: Sequence[tuple[str, str]]) -> list[str]:
 
 def _acronym(short: str, long: str) -> bool:
     """ "RAG" abbreviates "Retrieval-Augmented Generation"; "CT" does not abbreviate "Chain-of-Thought"
-    (that is "CoT": a long form with inner small words is abbreviated with them)."""
-    if not is_acronym(short, long):
+    (that is "CoT": a long form with inner small words is abbreviated with them); a hyphenated word
+    ("Cross-Attention", "Self-Evolution") is no acronym although its capitals are initials."""
+    if "-" in short or not is_acronym(short, long):
         return False
     return "-of-" not in long.lower() or any(c.islower() for c in short)
