@@ -107,9 +107,6 @@ def slugify(label: str) -> str:
     return slug or "topic"
 
 
-_FIELD_STEMS = frozenset(stem(w) for w in FIELD_WORDS)
-
-
 def is_name_token(word: str) -> bool:
     """An acronym or a name written with inner capitals or digits after letters: LoRA, NeRF, RLHF, GPT-4o;
     not "3D" or "2D" (a digit and one letter name no field)."""
@@ -132,7 +129,8 @@ def label_ok(label: str) -> bool:
         return False
     if len(words) == 1:
         word = words[0]
-        return stem(word) in _FIELD_STEMS or word.lower() in FIELD_WORDS or is_name_token(word)
+        # The field's own word, as written (not its stem: "Robotic" is no field, "Robotics" is).
+        return word.lower() in FIELD_WORDS or is_name_token(word)
     return True
 
 

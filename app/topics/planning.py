@@ -217,11 +217,17 @@ def _new_labels(drafts: Sequence[TopicDraft], taken: Sequence[str]) -> list[str 
     """
     labels: list[str | None] = []
     in_use = list(taken)
+    by_key: dict[str, str] = {}
     for d in drafts:
         cands = list(dict.fromkeys(c for c in [d.label, *map(pretty, d.keywords)] if c and label_ok(c)))
-        (label,) = assign_labels([cands or [d.label]], taken=in_use, required=d.kind != "technique")
+        # An area named after its largest subtopic shares that subtopic's name: the subtopic is the
+        # area's core, and keeps the name rather than a made-up variant of it.
+        parent = by_key.get(d.parent or "")
+        others = [t for t in in_use if t != parent] if d.kind == "subtopic" and parent == d.label else in_use
+        (label,) = assign_labels([cands or [d.label]], taken=others, required=d.kind != "technique")
         if label is not None:
             in_use.append(label)
+            by_key[d.key] = label
         labels.append(label)
     return labels
 
