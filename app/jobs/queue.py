@@ -9,7 +9,7 @@ How the guarantees come about:
 * **once per slot**: every worker runs procrastinate's periodic deferrer; a slot (job, cron
   time) is deferred once through the unique row in `procrastinate_periodic_defers`. A worker
   whose deferrer lags can defer an old slot again after procrastinate pruned that slot's row,
-  so a task also skips its slot when a later slot of the same job was already deferred (`_stale`).
+  so a task also skips its slot when a later slot of the same job was deferred before it (`_stale`).
 * **no overlap**: each job's task has `lock=<job>`: a second run of one job waits until the
   first ends, whatever worker picks it.
 * **backlog coalesces**: `queueing_lock=<job>`: while one run waits in the queue, later slots
@@ -162,13 +162,20 @@ def deliver_due(runtime: Runtime) -> None:
 
 
 def _stale(factory: sessionmaker[Session], task: str, timestamp: int) -> bool:
-    """True when a later slot of this periodic task was already deferred (see the module doc)."""
+    """True when this slot was deferred after a later slot of the same task (see the module doc).
+
+    Only a lagging worker's re-deferral of an old slot comes after a later slot's row; a slot that
+    merely waited behind the previous run (a short backlog) was deferred first, and still runs.
+    """
     with factory() as session:
         return bool(
             session.scalar(
                 text(
-                    "SELECT EXISTS (SELECT 1 FROM procrastinate_periodic_defers "
-                    "WHERE task_name = :task AND periodic_id = :pid AND defer_timestamp > :ts)"
+                    "SELECT EXISTS (SELECT 1 FROM procrastinate_periodic_defers AS mine "
+                    "JOIN procrastinate_periodic_defers AS later "
+                    "ON later.task_name = mine.task_name AND later.periodic_id = mine.periodic_id "
+                    "WHERE mine.task_name = :task AND mine.periodic_id = :pid AND mine.defer_timestamp = :ts "
+                    "AND later.defer_timestamp > mine.defer_timestamp AND later.id < mine.id)"
                 ),
                 {"task": task, "pid": task, "ts": timestamp},
             )

@@ -46,16 +46,20 @@ def test_each_slot_runs_once_across_workers_when_one_is_killed(
         schedule_stalled="* * * * * *",
     )
     args = {"cron": "* * * * * *", "work_s": 0.2, "concurrency": 2}
-    with workers("ticks", env, args, tmp_path) as fleet:
-        *_, victim = fleet.start(3)
-        assert wait_until(lambda: bool(_runs(engine)), timeout=40), fleet.logs()
-        began = _runs(engine)[0][2]
-        # Kill between two runs' deferrals (slots are deferred half a second after each second).
-        kill_at = math.floor(began + 10) + 1.05
-        time.sleep(max(0.0, kill_at - time.time()))
-        fleet.kill(victim)
-        time.sleep(max(0.0, began + 21 - time.time()))
-    runs = _runs(engine)
+    try:
+        with workers("ticks", env, args, tmp_path) as fleet:
+            *_, victim = fleet.start(3)
+            assert wait_until(lambda: bool(_runs(engine)), timeout=40), fleet.logs()
+            began = _runs(engine)[0][2]
+            # Kill between two runs' deferrals (slots are deferred half a second after each second).
+            kill_at = math.floor(began + 10) + 1.05
+            time.sleep(max(0.0, kill_at - time.time()))
+            fleet.kill(victim)
+            time.sleep(max(0.0, began + 21 - time.time()))
+        runs = _runs(engine)
+    finally:
+        with engine.begin() as conn:  # the table is the test's own: the schema checks must not see it
+            conn.execute(text("DROP TABLE IF EXISTS tick_runs"))
     slots = [slot for slot, *_ in runs]
     assert len(slots) == len(set(slots)), f"a slot ran twice: {sorted(slots)}"
     ordered = sorted(slots)
