@@ -50,7 +50,8 @@ def test_new_preference_fields_and_the_profile_page(
         page.locator("input[name=interest_name]").first.fill("Side project")
         page.locator("input[name=interest_keywords]").first.fill("sign language")
         page.get_by_label("Send a short note when nothing new matches", exact=False).check()
-        page.get_by_role("button", name="Save preferences").click()
+        with page.expect_navigation():  # the saved page, not the form before it answered
+            page.get_by_role("button", name="Save preferences").click()
         page.get_by_text("Saved.", exact=False).wait_for()
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         with session_scope(session_factory) as session:

@@ -156,7 +156,8 @@ def test_metrics_by_route_template_and_service_figures(
     assert samples[("papertrend_job_run_duration_seconds_sum", duration)] == pytest.approx(10, abs=0.01)
     assert samples[("papertrend_database_up", ())] == 1
     assert samples[("papertrend_index_version", ())] == 0
-    assert ("papertrend_queue_depth", (("queue", "default"), ("status", "todo"))) not in samples
+    if engine_name(session_factory) == "sqlite":  # no task queue there: no queue series at all
+        assert not any(k[0] == "papertrend_queue_depth" for k in samples)
 
 
 def test_queue_depth_read_from_the_task_queue_table_when_it_exists(
@@ -193,3 +194,7 @@ def test_metrics_token(session_factory: sessionmaker[Session], tmp_path: Path) -
         ok = client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
         assert ok.status_code == 200 and "papertrend_database_up" in ok.text
         assert client.get("/healthz").status_code == 200  # the probes need no token
+
+
+def engine_name(factory: sessionmaker[Session]) -> str:
+    return str(factory.kw["bind"].dialect.name)
