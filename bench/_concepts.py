@@ -49,7 +49,7 @@ SPECIFIED = [
     Concept(
         "code generation",
         r"code generation|\bcoding\b|program synthesis",
-        r"code generation|coding|program synthesis",
+        r"code generation|\bcoding\b|program synthesis",
         r"\bcode\b|coding|program",
     ),
     Concept("speculative decoding", r"speculative", r"speculative", r"speculative|draft"),

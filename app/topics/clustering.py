@@ -17,11 +17,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from app.topics.kmeans import default_n_areas, normalize_rows, spherical_kmeans
-from app.topics.labeling import PhraseCorpus, is_acronym, label_ok, pretty
+from app.topics.labeling import FIELD_WORDS, PhraseCorpus, is_acronym, label_ok, pretty
 
 __all__ = [
     "TechniqueGroup",
     "default_n_areas",
+    "merge_groups",
     "mine_techniques",
     "normalize_rows",
     "spherical_kmeans",
@@ -68,6 +69,20 @@ def technique_scores(
     score[abstract_hits >= 2] = ABSTRACT_SCORE
     score[title_hits >= 1] = TITLE_SCORE
     return score
+
+
+def merge_groups(holder: TechniqueGroup, others: list[TechniqueGroup]) -> TechniqueGroup:
+    """One technique from several that name the same thing ("LLM Agents", "AI Agents", "Agentic AI"):
+    every member of any (its best score), the holder's phrases first, its centroid and thresholds."""
+    rows = np.concatenate([holder.members, *(g.members for g in others)])
+    scores = np.concatenate([holder.scores, *(g.scores for g in others)])
+    order = np.lexsort((-scores, rows))  # per row, its best score first
+    rows, scores = rows[order], scores[order]
+    first = np.r_[True, rows[1:] != rows[:-1]]
+    phrases = list(dict.fromkeys([*holder.phrases, *(p for g in others for p in g.phrases)]))
+    return TechniqueGroup(
+        phrases, rows[first], scores[first], holder.centroid, holder.threshold, holder.mention_threshold
+    )
 
 
 def _columns_sum(mat: sp.csc_matrix, cols: list[int]) -> np.ndarray:
@@ -186,12 +201,15 @@ def mine_techniques(
     # A technique is a phrase that many titles use, not a rare phrase whose few papers happen to be
     # alike (high lift, tiny df): on the demo those filled the list before "Quantization" came up.
     min_titles = max(2, min_size * 2 // 3)
+    # A field's own word ("Interpretability": 17 abstracts a title) is no everyday word, however often
+    # abstracts use it.
+    field_word = np.asarray([p.lower() in FIELD_WORDS for p in corpus.phrases], dtype=bool)
     cols = np.flatnonzero(
         (title_df >= max(2, min_titles))
         & (title_df <= max_df)
         & (core_df >= min_size // 2)
         & (corpus.complete >= min_complete)
-        & (abstract_df <= max_abstract_ratio * np.maximum(title_df, 1))
+        & ((abstract_df <= max_abstract_ratio * np.maximum(title_df, 1)) | field_word)
     )
     # A technique is named by its trigger phrase: an ordinary word ("Memory", "Grounding", "Editing")
     # would take a place among the few techniques of a small corpus and be dropped unnamed later.

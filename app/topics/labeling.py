@@ -34,8 +34,24 @@ __all__ = [
     "stem",
 ]
 
-# Words whose presence or absence does not change what a label names ("Diffusion Models" = "Diffusion").
-_NOISE_STEMS = frozenset(stem(w) for w in ["model", "large", "method", "approach", "framework", "learning"])
+# Words whose presence or absence does not change what a label names ("Diffusion Models" = "Diffusion",
+# "LLM Agents" = "AI Agents" = "Agents", "Multi-Agent Systems" = "Multi-Agent Framework").
+_NOISE_STEMS = frozenset(
+    stem(w) for w in ["model", "large", "method", "approach", "framework", "learning", "llm", "ai", "system"]
+)
+
+_LANGUAGE_MODEL = re.compile(r"^(large )?language models?\b|(?<= )large language models?\b", re.IGNORECASE)
+
+
+def _root(word_stem: str) -> str:
+    """The noun under an adjective's or a quality's ending, for comparing labels: "agentic" -> "agent",
+    "robotic" -> "robot", "explainability" / "explainable" -> "explainabl" (the stemmer keeps these
+    apart because phrase counting must: "Agentic AI" titles are counted as written)."""
+    if word_stem.endswith(("ability", "ibility")):
+        return word_stem[:-5] + "l"
+    if word_stem.endswith("ic") and len(word_stem) > 6:
+        return word_stem[:-2]
+    return word_stem
 
 
 def _pretty_part(part: str, first: bool, title_case: bool) -> str:
@@ -56,8 +72,10 @@ def pretty(phrase: str, *, title_case: bool = True) -> str:
 
 def label_key(label: str) -> frozenset[str]:
     """Stems of a label, hyphens ignored: the identity used to find near-duplicate labels."""
+    # "Language Model Agents" = "LLM Agents"; "Vision Language Models" keeps its "language".
+    label = _LANGUAGE_MODEL.sub("LLM", label)
     words = _PUNCT.sub(" ", label.replace("-", " ")).split()
-    return frozenset(stem(w) for w in words if w.lower() not in STOP_WORDS)
+    return frozenset(_root(stem(w)) for w in words if w.lower() not in STOP_WORDS)
 
 
 def near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -129,9 +147,24 @@ def label_ok(label: str) -> bool:
         return False
     if len(words) == 1:
         word = words[0]
-        # The field's own word, as written (not its stem: "Robotic" is no field, "Robotics" is).
-        return word.lower() in FIELD_WORDS or is_name_token(word)
+        # The field's own word, as written (not its stem: "Robotic" is no field, "Robotics" is), a
+        # name, or a phrase written as one word ("Mixture-of-Experts", "Text-to-Speech").
+        return word.lower() in FIELD_WORDS or is_name_token(word) or _linked_phrase(word)
     return True
+
+
+def _linked_phrase(word: str) -> bool:
+    """A noun phrase hyphenated into one word around a small word: "Mixture-of-Experts",
+    "Chain-of-Thought", "Text-to-Speech", "Sim-to-Real"; not "Zero-Shot" (a fragment of a longer
+    phrase) or "End-to-End" and "State-of-the-Art" (generic words)."""
+    parts = word.lower().split("-")
+    return (
+        len(parts) >= 3
+        and all(parts)
+        and any(p in _SMALL_WORDS for p in parts[1:-1])
+        and parts[-1] not in _SMALL_WORDS
+        and word.lower() not in GENERIC_WORDS
+    )
 
 
 def same_thing(a: str, b: str) -> bool:

@@ -32,7 +32,7 @@ from typing import Literal
 
 import numpy as np
 
-from app.topics.clustering import TechniqueGroup, mine_techniques
+from app.topics.clustering import TechniqueGroup, merge_groups, mine_techniques
 from app.topics.kmeans import default_n_areas, normalize_rows, spherical_kmeans
 from app.topics.labeling import (
     PhraseCorpus,
@@ -166,11 +166,21 @@ def build_topic_model(
     # earlier technique and is dropped. When an area's best name is a technique's name, the one that
     # holds the subject keeps it: the area if most of the technique's papers are in it (the phrase is
     # that area's name, e.g. "Autonomous Driving"), else the technique, and the area takes its next name.
+    # A technique whose best name is the same thing as a larger technique's ("AI Agents" after "LLM
+    # Agents", "Explainable AI" after "Explainability") is that technique: its papers join it.
     title_df = np.diff(corpus.title.tocsc().indptr)
     tech_labels: list[str | None] = []
-    for names in (_technique_names(corpus, title_df, g) for g in groups):
-        used = [lab for lab in tech_labels if lab]
-        tech_labels.append(next((c for c in names if not any(same_thing(c, u) for u in used)), None))
+    joins: dict[int, list[int]] = {}
+    for j, names in enumerate(_technique_names(corpus, title_df, g) for g in groups):
+        used = [(h, lab) for h, lab in enumerate(tech_labels) if lab]
+        holder = next((h for h, u in used if names and same_thing(names[0], u)), None)
+        if holder is not None:
+            joins.setdefault(holder, []).append(j)
+            tech_labels.append(None)
+            continue
+        tech_labels.append(next((c for c in names if not any(same_thing(c, u) for _, u in used)), None))
+    for holder, parts in joins.items():
+        groups[holder] = merge_groups(groups[holder], [groups[j] for j in parts])
     area_rows = [area_members[a] for a in order]
     area_centroids = centroids[order] if order else centroids[:0]
     area_names = [

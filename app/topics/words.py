@@ -22,7 +22,7 @@ STOP_WORDS: frozenset[str] = ENGLISH_STOP_WORDS | {
     "short", "lessons", "insights", "free", "lunch", "leap", "forward", "et", "al", "i.e", "e.g",
     "propose", "proposed", "proposes", "present", "presents", "paper", "work", "show", "shows", "achieve",
     "achieves", "demonstrate", "demonstrates", "significantly", "existing", "recent", "various", "specific",
-    "respectively", "including", "different", "effectively", "extensive", "experiments", "code", "available",
+    "respectively", "including", "different", "effectively", "extensive", "experiments", "available",
 }  # fmt: skip
 
 # Words too broad to be a phrase on their own. A phrase made only of these ("large language model",

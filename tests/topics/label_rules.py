@@ -31,7 +31,10 @@ def label_problems(topics: Sequence[tuple[str, str]]) -> list[str]:
             # A name has a capital inside (LoRA, NeRF, RLHF), not only after a hyphen ("Multi-Agent").
             inner = [c for k, c in enumerate(w) if k > 0 and w[k - 1] != "-"]
             name = sum(c.isalpha() for c in w) >= 2 and any(c.isupper() for c in inner)
-            if not name and w.lower() not in FIELD_NAMES:
+            # A phrase hyphenated into one word around a small word is a phrase ("Chain-of-Thought").
+            parts = w.lower().split("-")
+            linked = len(parts) >= 3 and any(p in {"of", "to", "in", "for"} for p in parts[1:-1])
+            if not name and not linked and w.lower() not in FIELD_NAMES:
                 problems.append(f"ordinary single word: {label!r}")
         for other_kind, other in topics[:i]:
             if other_kind != kind:

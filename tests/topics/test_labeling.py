@@ -11,6 +11,7 @@ from app.topics.labeling import (
     build_corpus,
     is_acronym,
     label_key,
+    label_ok,
     near_duplicate,
     pretty,
     slugify,
@@ -110,6 +111,15 @@ def test_near_duplicates() -> None:
     assert not dup("Speech Recognition", "Emotion Recognition")
     assert not dup("Video", "Video Generation")
     assert not dup("Image Segmentation", "Medical Image Segmentation")
+    # What kind of model does the work does not change the subject; what the subject is made of does.
+    assert dup("LLM Agents", "AI Agents")
+    assert dup("Agentic AI", "Language Model Agents")
+    assert dup("Reasoning Models", "LLM Reasoning")
+    assert dup("Explainable AI", "Explainability")
+    assert dup("Multi-Agent Systems", "Multi-Agent Framework")
+    assert not dup("GUI Agents", "LLM Agents")
+    assert not dup("Vision Language Models", "Vision Models")
+    assert not dup("Multi-Agent Collaboration", "Multi-Agent Systems")
 
 
 def test_acronyms() -> None:
@@ -176,3 +186,13 @@ def test_ascii_and_unicode_papers_count_the_same_phrases() -> None:
     assert abstract[:, bit].tolist() == [1, 1, 2, 2]
     assert title[:, column(corpus, "quantiz")].tolist() == [1, 1, 2, 2]
     assert corpus.title.shape == corpus.abstract.shape == (4, 3)  # the NUL did not start a fifth paper
+
+
+def test_single_word_labels() -> None:
+    # The field's own words, names, and phrases written as one hyphenated word are labels.
+    for ok in ["Quantization", "LoRA", "NeRF", "Mixture-of-Experts", "Chain-of-Thought", "Text-to-Speech"]:
+        assert label_ok(ok), ok
+    # Ordinary words, fragments of longer phrases and generic compounds are not.
+    bad_words = ["Memory", "Thought", "3D", "Zero-Shot", "Multi-Agent", "End-to-End", "State-of-the-Art"]
+    for bad in bad_words:
+        assert not label_ok(bad), bad

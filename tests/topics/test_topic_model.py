@@ -166,3 +166,16 @@ def test_kmeans_splits_empty_clusters_and_is_deterministic() -> None:
     np.testing.assert_allclose(cosines, 1.0, atol=1e-3)
     for a, b in zip(first, again, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_techniques_that_name_the_same_thing_are_one() -> None:
+    from app.topics.clustering import TechniqueGroup, merge_groups
+
+    unit = np.eye(3, dtype=np.float32)
+    big = TechniqueGroup([4], np.array([1, 3, 5]), np.array([1.0, 0.6, 0.5], np.float32), unit[0], 0.7, 0.6)
+    small = TechniqueGroup([9], np.array([3, 8]), np.array([1.0, 0.5], np.float32), unit[1], 0.5, 0.4)
+    merged = merge_groups(big, [small])
+    assert merged.phrases == [4, 9]  # the holder's phrase names it
+    assert merged.members.tolist() == [1, 3, 5, 8]  # every member of either, once
+    assert merged.scores.tolist() == pytest.approx([1.0, 1.0, 0.5, 0.5])  # row 3: its best score
+    assert merged.centroid is big.centroid and merged.threshold == 0.7
