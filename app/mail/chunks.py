@@ -26,17 +26,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import session_scope
 from app.mail.compose import MailSetup
 from app.mail.fleet import Fleet
-from app.mail.flows import attempt_one
-from app.mail.leases import Claimed, LeaseKeeper, claim, default_owner, sent_since
+from app.mail.flows import attempt_one, daily_budget
+from app.mail.leases import Claimed, LeaseKeeper, claim, default_owner
 from app.mail.outcomes import DeliverReport, record
-from app.mail.pause import ErrorTally, open_pause, raise_pause_alert
+from app.mail.pause import ErrorTally, raise_pause_alert
 from app.mail.policy import DeliveryPolicy
 from app.mail.senders import Sender, SendResult
 from app.models._common import utcnow
@@ -61,12 +61,9 @@ def send_chunk(
     report = DeliverReport()
     owner = owner or default_owner()
     with session_scope(factory) as session:
-        alert = open_pause(session)
-        if alert is not None:
-            report.paused = True
-            report.errors.append(alert.message)
-            return report
-        budget = policy.daily_limit - sent_since(session, now() - timedelta(days=1))
+        budget = daily_budget(session, policy, now(), report)
+    if budget is None:
+        return report
     if budget <= 0:
         report.daily_limit_reached = True
         return report

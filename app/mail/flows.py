@@ -111,6 +111,21 @@ def attempt_one(
         return item, SendResult("unknown", None, f"sender error: {type(exc).__name__}: {exc}", stage="data")
 
 
+def daily_budget(
+    session: Session, policy: DeliveryPolicy, now: datetime, report: DeliverReport
+) -> int | None:
+    """How many messages a delivery run may still send: the daily limit less the last 24 hours' sends.
+
+    None while an alert pauses sending; the alert's message then goes into `report`.
+    """
+    alert = open_pause(session)
+    if alert is not None:
+        report.paused = True
+        report.errors.append(alert.message)
+        return None
+    return policy.daily_limit - sent_since(session, now - timedelta(days=1))
+
+
 def deliver_outbox(
     factory: sessionmaker[Session],
     sender: Sender,
@@ -131,13 +146,10 @@ def deliver_outbox(
     report = DeliverReport()
     owner = owner or default_owner()
     with session_scope(factory) as session:
-        alert = open_pause(session)
-        if alert is not None:
-            report.paused = True
-            report.errors.append(alert.message)
+        budget = daily_budget(session, policy, now(), report)
+        if budget is None:
             return report
         report.recovered, report.expired = recover_and_expire(session, now(), policy)
-        budget = policy.daily_limit - sent_since(session, now() - timedelta(days=1))
     if max_messages is not None:
         budget = min(budget, max_messages)
     limiter = limiter or RateLimiter(policy.rate_per_second, clock=clock, sleep=sleep)
