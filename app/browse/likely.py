@@ -57,6 +57,11 @@ class ModelCard:
     source: str = ""
     rolling: tuple[Measured, ...] = ()  # the bundled model's benchmark replay, when stored
 
+    @property
+    def evaluated(self) -> list[Measured]:
+        """The accuracy table's rows: the model's own measurement first, then the baselines."""
+        return ([self.measured] if self.measured else []) + list(self.baselines)
+
 
 @dataclass(frozen=True)
 class LikelyResult:
