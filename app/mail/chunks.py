@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db import session_scope
 from app.mail.compose import MailSetup
 from app.mail.fleet import Fleet
-from app.mail.flows import attempt_one, daily_budget
+from app.mail.flows import attempt_one, start_run
 from app.mail.leases import Claimed, LeaseKeeper, claim, default_owner
 from app.mail.outcomes import DeliverReport, record
 from app.mail.pause import ErrorTally, raise_pause_alert
@@ -58,10 +58,8 @@ def send_chunk(
 ) -> DeliverReport:
     """Send the due rows among `ids` (or up to `limit` due rows when `ids` is None)."""
     started = time.perf_counter()
-    report = DeliverReport()
     owner = owner or default_owner()
-    with session_scope(factory) as session:
-        budget = daily_budget(session, policy, now(), report)
+    report, budget = start_run(factory, policy, now())
     if budget is None:
         return report
     if budget <= 0:
