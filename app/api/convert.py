@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from app.api import schemas
@@ -46,15 +47,7 @@ def paper(card: PaperCard, site: str) -> schemas.Paper:
 
 
 def trend_prediction(chance: TrendChance) -> schemas.TrendPrediction:
-    return schemas.TrendPrediction(
-        probability=round(chance.probability, 4),
-        reasons=list(chance.reasons),
-        reliability=chance.reliability,
-        reliability_note=chance.reliability_note,
-        model=chance.model,
-        cutoff=chance.cutoff,
-        featured=chance.featured,
-    )
+    return schemas.TrendPrediction.model_validate(chance, from_attributes=True)
 
 
 def _numbers(value: Any) -> dict[str, float]:
@@ -78,22 +71,30 @@ def score_parts(components: dict[str, Any]) -> schemas.ScoreParts:
 
 
 def week(point: WeekPoint) -> schemas.WeekCount:
-    return schemas.WeekCount(start=point.start, end=point.end, count=point.count, baseline=point.baseline)
+    return schemas.WeekCount.model_validate(point, from_attributes=True)
+
+
+def topic_facts(
+    topic: TopicChip, parent: TopicChip | None, size: int, keywords: Iterable[str]
+) -> dict[str, Any]:
+    """The fields every topic shape of the API (a list's summary, the topic's own page) says of it."""
+    return {
+        "slug": topic.slug,
+        "label": topic.label,
+        "kind": topic.kind,
+        "parent": parent.slug if parent else topic.parent_slug,
+        "status": topic.status,
+        "size": size,
+        "momentum": topic.momentum,
+        "trend_state": topic.trend_state,
+        "keywords": list(keywords),
+    }
 
 
 def topic_summary(item: TopicMomentum) -> schemas.TopicSummary:
-    t = item.topic
     return schemas.TopicSummary(
-        slug=t.slug,
-        label=t.label,
-        kind=t.kind,
-        parent=item.parent.slug if item.parent else t.parent_slug,
+        **topic_facts(item.topic, item.parent, item.size, item.keywords),
         subtopics=item.subtopics,
-        status=t.status,
-        size=item.size,
-        momentum=t.momentum,
-        trend_state=t.trend_state,
-        keywords=list(item.keywords),
         pinned=item.pinned,
         week_count=item.week_count,
         weekly=list(item.weekly),

@@ -122,42 +122,7 @@ async def status(request: Request, now: NowDep) -> Response:
     """What ran and when, the upstream lag, and whether today is an arXiv announcement day."""
 
     def build(session: Session) -> schemas.Status:
-        facts = status_facts(session, now=now)
-        a = facts.announcement
-        return schemas.Status(
-            now=facts.now,
-            papers=facts.papers,
-            papers_last_7_days=facts.papers_last_7_days,
-            topics=facts.topics,
-            subscribers_confirmed=facts.subscribers_confirmed,
-            newest_paper_day=facts.newest_paper_day,
-            newest_published_at=facts.newest_published_at,
-            lag_hours=round(facts.lag_hours, 2) if facts.lag_hours is not None else None,
-            last_ingest_ok_at=facts.last_ingest_ok_at,
-            arxiv=schemas.Announcement(
-                today=a.today,
-                is_announcement_day=a.is_announcement_day,
-                reason=a.reason,
-                last_announcement=a.last_announcement,
-                next_announcement=a.next_announcement,
-            ),
-            jobs=[
-                schemas.JobState(
-                    job=j.job,
-                    status=j.status,
-                    started_at=j.started_at,
-                    finished_at=j.finished_at,
-                    summary=j.summary,
-                    error=j.error,
-                    last_ok_at=j.last_ok_at,
-                )
-                for j in facts.jobs
-            ],
-            sources=[
-                schemas.SourceInfo(source=s.source, watermark=s.watermark, updated_at=s.updated_at)
-                for s in facts.sources
-            ],
-        )
+        return schemas.Status.model_validate(status_facts(session, now=now), from_attributes=True)
 
     return await cached_json(request, ("status", int(time.time() // 30)), build, ttl=30)
 

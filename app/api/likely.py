@@ -5,20 +5,21 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 from sqlalchemy.orm import Session
 
 from app.api import convert, schemas
 from app.api.common import ERROR_RESPONSES, IsoDate, add_preflight, cached_json
-from app.browse.likely import Measured, ModelCard, likely, serving_card
+from app.browse.likely import ModelCard, likely, serving_card
 from app.early.labels import LabelRule
 from app.http import NowDep, SettingsDep, SiteUrlDep
 
 router = APIRouter(tags=["trending"], responses=ERROR_RESPONSES)
 
 
+# Read from a `Measured`: a field named otherwise there gives that name as its second alias.
 class Accuracy(BaseModel):
-    predictor: str = Field(examples=["this model"])
+    predictor: str = Field(validation_alias=AliasChoices("predictor", "name"), examples=["this model"])
     auc: float | None = Field(description="ROC AUC on held-out papers.", examples=[0.87])
     average_precision: float | None = None
     precision_at_10: float | None = Field(
@@ -29,6 +30,7 @@ class Accuracy(BaseModel):
     positives: int
 
 
+# Read from a `ModelCard`, like `Accuracy`.
 class TrendModel(BaseModel):
     name: str = Field(examples=["bundled-2025-04-21"])
     kind: str = Field(description="`bundled` (the starting model) or `trained` (this site's own).")
@@ -41,10 +43,16 @@ class TrendModel(BaseModel):
     n_train: int
     n_positive: int
     inputs: list[str]
-    evaluation_method: str | None = Field(description="`holdout`: trained once, scored the following days.")
-    evaluated_from: dt.date | None
-    evaluated_to: dt.date | None
-    accuracy: list[Accuracy] = Field(description="The model first, then the reference baselines.")
+    evaluation_method: str | None = Field(
+        validation_alias=AliasChoices("evaluation_method", "eval_method"),
+        description="`holdout`: trained once, scored the following days.",
+    )
+    evaluated_from: dt.date | None = Field(validation_alias=AliasChoices("evaluated_from", "eval_from"))
+    evaluated_to: dt.date | None = Field(validation_alias=AliasChoices("evaluated_to", "eval_to"))
+    accuracy: list[Accuracy] = Field(
+        validation_alias=AliasChoices("accuracy", "evaluated"),
+        description="The model first, then the reference baselines.",
+    )
 
 
 class LikelyPage(BaseModel):
@@ -56,34 +64,8 @@ class LikelyPage(BaseModel):
     items: list[schemas.Paper] = Field(description="Most likely first; each has `trend_prediction`.")
 
 
-def _accuracy(m: Measured) -> Accuracy:
-    return Accuracy(
-        predictor=m.name,
-        auc=m.auc,
-        average_precision=m.average_precision,
-        precision_at_10=m.precision_at_10,
-        brier=m.brier,
-        papers=m.papers,
-        positives=m.positives,
-    )
-
-
 def _model(card: ModelCard) -> TrendModel:
-    return TrendModel(
-        name=card.name,
-        kind=card.kind,
-        label=card.label,
-        cutoff=card.cutoff,
-        train_from=card.train_from,
-        train_to=card.train_to,
-        n_train=card.n_train,
-        n_positive=card.n_positive,
-        inputs=list(card.inputs),
-        evaluation_method=card.eval_method,
-        evaluated_from=card.eval_from,
-        evaluated_to=card.eval_to,
-        accuracy=[_accuracy(m) for m in ([card.measured] if card.measured else []) + list(card.baselines)],
-    )
+    return TrendModel.model_validate(card, from_attributes=True)
 
 
 @router.get("/likely", response_model=LikelyPage, summary="New papers by their chance to trend")

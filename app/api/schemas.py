@@ -6,7 +6,7 @@ import datetime as dt
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 PAPER_EXAMPLE: dict[str, Any] = {
     "id": "2303.17951",
@@ -62,6 +62,7 @@ class PaperLinks(BaseModel):
 class TrendPrediction(BaseModel):
     """The early-trending estimate: the chance of being picked up, made on the announcement morning."""
 
+    # Read from `app.browse.types.TrendChance`, whose names it keeps.
     probability: float = Field(ge=0, le=1, examples=[0.34])
     reasons: list[str] = Field(
         description="The inputs that raised the chance most, in words, best first.",
@@ -74,6 +75,11 @@ class TrendPrediction(BaseModel):
     model: str = Field(description="The model version that made it.", examples=["bundled-2025-04-21"])
     cutoff: date = Field(description="The model learned only labels known before this day.")
     featured: bool = Field(description="True once Hugging Face has listed the paper (the outcome is in).")
+
+    @field_validator("probability", mode="before")
+    @classmethod
+    def _four_places(cls, probability: float) -> float:
+        return round(probability, 4)  # before the range check, as the rounded number is what is shown
 
 
 class Paper(BaseModel):
@@ -285,6 +291,7 @@ class Announcement(BaseModel):
     next_announcement: datetime
 
 
+# Read from `app.browse.status.StatusFacts`, whose names it keeps but for `arxiv`.
 class Status(BaseModel):
     now: datetime
     papers: int
@@ -295,6 +302,11 @@ class Status(BaseModel):
     newest_published_at: datetime | None
     lag_hours: float | None = Field(description="Hours since the newest paper was published upstream.")
     last_ingest_ok_at: datetime | None
-    arxiv: Announcement
+    arxiv: Announcement = Field(validation_alias=AliasChoices("arxiv", "announcement"))
     jobs: list[JobState]
     sources: list[SourceInfo]
+
+    @field_validator("lag_hours")
+    @classmethod
+    def _hundredths(cls, hours: float | None) -> float | None:
+        return round(hours, 2) if hours is not None else None

@@ -78,21 +78,12 @@ async def topic(request: Request, slug: str = SLUG) -> Response:
         detail = topic_detail(session, slug, baseline_weeks=baseline_weeks)
         if detail is None:
             raise HTTPException(404, f"No topic {slug}.")
-        t = detail.topic
         return schemas.TopicDetail(
-            slug=t.slug,
-            label=t.label,
-            kind=t.kind,
-            status=t.status,
-            size=detail.size,
-            momentum=t.momentum,
-            trend_state=t.trend_state,
-            keywords=list(detail.keywords),
+            **convert.topic_facts(detail.topic, detail.parent, detail.size, detail.keywords),
             description=detail.description,
             first_seen=detail.first_seen,
             merged_into=detail.merged_into.slug if detail.merged_into else None,
             trend=detail.trend,
-            parent=detail.parent.slug if detail.parent else t.parent_slug,
             subtopics=[convert.topic_summary(m) for m in detail.subtopics],
             weeks=[convert.week(p) for p in detail.weeks],
             top_papers=[convert.paper(c, site) for c in detail.top_papers],

@@ -12,7 +12,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from app.browse.cards import cards_for
-from app.browse.trending import in_days
+from app.browse.trending import in_days, up_to_today
 from app.browse.types import PaperCard
 from app.early import queries
 from app.models import Paper, TrendModelVersion, TrendPrediction
@@ -56,6 +56,11 @@ class ModelCard:
     baselines: tuple[Measured, ...] = ()
     source: str = ""
     rolling: tuple[Measured, ...] = ()  # the bundled model's benchmark replay, when stored
+
+    @property
+    def evaluated(self) -> list[Measured]:
+        """The accuracy table's rows: the model's own measurement first, then the baselines."""
+        return ([self.measured] if self.measured else []) + list(self.baselines)
 
 
 @dataclass(frozen=True)
@@ -198,9 +203,6 @@ def likely(
             .group_by(TrendPrediction.reliability)
         ).all()
     )
-    next_day = _neighbour(session, anchor, before=False)
-    if today is not None and next_day is not None and next_day > today:
-        next_day = None
     return LikelyResult(
         day=anchor,
         cards=cards,
@@ -208,7 +210,7 @@ def likely(
         page=page,
         per_page=per_page,
         prev_day=_neighbour(session, anchor, before=True),
-        next_day=next_day,
+        next_day=up_to_today(_neighbour(session, anchor, before=False), today),
         latest_day=latest,
         model=model,
         reliability={str(k): int(v) for k, v in levels.items()},

@@ -26,6 +26,11 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
+def up_to_today(day: date | None, today: date | None) -> date | None:
+    """A day a page links to as the next one, unless it lies after `today` (nothing is there yet)."""
+    return None if today is not None and day is not None and day > today else day
+
+
 def in_days(start: date, end: date) -> ColumnElement[bool]:
     """Papers whose day (announcement date, else publication date) lies in [start, end]."""
     return or_(
@@ -181,8 +186,6 @@ def trending(
         next_day = anchor + span if latest is not None and anchor < latest else None
         if next_day is not None and latest is not None and next_day > latest:
             next_day = latest
-    if today is not None and next_day is not None and next_day > today:
-        next_day = None
     return TrendingResult(
         window=window,
         day=anchor,
@@ -194,7 +197,7 @@ def trending(
         ranked=has_scores(session, window),
         topic=chip(topic) if topic else None,
         prev_day=prev_day,
-        next_day=next_day,
+        next_day=up_to_today(next_day, today),
         latest_day=latest,
         chips=window_chips(session, start, anchor) if with_chips else [],
     )

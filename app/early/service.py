@@ -315,20 +315,19 @@ def train(
     chosen_set = {ids[i] for i in chosen}
     day_ordinals = np.array([f.day.toordinal() for f in data.facts], dtype=np.int64)
 
+    def fit(rows: np.ndarray, y: np.ndarray) -> TrendModel:
+        """The recipe fitted on these rows of `data`; `shift` makes up for the thinned negatives."""
+        return fit_rows(
+            [data.rows[r] for r in rows], data.vectors[rows], y, day_ordinals[rows], recipe, prior_shift=shift
+        )
+
     def fit_predict(train_rows: np.ndarray, y: np.ndarray, test_rows: np.ndarray) -> np.ndarray:
         # Train only on the subsample (negatives thinned), predict every holdout paper.
         keep = np.array([r for r in train_rows if data.ids[r] in chosen_set], dtype=np.int64)
         y_keep = np.array(
             [y[k] for k, r in enumerate(train_rows) if data.ids[r] in chosen_set], dtype=np.int64
         )
-        model = fit_rows(
-            [data.rows[r] for r in keep],
-            data.vectors[keep],
-            y_keep,
-            day_ordinals[keep],
-            recipe,
-            prior_shift=shift,
-        )
+        model = fit(keep, y_keep)
         return predict_rows(model, [data.rows[r] for r in test_rows], data.vectors[test_rows])
 
     evaluation: dict[str, Any] = {
@@ -358,14 +357,7 @@ def train(
     final_rows = np.array([at[ids[i]] for i in chosen if ids[i] in at], dtype=np.int64)
     y_final = np.array([labels[i] for i in chosen if ids[i] in at], dtype=np.int64)
     try:
-        model = fit_rows(
-            [data.rows[r] for r in final_rows],
-            data.vectors[final_rows],
-            y_final,
-            day_ordinals[final_rows],
-            recipe,
-            prior_shift=shift,
-        )
+        model = fit(final_rows, y_final)
     except ModelError as exc:
         return TrainReport(False, str(exc), seconds=time.perf_counter() - started)
     fields = Counter(data.facts[r].primary_category or "" for r in final_rows)

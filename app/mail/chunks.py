@@ -26,17 +26,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import session_scope
 from app.mail.compose import MailSetup
 from app.mail.fleet import Fleet
-from app.mail.flows import attempt_one
-from app.mail.leases import Claimed, LeaseKeeper, claim, default_owner, sent_since
+from app.mail.flows import attempt_one, start_run
+from app.mail.leases import Claimed, LeaseKeeper, claim, default_owner
 from app.mail.outcomes import DeliverReport, record
-from app.mail.pause import ErrorTally, open_pause, raise_pause_alert
+from app.mail.pause import ErrorTally, raise_pause_alert
 from app.mail.policy import DeliveryPolicy
 from app.mail.senders import Sender, SendResult
 from app.models._common import utcnow
@@ -58,15 +58,10 @@ def send_chunk(
 ) -> DeliverReport:
     """Send the due rows among `ids` (or up to `limit` due rows when `ids` is None)."""
     started = time.perf_counter()
-    report = DeliverReport()
     owner = owner or default_owner()
-    with session_scope(factory) as session:
-        alert = open_pause(session)
-        if alert is not None:
-            report.paused = True
-            report.errors.append(alert.message)
-            return report
-        budget = policy.daily_limit - sent_since(session, now() - timedelta(days=1))
+    report, budget = start_run(factory, policy, now())
+    if budget is None:
+        return report
     if budget <= 0:
         report.daily_limit_reached = True
         return report

@@ -111,6 +111,24 @@ def attempt_one(
         return item, SendResult("unknown", None, f"sender error: {type(exc).__name__}: {exc}", stage="data")
 
 
+def start_run(
+    factory: sessionmaker[Session], policy: DeliveryPolicy, now: datetime
+) -> tuple[DeliverReport, int | None]:
+    """A delivery run's report, and how many messages the run may send.
+
+    That is the daily limit less the last 24 hours' sends; None while an alert pauses sending,
+    and the report then carries the alert's message.
+    """
+    report = DeliverReport()
+    with session_scope(factory) as session:
+        alert = open_pause(session)
+        if alert is not None:
+            report.paused = True
+            report.errors.append(alert.message)
+            return report, None
+        return report, policy.daily_limit - sent_since(session, now - timedelta(days=1))
+
+
 def deliver_outbox(
     factory: sessionmaker[Session],
     sender: Sender,
@@ -128,16 +146,12 @@ def deliver_outbox(
 ) -> DeliverReport:
     """Send every due outbox row within the budgets. Safe to run in several processes at once."""
     started = time.perf_counter()
-    report = DeliverReport()
     owner = owner or default_owner()
+    report, budget = start_run(factory, policy, now())
+    if budget is None:
+        return report
     with session_scope(factory) as session:
-        alert = open_pause(session)
-        if alert is not None:
-            report.paused = True
-            report.errors.append(alert.message)
-            return report
         report.recovered, report.expired = recover_and_expire(session, now(), policy)
-        budget = policy.daily_limit - sent_since(session, now() - timedelta(days=1))
     if max_messages is not None:
         budget = min(budget, max_messages)
     limiter = limiter or RateLimiter(policy.rate_per_second, clock=clock, sleep=sleep)

@@ -20,8 +20,9 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import dialect_name, session_scope
@@ -63,44 +64,47 @@ def recover_and_expire(session: Session, now: datetime, policy: DeliveryPolicy) 
     the conditions once the row lock is granted).
     """
     expired_lease = (Delivery.status == DeliveryStatus.SENDING, Delivery.lease_until < now)
-    gave_up = session.execute(
-        update(Delivery)
-        .where(*expired_lease, Delivery.attempts >= policy.max_attempts)
-        .values(
-            status=DeliveryStatus.FAILED,
-            lease_owner=None,
-            lease_until=None,
-            last_error="gave up after too many attempts with unknown outcome",
-        )
-        .returning(Delivery.id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    requeued = session.execute(
-        update(Delivery)
-        .where(*expired_lease)
-        .values(
-            status=DeliveryStatus.QUEUED,
-            lease_owner=None,
-            lease_until=None,
-            next_attempt_at=now,
-            last_error="recovered after the sending worker stopped; the message may arrive twice",
-        )
-        .returning(Delivery.id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    stale = session.execute(
-        update(Delivery)
-        .where(Delivery.status.in_(RETRYABLE), Delivery.stale_after < now)
-        .values(
-            status=DeliveryStatus.EXPIRED,
-            last_error=func.coalesce(Delivery.last_error, "")
-            + " | expired: not delivered before the staleness deadline",
-        )
-        .returning(Delivery.id)
-        .execution_options(synchronize_session=False)
-    ).all()
+    gave_up = _update(
+        session,
+        (*expired_lease, Delivery.attempts >= policy.max_attempts),
+        status=DeliveryStatus.FAILED,
+        lease_owner=None,
+        lease_until=None,
+        last_error="gave up after too many attempts with unknown outcome",
+    )
+    requeued = _update(
+        session,
+        expired_lease,
+        status=DeliveryStatus.QUEUED,
+        lease_owner=None,
+        lease_until=None,
+        next_attempt_at=now,
+        last_error="recovered after the sending worker stopped; the message may arrive twice",
+    )
+    stale = _update(
+        session,
+        (Delivery.status.in_(RETRYABLE), Delivery.stale_after < now),
+        status=DeliveryStatus.EXPIRED,
+        last_error=func.coalesce(Delivery.last_error, "")
+        + " | expired: not delivered before the staleness deadline",
+    )
     session.flush()
     return len(gave_up) + len(requeued), len(stale)
+
+
+def _update(session: Session, where: Iterable[ColumnElement[bool]], **values: Any) -> list[int]:
+    """One conditional UPDATE of outbox rows; the ids of the rows it changed.
+
+    A single statement, so a row that changed under another worker no longer matches `where`.
+    """
+    stmt = (
+        update(Delivery)
+        .where(*where)
+        .values(**values)
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    )
+    return list(session.execute(stmt).scalars())
 
 
 def sent_since(session: Session, since: datetime) -> int:
@@ -133,19 +137,14 @@ def claim(
         pick = pick.where(Delivery.id.in_(only_ids))
     if dialect_name(session) == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
-    stmt = (
-        update(Delivery)
-        .where(Delivery.id.in_(pick.scalar_subquery()), Delivery.status.in_(RETRYABLE))
-        .values(
-            status=DeliveryStatus.SENDING,
-            lease_owner=owner,
-            lease_until=now + timedelta(seconds=policy.lease_seconds),
-            attempts=Delivery.attempts + 1,
-        )
-        .returning(Delivery.id)
-        .execution_options(synchronize_session=False)
+    ids = _update(
+        session,
+        (Delivery.id.in_(pick.scalar_subquery()), Delivery.status.in_(RETRYABLE)),
+        status=DeliveryStatus.SENDING,
+        lease_owner=owner,
+        lease_until=now + timedelta(seconds=policy.lease_seconds),
+        attempts=Delivery.attempts + 1,
     )
-    ids = list(session.execute(stmt).scalars())
     if not ids:
         return [], 0
     rows = session.execute(
@@ -201,18 +200,12 @@ def renew(
     wanted = list(ids)
     if not wanted:
         return set()
-    stmt = (
-        update(Delivery)
-        .where(
-            Delivery.id.in_(wanted),
-            Delivery.lease_owner == owner,
-            Delivery.status == DeliveryStatus.SENDING,
-        )
-        .values(lease_until=now + timedelta(seconds=policy.lease_seconds))
-        .returning(Delivery.id)
-        .execution_options(synchronize_session=False)
+    held = _update(
+        session,
+        (Delivery.id.in_(wanted), Delivery.lease_owner == owner, Delivery.status == DeliveryStatus.SENDING),
+        lease_until=now + timedelta(seconds=policy.lease_seconds),
     )
-    return set(session.execute(stmt).scalars())
+    return set(held)
 
 
 class LeaseKeeper:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.models import Delivery, JobRun, Subscriber, Suppression
 from app.models.digest import MailAlert
@@ -28,42 +28,21 @@ class Overview:
     alerts: list[MailAlert] = field(default_factory=list)
 
 
+def _counts(
+    session: Session, column: InstrumentedAttribute[str], *where: ColumnElement[bool]
+) -> dict[str, int]:
+    """Rows per value of `column` (among the rows matching `where`)."""
+    return dict(session.execute(select(column, func.count()).where(*where).group_by(column)).tuples().all())
+
+
 def overview(session: Session, now: datetime, *, limit: int = 50) -> Overview:
     day_ago = now - timedelta(days=1)
     out = Overview()
-    out.subscribers = dict(
-        session.execute(select(Subscriber.status, func.count()).group_by(Subscriber.status)).tuples().all()
-    )
-    out.frequencies = dict(
-        session.execute(
-            select(Subscriber.frequency, func.count())
-            .where(Subscriber.status == SubscriberStatus.CONFIRMED)
-            .group_by(Subscriber.frequency)
-        )
-        .tuples()
-        .all()
-    )
-    out.deliveries = dict(
-        session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).tuples().all()
-    )
-    out.deliveries_24h = dict(
-        session.execute(
-            select(Delivery.status, func.count())
-            .where(Delivery.created_at >= day_ago)
-            .group_by(Delivery.status)
-        )
-        .tuples()
-        .all()
-    )
-    out.attempts_24h = dict(
-        session.execute(
-            select(SubscribeAttempt.outcome, func.count())
-            .where(SubscribeAttempt.created_at >= day_ago)
-            .group_by(SubscribeAttempt.outcome)
-        )
-        .tuples()
-        .all()
-    )
+    out.subscribers = _counts(session, Subscriber.status)
+    out.frequencies = _counts(session, Subscriber.frequency, Subscriber.status == SubscriberStatus.CONFIRMED)
+    out.deliveries = _counts(session, Delivery.status)
+    out.deliveries_24h = _counts(session, Delivery.status, Delivery.created_at >= day_ago)
+    out.attempts_24h = _counts(session, SubscribeAttempt.outcome, SubscribeAttempt.created_at >= day_ago)
     out.runs = list(
         session.scalars(select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(20))
     )

@@ -111,6 +111,18 @@ def _ph(name: str) -> Any:
     return f"PTPH{name}X"
 
 
+def _shell_shape(view: DigestView) -> tuple[bool, bool, bool, str, bool, bool]:
+    """What a digest's shell depends on: which sections it has, its frequency, quietness and note."""
+    return (
+        bool(view.items),
+        bool(view.trending),
+        bool(view.likely),
+        view.frequency,
+        view.quiet,
+        bool(view.note),
+    )
+
+
 class Renderer:
     """Jinja environments for HTML (autoescaped) and text, and one CSS inliner.
 
@@ -192,20 +204,20 @@ class Renderer:
             self._items[key] = html.split("<!--pt:foryou-->", 1)[1].split("<!--/pt:foryou-->", 1)[0]
         return self._items[key]
 
+    def _probe_shell(self, view: DigestView) -> DigestView:
+        """`view` with one placeholder paper in each section it fills: the shell a cache keeps."""
+        probe = [self._placeholder_item((False,) * 8)]
+        return self._shell_view(
+            view,
+            probe if view.items else [],
+            probe if view.trending else [],
+            probe if view.likely else [],
+        )
+
     def _shell_piece(self, view: DigestView, compact: bool) -> str:
-        key = (
-            bool(view.items), bool(view.trending), bool(view.likely), view.frequency, view.quiet,
-            bool(view.note), compact,
-        )  # fmt: skip
+        key = (*_shell_shape(view), compact)
         if key not in self._shells:
-            probe = [self._placeholder_item((False,) * 8)]
-            shell = self._shell_view(
-                view,
-                probe if view.items else [],
-                probe if view.trending else [],
-                probe if view.likely else [],
-            )
-            html = self._skeleton(shell, compact)
+            html = self._skeleton(self._probe_shell(view), compact)
             for section in ("foryou", "trending", "likely"):
                 html = re.sub(
                     f"<!--pt:{section}-->.*?<!--/pt:{section}-->", f"PTPHslot{section}X", html, flags=re.S
@@ -271,23 +283,9 @@ class Renderer:
         return self._items[key]
 
     def _text_shell(self, view: DigestView) -> str:
-        key = (
-            "digest.txt",
-            bool(view.items),
-            bool(view.trending),
-            bool(view.likely),
-            view.frequency,
-            view.quiet,
-            bool(view.note),
-        )
+        key = ("digest.txt", *_shell_shape(view))
         if key not in self._shells:
-            probe = [self._placeholder_item((False,) * 8)]
-            shell = self._shell_view(
-                view,
-                probe if view.items else [],
-                probe if view.trending else [],
-                probe if view.likely else [],
-            )
+            shell = self._probe_shell(view)
             slots = {
                 "foryou": _ph("slotforyou"),
                 "trending": _ph("slottrending"),

@@ -27,11 +27,11 @@ from app.subscribers.validation import (
     MAX_KEYWORDS,
     MAX_TOPICS,
     InvalidInput,
-    clean_text,
     normalize_email,
     parse_frequency,
     parse_interest,
     parse_keywords,
+    parse_list,
 )
 
 REQUIRED = ("email",)
@@ -148,13 +148,4 @@ def _row(line: int, raw: dict[str, str]) -> ImportRow:
 
 def _list(raw: str, name: str, limit: int, max_length: int) -> list[str]:
     """Values separated by `;`, `|`, commas or line breaks; blanks and repeats (any case) dropped."""
-    out: list[str] = []
-    seen: set[str] = set()
-    for part in _LIST_SEPARATORS.split(raw):
-        value = clean_text(part, name, max_length)
-        if value and value.lower() not in seen:
-            seen.add(value.lower())
-            out.append(value)
-    if len(out) > limit:
-        raise InvalidInput(name, f"Please use at most {limit}.")
-    return out
+    return parse_list(raw, name, _LIST_SEPARATORS, max_length, limit)

@@ -71,15 +71,18 @@ def parse_keywords(raw: str, field: str = "keywords") -> list[str]:
     """Comma- or newline-separated keywords; duplicates (ignoring case) dropped, order kept.
 
     A keyword may say what its acronym stands for: "graph neural networks (GNN)"."""
-    return _parse_list(raw, field, r"[,\n;]", MAX_KEYWORD_LENGTH, MAX_KEYWORDS, "keywords")
+    return parse_list(raw, field, r"[,\n;]", MAX_KEYWORD_LENGTH, MAX_KEYWORDS, "keywords")
 
 
 def parse_authors(raw: str) -> list[str]:
     """Author names, one per line or separated by semicolons or commas ("Ada Lovelace; Alan Turing")."""
-    return _parse_list(raw, "authors", r"[,\n;]", MAX_AUTHOR_LENGTH, MAX_AUTHORS, "authors")
+    return parse_list(raw, "authors", r"[,\n;]", MAX_AUTHOR_LENGTH, MAX_AUTHORS, "authors")
 
 
-def _parse_list(raw: str, field: str, separators: str, length: int, limit: int, what: str) -> list[str]:
+def parse_list(
+    raw: str, field: str, separators: str | re.Pattern[str], length: int, limit: int, what: str = ""
+) -> list[str]:
+    """Values split at `separators`, each one line of text; blanks and repeats (any case) dropped."""
     out: list[str] = []
     seen: set[str] = set()
     for part in re.split(separators, raw):
@@ -88,7 +91,7 @@ def _parse_list(raw: str, field: str, separators: str, length: int, limit: int, 
             seen.add(word.lower())
             out.append(word)
     if len(out) > limit:
-        raise InvalidInput(field, f"Please use at most {limit} {what}.")
+        raise InvalidInput(field, f"Please use at most {limit} {what}".rstrip() + ".")
     return out
 
 

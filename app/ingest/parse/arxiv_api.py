@@ -8,13 +8,10 @@ ParseError, since the entries of a cut document cannot be trusted.
 
 from __future__ import annotations
 
-import xml.sax
 from typing import Any
 
-import feedparser
-
+from app.ingest.parse.arxiv import arxiv_id_in, arxiv_record, read_feed
 from app.ingest.parse.common import (
-    ItemError,
     Parsed,
     ParseError,
     author_list,
@@ -27,7 +24,7 @@ from app.ingest.parse.common import (
     optional_int,
     parse_datetime,
 )
-from app.ingest.records import PaperRecord, abs_url, parse_arxiv_id, pdf_url
+from app.ingest.records import PaperRecord
 
 SOURCE = "arxiv_api"
 
@@ -64,9 +61,7 @@ def _is_error_entry(raw: dict[str, Any]) -> bool:
 
 def parse_api_feed(data: bytes) -> Parsed:
     """Records of one API page; `total` is opensearch:totalResults."""
-    feed = feedparser.parse(data)
-    if feed.get("bozo") and isinstance(feed.get("bozo_exception"), xml.sax.SAXException):
-        raise ParseError(f"malformed Atom XML ({feed['bozo_exception']})")
+    feed = read_feed(data, "Atom")
     if not feed.get("feed") and not feed.get("entries"):
         raise ParseError("not an Atom feed")
     total = optional_int(feed["feed"].get("opensearch_totalresults"), "totalResults")
@@ -75,29 +70,23 @@ def parse_api_feed(data: bytes) -> Parsed:
         raw = _entry_raw(entry)
         if _is_error_entry(raw):
             raise ApiErrorFeed(f"arXiv API error: {cut(raw.get('summary') or 'no message')}")
-        try:
-            parsed.records.append(record_from_api_entry(raw))
-        except ItemError as exc:
-            parsed.errors.append(f"entry {number} ({cut(str(raw.get('id')), 60)}): {exc}")
+        parsed.add(f"entry {number}", raw.get("id"), record_from_api_entry, raw)
     return parsed
 
 
 def record_from_api_entry(raw: dict[str, Any]) -> PaperRecord:
     """One API entry (as kept in `raw`) to a record."""
-    found = parse_arxiv_id(raw.get("id") or "")
-    if found is None:
-        raise ItemError(f"no arXiv id in {cut(str(raw.get('id')), 60)!r}")
-    arxiv_id, version = found
+    arxiv_id, version = arxiv_id_in(raw.get("id"), shown=raw.get("id"))
     categories = category_list(raw.get("categories"))
     primary = clean_optional(raw.get("primary_category")) or (categories[0] if categories else None)
     if primary and primary not in categories:
         categories.insert(0, primary)
     comment = clean_optional(raw.get("comment"))
-    return PaperRecord(
-        source=SOURCE,
-        source_id=arxiv_id,
-        arxiv_id=arxiv_id,
-        arxiv_version=version,
+    return arxiv_record(
+        SOURCE,
+        arxiv_id,
+        version,
+        raw,
         title=clean_title(raw.get("title")),
         abstract=clean_abstract(raw.get("summary")),
         authors=author_list(raw.get("authors")),
@@ -106,8 +95,5 @@ def record_from_api_entry(raw: dict[str, Any]) -> PaperRecord:
         comment=comment,
         published_at=parse_datetime(raw.get("published")),
         updated_at_source=parse_datetime(raw.get("updated")),
-        abs_url=abs_url(arxiv_id),  # version-less: always the latest version
-        pdf_url=pdf_url(arxiv_id),
         withdrawn=looks_withdrawn(comment),
-        raw=raw,
     )

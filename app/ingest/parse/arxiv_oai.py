@@ -12,6 +12,7 @@ from typing import Any
 
 from lxml import etree
 
+from app.ingest.parse.arxiv import arxiv_id_in, arxiv_record
 from app.ingest.parse.common import (
     ItemError,
     Parsed,
@@ -25,7 +26,7 @@ from app.ingest.parse.common import (
     parse_datetime,
     split_authors,
 )
-from app.ingest.records import PaperRecord, abs_url, parse_arxiv_id, pdf_url
+from app.ingest.records import PaperRecord, parse_arxiv_id
 
 SOURCE = "arxiv_oai"
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
@@ -89,18 +90,21 @@ def parse_oai_response(data: bytes) -> Parsed:
             if found:
                 parsed.deleted.append(found[0])
             continue
-        meta = record.find(OAI + "metadata")
-        try:
-            if meta is None or not len(meta):
-                raise ItemError("no metadata")
-            raw = _metadata_raw(meta[0])
-            raw["identifier"] = identifier
-            raw["datestamp"] = _text(header.find(OAI + "datestamp")) if header is not None else None
-            raw["sets"] = [_text(s) for s in header.iter(OAI + "setSpec")] if header is not None else []
-            parsed.records.append(record_from_oai(raw))
-        except ItemError as exc:
-            parsed.errors.append(f"record {number} ({cut(str(identifier), 60)}): {exc}")
+        parsed.add(f"record {number}", identifier, _record, record)
     return parsed
+
+
+def _record(record: Any) -> PaperRecord:
+    """One `<record>` with its metadata: the raw dict kept with the paper, then the record."""
+    header = record.find(OAI + "header")
+    meta = record.find(OAI + "metadata")
+    if meta is None or not len(meta):
+        raise ItemError("no metadata")
+    raw = _metadata_raw(meta[0])
+    raw["identifier"] = _text(header.find(OAI + "identifier")) if header is not None else None
+    raw["datestamp"] = _text(header.find(OAI + "datestamp")) if header is not None else None
+    raw["sets"] = [_text(s) for s in header.iter(OAI + "setSpec")] if header is not None else []
+    return record_from_oai(raw)
 
 
 def _safe_datetime(value: str | None) -> Any:
@@ -125,10 +129,8 @@ def _oai_authors(value: Any) -> list[str]:
 
 def record_from_oai(raw: dict[str, Any]) -> PaperRecord:
     """One OAI-PMH record (as kept in `raw`) to a record."""
-    found = parse_arxiv_id(raw.get("id") or raw.get("identifier") or "")
-    if found is None:
-        raise ItemError(f"no arXiv id in {cut(str(raw.get('id') or raw.get('identifier')), 60)!r}")
-    arxiv_id = found[0]
+    shown = raw.get("id") or raw.get("identifier")
+    arxiv_id, _ = arxiv_id_in(shown, shown=shown)
     versions = raw.get("versions") or []
     version = None
     published, updated = raw.get("created"), raw.get("updated") or raw.get("created")
@@ -140,11 +142,11 @@ def record_from_oai(raw: dict[str, Any]) -> PaperRecord:
         published, updated = versions[0].get("date"), versions[-1].get("date")
     categories = category_list(raw.get("categories"))
     comment = clean_optional(raw.get("comments"))
-    return PaperRecord(
-        source=SOURCE,
-        source_id=arxiv_id,
-        arxiv_id=arxiv_id,
-        arxiv_version=version,
+    return arxiv_record(
+        SOURCE,
+        arxiv_id,
+        version,
+        raw,
         title=clean_title(raw.get("title")),
         abstract=clean_abstract(raw.get("abstract")),
         authors=_oai_authors(raw.get("authors")),
@@ -153,8 +155,5 @@ def record_from_oai(raw: dict[str, Any]) -> PaperRecord:
         comment=comment,
         published_at=parse_datetime(published),
         updated_at_source=parse_datetime(updated),
-        abs_url=abs_url(arxiv_id),
-        pdf_url=pdf_url(arxiv_id),
         withdrawn=looks_withdrawn(comment),
-        raw=raw,
     )

@@ -8,13 +8,11 @@ as written). An empty channel is normal on weekends and arXiv holidays.
 from __future__ import annotations
 
 import re
-import xml.sax
 from datetime import date
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import feedparser
-
+from app.ingest.parse.arxiv import arxiv_id_in, arxiv_record, read_feed
 from app.ingest.parse.common import (
     ItemError,
     Parsed,
@@ -23,12 +21,11 @@ from app.ingest.parse.common import (
     clean_abstract,
     clean_optional,
     clean_title,
-    cut,
     looks_withdrawn,
     parse_date,
     split_authors,
 )
-from app.ingest.records import PaperRecord, abs_url, parse_arxiv_id, pdf_url
+from app.ingest.records import PaperRecord
 
 SOURCE = "arxiv_rss"
 ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross")
@@ -66,49 +63,39 @@ def _item_raw(entry: Any, feed_date: date | None) -> dict[str, Any]:
 
 def parse_rss_feed(data: bytes) -> Parsed:
     """The day's announcements; `feed_date` is the announcement date (None for an empty feed)."""
-    feed = feedparser.parse(data)
-    if feed.get("bozo") and isinstance(feed.get("bozo_exception"), xml.sax.SAXException):
-        raise ParseError(f"malformed RSS XML ({feed['bozo_exception']})")
+    feed = read_feed(data, "RSS")
     channel = feed.get("feed") or {}
     if not channel and not feed.get("entries"):
         raise ParseError("not an RSS feed")
     parsed = Parsed(feed_date=_feed_date(channel.get("published") or channel.get("updated")))
     for number, entry in enumerate(feed.get("entries", []), start=1):
         raw = _item_raw(entry, parsed.feed_date)
-        try:
-            parsed.records.append(record_from_rss_item(raw))
-        except ItemError as exc:
-            parsed.errors.append(f"item {number} ({cut(str(raw.get('id')), 60)}): {exc}")
+        parsed.add(f"item {number}", raw.get("id"), record_from_rss_item, raw)
     return parsed
 
 
 def record_from_rss_item(raw: dict[str, Any]) -> PaperRecord:
     """One RSS item (as kept in `raw`) to a record."""
     match = _DESCRIPTION.match(raw.get("description") or "")
-    found = parse_arxiv_id(match.group(1)) if match else None
-    found = found or parse_arxiv_id(raw.get("id") or "") or parse_arxiv_id(raw.get("link") or "")
-    if found is None:
-        raise ItemError(f"no arXiv id in {cut(str(raw.get('id')), 60)!r}")
-    arxiv_id, version = found
+    arxiv_id, version = arxiv_id_in(
+        match.group(1) if match else None, raw.get("id"), raw.get("link"), shown=raw.get("id")
+    )
     kind = (raw.get("announce_type") or (match.group(2) if match else "") or "").strip().lower()
     abstract = match.group(3) if match else (raw.get("description") or "")
     feed_date = parse_date(raw.get("feed_date"))
     # The announcement date of the paper itself: today's listing for a new submission only.
     first_announced = kind == "new" or (kind == "cross" and version in (None, 1))
     categories = category_list(raw.get("categories"))
-    return PaperRecord(
-        source=SOURCE,
-        source_id=arxiv_id,
-        arxiv_id=arxiv_id,
-        arxiv_version=version,
+    return arxiv_record(
+        SOURCE,
+        arxiv_id,
+        version,
+        raw,
         title=clean_title(raw.get("title")),
         abstract=clean_abstract(abstract),
         authors=split_authors(raw.get("creator") or ""),
         categories=categories,
         primary_category=categories[0] if categories else None,
         announced_date=feed_date if first_announced else None,
-        abs_url=abs_url(arxiv_id),
-        pdf_url=pdf_url(arxiv_id),
         withdrawn=looks_withdrawn(clean_optional(abstract)) if kind.startswith("replace") else False,
-        raw=raw,
     )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from app.ingest.records import PaperRecord
+
+T = TypeVar("T")
 
 
 class ParseError(ValueError):
@@ -26,6 +29,13 @@ class Parsed:
     feed_date: date | None = None  # RSS announcement date
     response_date: datetime | None = None  # OAI-PMH responseDate
     deleted: list[str] = field(default_factory=list)  # OAI-PMH records with status="deleted"
+
+    def add(self, item: str, shown: Any, build: Callable[[T], PaperRecord], raw: T, width: int = 60) -> None:
+        """Keep the record `build` makes of `raw`, or why it cannot be one, naming `item` and `shown`."""
+        try:
+            self.records.append(build(raw))
+        except ItemError as exc:
+            self.errors.append(f"{item} ({cut(str(shown), width)}): {exc}")
 
 
 class ItemError(ValueError):

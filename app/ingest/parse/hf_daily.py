@@ -18,7 +18,6 @@ from app.ingest.parse.common import (
     author_list,
     clean_abstract,
     clean_title,
-    cut,
     keyword_list,
     optional_int,
     parse_date,
@@ -44,15 +43,9 @@ def parse_hf_response(data: bytes) -> Parsed:
         raise ParseError(f"expected a JSON list of daily papers, got {type(document).__name__}")
     parsed = Parsed()
     for number, item in enumerate(document, start=1):
-        try:
-            parsed.records.append(record_from_hf_item(item))
-        except ItemError as exc:
-            ident = (
-                item.get("paper", {}).get("id")
-                if isinstance(item, dict) and isinstance(item.get("paper"), dict)
-                else None
-            )
-            parsed.errors.append(f"item {number} ({cut(str(ident), 40)}): {exc}")
+        paper = item.get("paper") if isinstance(item, dict) else None
+        ident = paper.get("id") if isinstance(paper, dict) else None
+        parsed.add(f"item {number}", ident, record_from_hf_item, item, width=40)
     return parsed
 
 

@@ -1,0 +1,51 @@
+"""What the arXiv formats (API, OAI-PMH, RSS) share: reading a feed, finding the id, the record."""
+
+from __future__ import annotations
+
+import xml.sax
+from typing import Any
+
+import feedparser
+
+from app.ingest.parse.common import ItemError, ParseError, cut
+from app.ingest.records import PaperRecord, abs_url, parse_arxiv_id, pdf_url
+
+
+def read_feed(data: bytes, kind: str) -> Any:
+    """feedparser's reading of an Atom or RSS document.
+
+    XML that is not well-formed (a truncated transfer) raises ParseError: the entries of a cut
+    document cannot be trusted. Smaller faults feedparser recovers from are let through.
+    """
+    feed = feedparser.parse(data)
+    if feed.get("bozo") and isinstance(feed.get("bozo_exception"), xml.sax.SAXException):
+        raise ParseError(f"malformed {kind} XML ({feed['bozo_exception']})")
+    return feed
+
+
+def arxiv_id_in(*texts: str | None, shown: Any) -> tuple[str, int | None]:
+    """The arXiv id and version in the first of `texts` that holds one; ItemError naming `shown` if none."""
+    for text in texts:
+        found = parse_arxiv_id(text)
+        if found is not None:
+            return found
+    raise ItemError(f"no arXiv id in {cut(str(shown), 60)!r}")
+
+
+def arxiv_record(
+    source: str, arxiv_id: str, version: int | None, raw: dict[str, Any], **details: Any
+) -> PaperRecord:
+    """An arXiv paper as one source describes it (`details`: the other `PaperRecord` fields).
+
+    The arXiv id is its source id, and its links carry no version: they always open the latest.
+    """
+    return PaperRecord(
+        source=source,
+        source_id=arxiv_id,
+        arxiv_id=arxiv_id,
+        arxiv_version=version,
+        abs_url=abs_url(arxiv_id),
+        pdf_url=pdf_url(arxiv_id),
+        raw=raw,
+        **details,
+    )
