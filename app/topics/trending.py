@@ -46,8 +46,8 @@ For one horizon, with c of n papers now and c0 of n0 in the baseline:
 Overall state: the longest horizon that speaks decides; first that applies:
 
 1. emerging, a new topic growing fast: the quarter horizon has its history, the topic had fewer than
-   the quarter's minimum papers in the two quarters before, has at least that many now, r' >= 2, and
-   the topic is rising by rule 2;
+   the quarter's minimum papers in the two quarters before, has at least that many now (or a month
+   rising, when it has not yet), the quarter's r' >= 2, and the topic is rising by rule 2;
 2. rising: the quarter is rising and the month is not falling, or the month is rising and the
    quarter leans the same way (rising, or inside its hysteresis band: z >= Z_HOLD and r' >= the
    band's ratio), so a rise over the last 4 weeks counts once the longer view starts to follow;
@@ -566,10 +566,13 @@ def topic_trend(
         and len(burst_c) > 1
         and kleinberg_bursts(burst_c, burst_n, s=p.burst_s, gamma=p.burst_gamma)[-1] == 1
     )
+    # New: fewer than the quarter's minimum papers in the two quarters before; growing fast: at
+    # least twice the share now, with the quarter's minimum papers or a month rising on its own.
     young = (
         quarter.note in {"", "few"}
         and quarter.total > 0
-        and quarter.baseline_count < quarter.min_count <= quarter.count
+        and quarter.baseline_count < quarter.min_count
+        and (quarter.count >= quarter.min_count or month.state == "rising")
         and quarter.smoothed_ratio >= p.emerging_ratio
     )
     up, down = _direction(month, quarter, p)

@@ -269,14 +269,26 @@ def test_a_burst_on_a_rise_under_way_is_a_rise_that_says_so() -> None:
 
 def test_a_month_rise_counts_when_the_quarter_has_too_few_papers_to_speak() -> None:
     totals = [400] * WEEKS
-    # Half a paper a week, then 3 to 4 a week for a month: 14 papers a quarter, below its 20.
-    counts = [0, 1] * 18 + [3, 4, 3, 4]
+    # About 1.2 papers a week for half a year, half a paper a week, then 3 to 4 a week for a month:
+    # 18 papers in the quarter, below its 20, and 16 expected at the old share.
+    counts = ([1, 1, 1, 2] * 7)[:27] + [0, 1] * 4 + [0] + [3, 4, 3, 4]
     trend = topic_trend(counts, totals, end=END)
     quarter, month = trend.horizon("quarter"), trend.horizon("month")
     assert quarter.state is None and quarter.note == "few" and quarter.count < QUARTER.min_count
     assert month.state == "rising" and trend.state == "rising" and trend.deciding == "month"
+    assert not trend.young
     assert trend.explanation.startswith("0.88 % of papers in the 4 weeks to 31 Oct 2025 (14 of 1,600)")
     # While the quarter speaks and sees no change, a month alone is still no rise (see above).
+
+
+def test_a_new_topic_is_emerging_from_its_first_month() -> None:
+    totals = [400] * WEEKS
+    # No paper for half a year, then the same weeks as above: new, and growing fast within a month.
+    counts = [0] * 27 + [0, 1] * 4 + [0] + [3, 4, 3, 4]
+    trend = topic_trend(counts, totals, end=END)
+    assert trend.horizon("quarter").note == "few" and trend.horizon("quarter").baseline_count == 0
+    assert trend.young and trend.state == "emerging" and trend.deciding == "month"
+    assert trend.explanation.startswith("new and growing fast: 0.88 % of papers in the 4 weeks to 31 Oct")
 
 
 def test_a_flat_topic_of_any_size_is_rarely_anything_but_steady() -> None:
