@@ -54,11 +54,12 @@ Overall state: the longest horizon that speaks decides; first that applies:
    or the month is rising and the quarter cannot speak (too little history, or too few papers for
    its minimum: the month is then the longest view);
 3. falling: the same, mirrored;
-4. bursting, a sudden spike the longer views do not show: the week horizon is rising and
+4. bursting, a sudden spike the longer views did not already show: the week horizon is rising and
    Kleinberg's burst automaton (KDD 2002, section 4, written here from the paper; weekly batches
-   since the data began, at most 26 weeks) puts the last week in its burst state. A topic rising
-   (or emerging) by the quarter or the month whose last week also bursts is rising: the longer
-   view says more, and the explanation adds the burst;
+   since the data began, at most 26 weeks) puts the last week in its burst state; not while the
+   topic is falling. This rule comes before rule 2 when the month and quarter rise only with this
+   week's papers (neither was rising a week earlier): the spike is then all there is. A topic whose
+   month or quarter was rising already is rising (rule 2), and its explanation adds the burst;
 5. steady (also when month and quarter disagree: the explanation says both).
 
 A week that moves alone makes no overall state except a burst, and a month that moves alone none
@@ -623,7 +624,7 @@ def _direction(
 
     The quarter decides unless the month moves the other way; the month decides earlier when the
     quarter already leans its way, or alone when the quarter cannot speak (too little history, or
-    too few papers for its minimum): then the month is the longest view (rules 3 and 4 of the
+    too few papers for its minimum): then the month is the longest view (rules 2 and 3 of the
     module docstring).
     """
     silent = quarter.note in {"history", "few"}  # the quarter says nothing either way
