@@ -15,14 +15,16 @@ the same crawl (../shared/data):
    last day and 4 weeks after each quarter's end.
 3. A shift is *flagged* when, on some replay day from the first day of the quarter in which it
    became visible to 4 weeks after that quarter's end, a live topic that *names the phrase* is in
-   the right state (rising, emerging or bursting for a doubling; falling for a halving). A topic
+   the right state (rising or emerging for a doubling; falling for a halving; a burst is a
+   one-week spike, not a quarter's move, and is counted apart). A topic
    names a phrase when the stems of its label include every stem of the phrase except stop words
    and "model", "LLM", "LM", "large", "AI" (a label may leave out what kind of model a paper uses):
    "Agents" names "agents" and "LLM agents" but not "web agents"; "Knowledge Graph" does not name
    "graph neural networks".
 4. False alarms: of the (topic, replay day) pairs in an up state, the share whose topic's share of
-   the sample's papers in the 13 weeks up to that day moved less than +20 % against the 13 weeks
-   before (the ground truth's own quarter-over-quarter measure, on the topic's papers).
+   the sample's papers in the 13 weeks up to that day (its reference day: the last day with
+   papers, where the detector's windows end) moved less than +20 % against the 13 weeks before
+   (the ground truth's own quarter-over-quarter measure, on the topic's papers).
 
     .venv/bin/python bench/trends.py [--data DIR] [--db PATH] [--no-write]
 
@@ -66,6 +68,10 @@ MIN_PAPERS = 20
 OVERLAP = 0.8
 GRACE = timedelta(days=28)
 FALSE_ALARM_MOVE = 0.20
+# A naming topic "moved" when its own share of the sample changed by at least a third between the
+# shift's two quarters (the quarter horizon's smallest reported ratio): a broader topic than the
+# phrase may not move at all, and then no detector of topic shares can flag the shift.
+TOPIC_MOVE = 4 / 3
 UP = {"rising", "emerging"}  # a burst is a one-week spike, not a rise: counted apart
 PAPERTREND = str(Path(sys.executable).parent / "papertrend")
 
@@ -152,6 +158,9 @@ class Shift:
     naming: list[str] = field(default_factory=list)
     flagged_by: str | None = None
     states: list[str] = field(default_factory=list)
+    # The naming topic whose own share of the sample moved most the shift's way between the same
+    # two quarters: (label, papers before, papers after, ratio of the shares).
+    topic_move: tuple[str, int, int, float] | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -359,6 +368,29 @@ def window_share(daily: dict[date, int], totals: dict[date, int], end: date, day
     return sum(v for d, v in daily.items() if start <= d <= end) / n if n else None
 
 
+def quarter_move(
+    daily: dict[date, int], totals: dict[date, int], shift: Shift, label: str
+) -> tuple[str, int, int, float]:
+    """A topic's papers in the sample in the shift's two quarters and the ratio of its shares (a
+    half paper added to each count, so a topic new in the second quarter has a finite ratio)."""
+    counts, shares = [], []
+    for q in (shift.before, shift.after):
+        start, end = quarter_bounds(q)
+        c = sum(v for d, v in daily.items() if start <= d <= end)
+        n = sum(v for d, v in totals.items() if start <= d <= end)
+        counts.append(c)
+        shares.append((c + 0.5) / max(n, 1))
+    return label, counts[0], counts[1], shares[1] / shares[0]
+
+
+def moved(s: Shift) -> bool:
+    """The naming topic's own share moved the shift's way by at least TOPIC_MOVE."""
+    if s.topic_move is None:
+        return False
+    ratio = s.topic_move[3]
+    return ratio >= TOPIC_MOVE if s.direction == "up" else ratio <= 1.0 / TOPIC_MOVE
+
+
 # Report -----------------------------------------------------------------------------------------
 
 
@@ -395,6 +427,9 @@ def markdown(r: dict[str, Any], command: str) -> str:
         f"| **shifts flagged** within 4 weeks of their quarter | **{share(len(flagged), len(shifts))}** "
         "| >= 80 % |",
         f"| shifts flagged, of those a topic names | {share(len(flagged), len(named))} | |",
+        f"| shifts flagged, of those whose naming topic's own share of the sample moved the same way "
+        f"by >= {TOPIC_MOVE:.2f}× between the two quarters | "
+        f"{share(sum(1 for s in named if moved(s) and s.flagged_by), sum(1 for s in named if moved(s)))} | |",
         f"| **false alarms**: (topic, day) flagged rising or emerging whose topic's share moved < +20 % "
         f"in the 13 weeks to that day against the 13 before | **{share(f['up false'], f['up'])}** "
         f"({f['up rising']} rising, {f['up emerging']} emerging) | <= 20 % |",
@@ -406,11 +441,13 @@ def markdown(r: dict[str, Any], command: str) -> str:
         f"{share(f['bursting false'], f['bursting'])} | |",
         "",
         "Per shift that a live topic names (shares of the 75k index's papers in the two quarters; the "
-        "first replay day and topic that flagged it, else the states the naming topics showed on the "
-        "replay days of its window):",
+        "naming topic whose own share of the sample moved most that way, as its papers in the two "
+        "quarters and the ratio of its shares; the first replay day and topic that flagged it, else "
+        "the states the naming topics showed on the replay days of its window):",
         "",
-        "| phrase | quarters | move | papers | share | ratio | naming topics | flagged |",
-        "|---|---|---|---|---|---|---|---|",
+        "| phrase | quarters | move | papers | share | ratio | naming topics | topic in the sample "
+        "| flagged |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     order = sorted(shifts, key=lambda s: (qname(s.after), s.direction, -max(s.counts), s.surface))
     for s in order:
@@ -419,10 +456,14 @@ def markdown(r: dict[str, Any], command: str) -> str:
         ratio = "new" if s.ratio is None else f"{s.ratio:.2f}×"
         others = f" (with: {', '.join(s.merged[:3])})" if s.merged else ""
         verdict = f"yes: {s.flagged_by}" if s.flagged_by else "no: " + (", ".join(s.states) or "no state")
+        topic = ""
+        if s.topic_move is not None:
+            label, before, after, change = s.topic_move
+            topic = f"{label} {before}→{after}, {change:.2f}×"
         lines.append(
             f"| {s.surface}{others} | {qname(s.before)}→{qname(s.after)} | {s.direction} | "
             f"{s.counts[0]}→{s.counts[1]} | {100 * s.shares[0]:.2f}→{100 * s.shares[1]:.2f} % | {ratio} | "
-            f"{', '.join(s.naming)} | {verdict} |"
+            f"{', '.join(s.naming)} | {topic} | {verdict} |"
         )
     lines += ["", "Shifts no live topic names (missed), largest first, as papers before→after:", ""]
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -489,23 +530,30 @@ def replay(db: Path, shifts: list[Shift], facts: dict[str, Any], build: dict[str
         s.states = [f"{k} {v}" for k, v in sorted(Counter(seen).items())]
 
     totals, per = topic_shares(db)
+    ids = {t["label"]: t["id"] for t in last_topics}
+    for s in shifts:
+        moves = [quarter_move(per.get(ids[label], {}), totals, s, label) for label in s.naming]
+        s.topic_move = max(moves, key=lambda m: m[3] if s.direction == "up" else 1.0 / m[3], default=None)
     data_start, data_end = min(totals), max(totals)
     flags: Counter[str] = Counter()
     for day in days:
-        if day - timedelta(days=181) < data_start:
+        # The detector's windows end on the view's reference day (the last day with papers up to
+        # the replay day), so the 13-week shares are measured on the same days it counted.
+        ref = date.fromisoformat(views[day]["reference_day"])
+        if ref - timedelta(days=181) < data_start:
             continue  # the two 13-week windows are not both inside the data
         for t in views[day]["topics"]:
             state = t["state"]
             if state == "steady":
                 continue
             daily = per.get(t["id"], {})
-            now = window_share(daily, totals, day, 91)
-            before = window_share(daily, totals, day - timedelta(days=91), 91)
+            now = window_share(daily, totals, ref, 91)
+            before = window_share(daily, totals, ref - timedelta(days=91), 91)
             move = (now / before - 1.0) if now is not None and before else float("inf")
             # Did it hold? The 13 weeks after the day against the 13 weeks up to it.
-            after = window_share(daily, totals, day + timedelta(days=91), 91)
+            after = window_share(daily, totals, ref + timedelta(days=91), 91)
             held = (
-                None if day + timedelta(days=91) > data_end or not now or after is None else after / now - 1.0
+                None if ref + timedelta(days=91) > data_end or not now or after is None else after / now - 1.0
             )
             if state in UP:
                 flags["up"] += 1

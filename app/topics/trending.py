@@ -28,7 +28,12 @@ For one horizon, with c of n papers now and c0 of n0 in the baseline:
     dispersion phi = max(1, Pearson chi2 / (k - 1)) of the baseline's k weekly counts against p0: how much
         more the share swings from week to week (deadlines, the weekday mix, crawl changes) than
         binomial sampling alone would make it,
-    z = (p - p0) / sqrt(phi * pbar * (1 - pbar) * (1/n + 1/n0)),  pbar = (c + c0) / (n + n0).
+    z = sign(p - p0) * sqrt(G / phi), G the likelihood-ratio statistic of the two windows' counts
+        (2 * sum of observed * ln(observed / expected) over topic and other papers, now and before,
+        expected at the pooled share (c + c0) / (n + n0)). For large counts this is the pooled
+        two-proportion z; for the few papers of a small topic it follows the binomial's skewed
+        tail, which the normal approximation gets wrong both ways (it over-calls 2 -> 6 papers and
+        under-calls a fall to none).
 
 * rising: c >= minimum papers, z >= Z_RISE (2) and r' >= the horizon's minimum ratio;
 * falling: e >= minimum papers, z <= -Z_RISE and r' <= 1 / minimum ratio;
@@ -38,23 +43,28 @@ For one horizon, with c of n papers now and c0 of n0 in the baseline:
 * steady otherwise; no state (None) when neither c nor e reaches the minimum ("too few papers") or
   when the baseline holds fewer weeks with papers than the current window ("too little history").
 
-Overall state, first that applies:
+Overall state: the longest horizon that speaks decides; first that applies:
 
 1. emerging, a new topic growing fast: the quarter horizon has its history, the topic had fewer than
-   the quarter's minimum papers in the two quarters before, has at least that many now, r' >= 2, and
-   some horizon is rising;
-2. bursting, a sudden spike: the week horizon is rising and Kleinberg's burst automaton (KDD 2002,
-   section 4, written here from the paper; weekly batches since the data began, at most 26 weeks)
-   puts the last week in its burst state; not while the month or quarter is falling;
-3. rising: the quarter is rising and the month is not falling, or the month is rising and the
+   the quarter's minimum papers in the two quarters before, has at least that many now (or a month
+   rising, when it has not yet), the quarter's r' >= 2, and the topic is rising by rule 2;
+2. rising: the quarter is rising and the month is not falling, or the month is rising and the
    quarter leans the same way (rising, or inside its hysteresis band: z >= Z_HOLD and r' >= the
-   band's ratio), so a rise over the last 4 weeks counts once the longer view starts to follow
-   (or alone while the data is too short for a quarter's comparison);
-4. falling: the same, mirrored;
+   band's ratio), so a rise over the last 4 weeks counts once the longer view starts to follow;
+   or the month is rising and the quarter cannot speak (too little history, or too few papers for
+   its minimum: the month is then the longest view);
+3. falling: the same, mirrored;
+4. bursting, a sudden spike the longer views did not already show: the week horizon is rising and
+   Kleinberg's burst automaton (KDD 2002, section 4, written here from the paper; weekly batches
+   since the data began, at most 26 weeks) puts the last week in its burst state; not while the
+   topic is falling. This rule comes before rule 2 when the month and quarter rise only with this
+   week's papers (neither was rising a week earlier): the spike is then all there is. A topic whose
+   month or quarter was rising already is rising (rule 2), and its explanation adds the burst;
 5. steady (also when month and quarter disagree: the explanation says both).
 
-A week that moves alone makes no overall state except a burst, and a month that moves alone none:
-a few weeks are too short to call a direction (a conference deadline moves a month's mix).
+A week that moves alone makes no overall state except a burst, and a month that moves alone none
+while the quarter speaks and sees no change: a few weeks are too short to call a direction (a
+conference deadline moves a month's mix).
 Momentum (what lists sort by and what paper scores use) is the z of the horizon that decided the
 state (emerging: the quarter or the month, as for rising), else the week's z, capped at +-10 and 0
 below the week's minimum count. Every state comes with its explanation in words and numbers
@@ -264,7 +274,7 @@ class TopicTrend:
     def summary(self) -> str:
         """The explanation without the paper counts, for lists."""
         deciding = next((h for h in self.horizons if h.name == self.deciding), None)
-        return explain(self.state, self.horizons, deciding, counts=False)
+        return explain(self.state, self.horizons, deciding, counts=False, burst=self.bursting)
 
     def horizon(self, name: str) -> HorizonTrend:
         return next(h for h in self.horizons if h.name == name)
@@ -373,12 +383,35 @@ def dispersion(counts: Sequence[int], totals: Sequence[int], share: float) -> fl
 
 
 def share_test(c: int, n: int, c0: int, n0: int, phi: float = 1.0) -> float:
-    """z of the share c/n against c0/n0: pooled two-proportion test, variance times `phi`."""
+    """z of the share c/n against c0/n0: the signed root of the likelihood-ratio statistic.
+
+    G = 2 * sum(observed * ln(observed / expected)) over the four cells (topic or not, now or
+    before) of the table, the expected counts at the pooled share; z = sign(c/n - c0/n0) * sqrt(G / phi)
+    (G over the dispersion: the quasi-likelihood scaling). For large counts it is the pooled
+    two-proportion z; for a rare topic it follows the skewed binomial tail where the normal
+    approximation does not: it does not over-call a rise from a handful of papers (2 -> 6 is no
+    z of 3) and does not under-call a fall to zero.
+    """
     if n <= 0 or n0 <= 0:
         return 0.0
     pooled = (c + c0) / (n + n0)
-    variance = phi * pooled * (1.0 - pooled) * (1.0 / n + 1.0 / n0)
-    return (c / n - c0 / n0) / math.sqrt(variance) if variance > 0 else 0.0
+    if not 0.0 < pooled < 1.0:
+        return 0.0
+    g = 2.0 * (
+        _log_term(c, n * pooled)
+        + _log_term(n - c, n * (1.0 - pooled))
+        + _log_term(c0, n0 * pooled)
+        + _log_term(n0 - c0, n0 * (1.0 - pooled))
+    )
+    difference = c / n - c0 / n0
+    if difference == 0.0:
+        return 0.0
+    return math.copysign(math.sqrt(max(g, 0.0) / phi), difference)
+
+
+def _log_term(observed: float, expected: float) -> float:
+    """observed * ln(observed / expected), 0 for no observation (its limit)."""
+    return observed * math.log(observed / expected) if observed > 0 else 0.0
 
 
 def _validate(counts: Sequence[int], totals: Sequence[int]) -> None:
@@ -534,17 +567,24 @@ def topic_trend(
         and len(burst_c) > 1
         and kleinberg_bursts(burst_c, burst_n, s=p.burst_s, gamma=p.burst_gamma)[-1] == 1
     )
+    # New: fewer than the quarter's minimum papers in the two quarters before; growing fast: at
+    # least twice the share now, with the quarter's minimum papers or a month rising on its own.
     young = (
         quarter.note in {"", "few"}
         and quarter.total > 0
-        and quarter.baseline_count < quarter.min_count <= quarter.count
+        and quarter.baseline_count < quarter.min_count
+        and (quarter.count >= quarter.min_count or month.state == "rising")
         and quarter.smoothed_ratio >= p.emerging_ratio
     )
     up, down = _direction(month, quarter, p)
     deciding: HorizonTrend | None
+    # A burst is a spike the longer views did not already show: when the month or the quarter was
+    # rising a week ago too, the topic is rising (and its explanation adds the burst); when they
+    # rise only with this week's papers, the spike is all there is.
+    spike = "rising" not in earlier[1:]
     if young and up is not None:
         state, deciding = "emerging", up
-    elif burst and down is None:
+    elif burst and down is None and (up is None or spike):
         state, deciding = "bursting", week
     elif up is not None:
         state, deciding = "rising", up
@@ -562,7 +602,7 @@ def topic_trend(
         deciding=deciding.name if deciding else None,
         bursting=burst,
         young=young,
-        explanation=explain(state, horizons, deciding),
+        explanation=explain(state, horizons, deciding, burst=burst),
     )
 
 
@@ -583,16 +623,15 @@ def _direction(
     """(the horizon that makes the topic rise, the one that makes it fall); at most one is set.
 
     The quarter decides unless the month moves the other way; the month decides earlier when the
-    quarter already leans its way, or alone before the data covers a quarter's comparison (rules 3
-    and 4 of the module docstring).
+    quarter already leans its way, or alone when the quarter cannot speak (too little history, or
+    too few papers for its minimum): then the month is the longest view (rules 2 and 3 of the
+    module docstring).
     """
-    young_data = (
-        quarter.note == "history"
-    )  # the data is too short for a quarter: the month is the longest view
+    silent = quarter.note in {"history", "few"}  # the quarter says nothing either way
     for direction, other in (("rising", "falling"), ("falling", "rising")):
         if quarter.state == direction and month.state != other:
             found: HorizonTrend | None = quarter
-        elif month.state == direction and (young_data or _leans(quarter, direction, p)):
+        elif month.state == direction and (silent or _leans(quarter, direction, p)):
             found = month
         else:
             continue
@@ -601,16 +640,22 @@ def _direction(
 
 
 def explain(
-    state: str, horizons: Sequence[HorizonTrend], deciding: HorizonTrend | None, *, counts: bool = True
+    state: str,
+    horizons: Sequence[HorizonTrend],
+    deciding: HorizonTrend | None,
+    *,
+    counts: bool = True,
+    burst: bool = False,
 ) -> str:
     """One sentence, without the topic's name (the reader knows it, and a rename must not stale it);
-    `counts=False` leaves out the papers behind the shares (a shorter line for lists)."""
+    `counts=False` leaves out the papers behind the shares (a shorter line for lists); `burst` adds
+    the week's burst to a longer rise."""
     if state == "emerging" and deciding is not None:
-        return f"new and growing fast: {deciding.text(counts)}"
+        return f"new and growing fast: {deciding.text(counts)}" + _burst_words(state, horizons, burst, counts)
     if state == "bursting" and deciding is not None:
         return f"a burst this week: {deciding.text(counts)}"
     if deciding is not None:
-        return deciding.text(counts)
+        return deciding.text(counts) + _burst_words(state, horizons, burst, counts)
     up = [h for h in horizons[1:] if h.state == "rising"]
     down = [h for h in horizons[1:] if h.state == "falling"]
     if up and down:
@@ -621,6 +666,14 @@ def explain(
     if settled:
         return f"no clear change: {settled[0].text(counts)}"
     return horizons[-1].text(counts)
+
+
+def _burst_words(state: str, horizons: Sequence[HorizonTrend], burst: bool, counts: bool) -> str:
+    """ "; and a burst this week: ..." after a longer rise whose last week also bursts."""
+    week = horizons[0]
+    if not burst or state not in UP_STATES or week.name != "week":
+        return ""
+    return f"; and a burst this week: {week.text(counts)}"
 
 
 # Paper scores -----------------------------------------------------------------------------------

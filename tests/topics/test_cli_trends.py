@@ -17,7 +17,7 @@ from app.cli.trends import register
 from app.config import get_settings
 from app.db import session_scope
 from app.models import Topic
-from tests.topics.made_up_trends import END, QUARTER_START, MadeUp, insert_made_up
+from tests.topics.made_up_trends import END, QUARTER_START, MadeUp, add_papers, insert_made_up
 
 
 @pytest.fixture
@@ -73,6 +73,32 @@ def test_as_of_a_day_before_the_change(cli: CliRunner, made: MadeUp) -> None:
     code, out, _ = run(cli, "trends", "--as-of", day.isoformat(), "--format", "json")
     assert code == 0
     assert {t["state"] for t in json.loads(out)["topics"]} == {"steady"}
+
+
+def test_a_burst_is_a_spike_on_a_flat_topic_and_a_rise_that_says_so_on_a_rising_one(
+    cli: CliRunner, made: MadeUp, session_factory: sessionmaker[Session]
+) -> None:
+    # Four more papers on each weekday of the last week (about 215 a week in all), for the flat topic
+    # and for the rising one.
+    last_week = [END - timedelta(days=k) for k in range(7) if (END - timedelta(days=k)).weekday() < 5]
+    with session_scope(session_factory) as session:
+        add_papers(session, made.flat, last_week, 4, prefix="spike-flat")
+        add_papers(session, made.rising, last_week, 4, prefix="spike-rising")
+    code, out, err = run(cli, "trends", "--as-of", END.isoformat(), "--format", "json")
+    assert code == 0, err
+    by_label = {t["label"]: t for t in json.loads(out)["topics"]}
+    flat = by_label["Speech Recognition"]
+    # The flat topic's quarter sees no rise: the week's spike is all there is.
+    assert flat["state"] == "bursting" and flat["deciding"] == "week"
+    assert flat["horizons"]["quarter"]["state"] == "steady"
+    assert flat["explanation"].startswith("a burst this week: ")
+    agents = by_label["Agent Systems"]
+    # The rising topic was rising before the spike: still rising, said by the quarter, burst added.
+    assert agents["state"] == "rising" and agents["deciding"] == "quarter"
+    assert agents["horizons"]["week"]["state"] == "rising"
+    assert agents["explanation"].startswith(f"{100 * agents['horizons']['quarter']['share']:.1f} % of papers")
+    assert "; and a burst this week: " in agents["explanation"]
+    assert by_label["Image Retrieval"]["state"] == "falling"
 
 
 def test_table_shows_groups_horizons_and_reasons(cli: CliRunner, made: MadeUp) -> None:

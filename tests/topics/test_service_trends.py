@@ -175,6 +175,22 @@ def test_before_the_change_began_everything_is_steady(db: Session) -> None:
     assert states[made.rising] == states[made.falling] == states[made.flat] == "steady"
 
 
+def test_the_flat_topic_is_steady_on_every_day_and_the_rise_is_called_once_it_shows(db: Session) -> None:
+    made = insert_made_up(db)
+    # Every week of the last quarter and a half, deadline week and holidays included.
+    days = [MADE_END - timedelta(weeks=k) for k in range(20)]
+    states = {
+        day: {r.id: r.trend.state for r in topic_trends(db, as_of=day, today=MADE_END).rows} for day in days
+    }
+    assert all(s[made.flat] == "steady" for s in states.values())
+    # Before the change nothing moves; once it has run a while, the rise and the fall are called and stay.
+    before = [day for day in days if day < QUARTER_START]
+    assert before and all(states[day][made.rising] == states[day][made.falling] == "steady" for day in before)
+    late = [day for day in days if day >= MADE_END - timedelta(weeks=4)]
+    assert all(states[day][made.rising] in {"rising", "emerging"} for day in late)
+    assert all(states[day][made.falling] == "falling" for day in late)
+
+
 def test_papers_after_the_as_of_day_have_no_influence(db: Session) -> None:
     made = insert_made_up(db)
     day = MADE_END - timedelta(weeks=10)

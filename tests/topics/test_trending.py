@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -92,6 +93,24 @@ def test_share_test_uses_shares_not_counts() -> None:
     assert share_test(60, 400, 40, 800) > 5
     assert share_test(5, 400, 40, 800) < -2
     assert share_test(3, 0, 5, 10) == 0.0 and share_test(0, 10, 0, 10) == 0.0
+
+
+def _normal_z(c: int, n: int, c0: int, n0: int) -> float:
+    pooled = (c + c0) / (n + n0)
+    return (c / n - c0 / n0) / (pooled * (1 - pooled) * (1 / n + 1 / n0)) ** 0.5
+
+
+def test_share_test_follows_the_binomial_tail_of_a_small_topic() -> None:
+    # Many papers: the likelihood ratio and the pooled two-proportion z agree.
+    big = (1170, 13000, 1300, 26000)
+    assert share_test(*big) == pytest.approx(_normal_z(*big), rel=0.05)
+    # 2 papers a quarter that become 6 (12 in the two quarters before): the normal approximation
+    # calls it z = 3; the binomial tail it stands for is much less surprising.
+    assert _normal_z(6, 300, 12, 2400) > 3.0 and 2.2 < share_test(6, 300, 12, 2400) < 2.8
+    # And a fall to none is more telling than the normal approximation says.
+    assert _normal_z(0, 300, 12, 2400) > -1.3 and share_test(0, 300, 12, 2400) < -1.6
+    # The dispersion divides the statistic, as it multiplies the variance of the normal z.
+    assert share_test(60, 400, 40, 800, phi=4.0) == pytest.approx(share_test(60, 400, 40, 800) / 2)
 
 
 def test_dispersion_grows_with_week_to_week_swings() -> None:
@@ -234,6 +253,55 @@ def test_a_one_week_spike_is_a_burst() -> None:
     # Noise around the same share is none.
     noisy = [28, 33, 30, 27, 35, 31, 29, 32, 26, 30] * 4
     assert topic_trend(noisy, totals, end=END).state == "steady"
+
+
+def test_a_burst_on_a_rise_under_way_is_a_rise_that_says_so() -> None:
+    totals = [1000] * WEEKS
+    # Rising over the quarter for weeks already, and the last week jumps on top of it.
+    counts = weekly([0.03] * 26 + [0.03 + 0.003 * (i + 1) for i in range(12)] + [0.15], totals)
+    trend = topic_trend(counts, totals, end=END)
+    assert trend.bursting and trend.state == "rising" and trend.deciding == "quarter"
+    quarter = trend.horizon("quarter")
+    assert trend.explanation.startswith(f"{pct(quarter.share)} of papers in the 13 weeks to 31 Oct 2025")
+    assert "; and a burst this week: 15 % of papers in the week to 31 Oct 2025" in trend.explanation
+    assert "and a burst this week: 15 % of papers in the week" in trend.summary
+
+
+def test_a_month_rise_counts_when_the_quarter_has_too_few_papers_to_speak() -> None:
+    totals = [400] * WEEKS
+    # About 1.2 papers a week for half a year, half a paper a week, then 3 to 4 a week for a month:
+    # 18 papers in the quarter, below its 20, and 16 expected at the old share.
+    counts = ([1, 1, 1, 2] * 7)[:27] + [0, 1] * 4 + [0] + [3, 4, 3, 4]
+    trend = topic_trend(counts, totals, end=END)
+    quarter, month = trend.horizon("quarter"), trend.horizon("month")
+    assert quarter.state is None and quarter.note == "few" and quarter.count < QUARTER.min_count
+    assert month.state == "rising" and trend.state == "rising" and trend.deciding == "month"
+    assert not trend.young
+    assert trend.explanation.startswith("0.88 % of papers in the 4 weeks to 31 Oct 2025 (14 of 1,600)")
+    # While the quarter speaks and sees no change, a month alone is still no rise (see above).
+
+
+def test_a_new_topic_is_emerging_from_its_first_month() -> None:
+    totals = [400] * WEEKS
+    # No paper for half a year, then the same weeks as above: new, and growing fast within a month.
+    counts = [0] * 27 + [0, 1] * 4 + [0] + [3, 4, 3, 4]
+    trend = topic_trend(counts, totals, end=END)
+    assert trend.horizon("quarter").note == "few" and trend.horizon("quarter").baseline_count == 0
+    assert trend.young and trend.state == "emerging" and trend.deciding == "month"
+    assert trend.explanation.startswith("new and growing fast: 0.88 % of papers in the 4 weeks to 31 Oct")
+
+
+def test_a_flat_topic_of_any_size_is_rarely_anything_but_steady() -> None:
+    # Weekly counts drawn at a constant share on a volume that swings like arXiv's: whatever the
+    # share, a flat topic is steady on at least nine days in ten.
+    rng = np.random.default_rng(7)
+    totals = [int(n) for n in rng.integers(250, 600, WEEKS)]
+    for share in (0.003, 0.01, 0.05):
+        states = [
+            topic_trend([int(rng.binomial(n, share)) for n in totals], totals, end=END).state
+            for _ in range(200)
+        ]
+        assert states.count("steady") >= 180, (share, {s: states.count(s) for s in set(states)})
 
 
 def test_state_dict_has_every_horizon() -> None:
