@@ -183,8 +183,20 @@ def replace_all_assignments(session: Session, rows: Iterable[tuple[int, int, flo
 
 
 def add_assignments(session: Session, rows: Iterable[tuple[int, int, float]]) -> int:
-    values = [{"paper_id": p, "topic_id": t, "score": float(s)} for p, t, s in rows]
-    _insert_rows(session, PaperTopic, values)
+    values = [(int(p), int(t), float(s)) for p, t, s in rows]
+    session.flush()
+    connection = session.connection()
+    # A rebuild writes every (paper, topic) pair: about 3 per paper, a million rows at 250k papers. The
+    # three numbers need no conversion, so they go to the driver as they are (a third of the time of
+    # a Core insert, which converts each row's parameters one by one).
+    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(connection.dialect.paramstyle)
+    if mark is None:
+        _insert_rows(session, PaperTopic, [{"paper_id": p, "topic_id": t, "score": s} for p, t, s in values])
+        return len(values)
+    table = PaperTopic.__tablename__
+    sql = f"INSERT INTO {table} (paper_id, topic_id, score) VALUES ({mark}, {mark}, {mark})"
+    for part in chunks(values, 5000):
+        connection.exec_driver_sql(sql, list(part))
     return len(values)
 
 
