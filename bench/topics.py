@@ -236,7 +236,10 @@ def side_by_side(
     }
     if before:
         out["before"] = command_figures(before)
-        out["before_name"] = str(other)
+        revision = subprocess.run(
+            ["git", "-C", str(other), "log", "-1", "--format=%h %s"], capture_output=True, text=True
+        ).stdout.strip()
+        out["before_name"] = f"{other} (commit {revision[:60]}...)" if revision else str(other)
     return out
 
 
@@ -343,7 +346,7 @@ def markdown(r: dict[str, Any], command: str) -> str:
         b = timing["before"]
         lines += [
             "",
-            f"The same command from {timing['before_name']} (an earlier revision), in the same rounds on "
+            f"The same command from {timing['before_name']}, in the same rounds on "
             f"the same database copies: median {b['seconds']:.1f} s wall ("
             + ", ".join(f"{t:.1f}" for t in b["times"])
             + f"), {b['cpu_seconds']:.1f} s CPU, peak {b['peak_mib']:.0f} MiB.",
