@@ -1,14 +1,21 @@
-"""Benchmark: our topic build against BERTopic's defaults, and topic identity across rebuilds.
+"""Benchmark: the whole `papertrend topics build` command against BERTopic's defaults, and topic identity.
 
 One run, on the 25k arXiv sample and its precomputed MiniLM vectors (../shared/data):
 
-1. Side by side: our build (cluster + label + match, `build_topic_model` then `match_topics` against
-   the previous build) and BERTopic with default settings on the same texts and embeddings: time
-   (ours: median of --repeats; BERTopic: once, it takes minutes), NMI of each paper's area (BERTopic:
-   its topic, outliers as one more cluster) against the arXiv primary category, the share of papers
-   without an area (BERTopic: outliers), ten example labels each, and where the papers with
-   "quantiz" / "prun"|"sparsi" (and, broader, "spars") in the title land.
-2. Identity through the product's own service on a scratch SQLite database: a rebuild on the same
+1. Side by side: the whole command `papertrend topics build` (process start to exit: imports, loading
+   the vectors and texts, cluster + label + match, the database writes and the trends refresh),
+   run as a child process on a fresh copy of a scratch SQLite database that holds the 25k papers
+   and the topics of a first build (so every timed run is the same rebuild; median of --repeats),
+   and BERTopic with default settings fitted on the same texts and embeddings (median of
+   --bertopic-repeats; it takes minutes). The runs alternate (ours, BERTopic, ours, ...) so that
+   both see the same load on a shared machine. With --compare-with DIR, the command of another
+   checkout (an earlier revision) is timed in the same rounds on the same database copies.
+2. Quality of the model the command builds (`build_topic_model` in process, same data and seed): NMI
+   of each paper's area (BERTopic: its topic, outliers as one more cluster) against the arXiv
+   primary category, the share of papers without an area (BERTopic: outliers), ten example labels
+   each, and where the papers with "quantiz" / "prun"|"sparsi" (and, broader, "spars") in the title
+   land.
+3. Identity through the product's own service on a scratch SQLite database: a rebuild on the same
    data (same seed, and another seed) and a day-by-day replay of the last --replay-days announcement
    days (papers of each day added, then a rebuild every day, or what the pipeline does: assign new
    papers, rebuild when `needs_rebuild` says so), with the share of topics that keep their id and
@@ -19,7 +26,8 @@ to this stack) into this venv, or into a separate venv given with --bertopic-pyt
 then runs there in a subprocess). Without it, that half is skipped and the report says so.
 
     .venv/bin/python bench/topics.py [--data DIR] [--repeats 3] [--bertopic-python PATH]
-        [--replay-days 20] [--policy daily|product|both] [--skip-replay] [--limit N] [--no-write]
+        [--bertopic-repeats 1] [--compare-with CHECKOUT] [--replay-days 20]
+        [--policy daily|product|both] [--skip-replay] [--limit N] [--no-write]
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._command import CommandRun, papertrend, run_command, run_on_copy  # noqa: E402
 from bench._report import write_section  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
@@ -122,25 +131,14 @@ def run_bertopic(docs: list[str], vectors: np.ndarray, python: str | None) -> di
 # Ours -------------------------------------------------------------------------------------------
 
 
-def run_ours(rows: list[dict[str, Any]], vectors: np.ndarray, repeats: int, seed: int) -> dict[str, Any]:
+def run_ours(rows: list[dict[str, Any]], vectors: np.ndarray, seed: int) -> dict[str, Any]:
+    """The model the command builds, built in process once: its areas, labels and members."""
     from app.topics.model import build_topic_model
-    from app.topics.tracking import match_topics, refs_from_drafts
 
     titles, abstracts = [r["title"] for r in rows], [r["abstract"] for r in rows]
-    times, build_times, cpu_times, previous, model = [], [], [], None, None
-    for _ in range(max(1, repeats)):
-        started, cpu = time.perf_counter(), time.process_time()
-        model = build_topic_model(vectors, titles, abstracts, seed=seed)
-        built = time.perf_counter()
-        if previous is not None:
-            refs = refs_from_drafts(previous.topics, list(range(len(previous.topics))))
-            match = match_topics(refs, model.topics)
-            kept = match.kept_share
-        times.append(time.perf_counter() - started)
-        cpu_times.append(time.process_time() - cpu)
-        build_times.append(built - started)
-        previous = model
-    assert model is not None
+    started, cpu = time.perf_counter(), time.process_time()
+    model = build_topic_model(vectors, titles, abstracts, seed=seed)
+    build_seconds, build_cpu = time.perf_counter() - started, time.process_time() - cpu
     area = np.full(len(rows), -1)
     for index, topic in enumerate(model.topics):
         if topic.kind == "area":
@@ -150,19 +148,99 @@ def run_ours(rows: list[dict[str, Any]], vectors: np.ndarray, repeats: int, seed
     areas = [t.label for t in model.topics if t.kind == "area"]
     techniques = [t.label for t in model.topics if t.kind == "technique"]
     return {
-        "seconds": statistics.median(times),
-        "times": times,
-        "build_seconds": statistics.median(build_times),
-        "cpu_seconds": statistics.median(cpu_times),
+        "build_seconds": build_seconds,
+        "build_cpu_seconds": build_cpu,
         "assignment": area.tolist(),
         "n_areas": len(areas),
         "n_subtopics": sum(t.kind == "subtopic" for t in model.topics),
         "n_techniques": len(techniques),
         "examples": areas[:5] + techniques[:5],
         "labels": labels,
-        "kept_same_seed": kept if repeats > 1 else None,
         "members": {t.label: [r for r, _ in t.members] for t in model.topics},
     }
+
+
+# The whole command ------------------------------------------------------------------------------
+
+
+def scratch_database(path: Path, rows: list[dict[str, Any]], vectors: np.ndarray) -> CommandRun:
+    """A migrated SQLite database with the papers and their vectors, then a first `topics build`
+    (returned: the timed runs are rebuilds against its topics, as the weekly rebuild is)."""
+    from _topics_identity import _insert
+
+    from app.db import make_engine, make_session_factory, session_scope
+    from app.readiness import upgrade_schema
+
+    upgrade_schema(f"sqlite:///{path}")  # migrated, as `papertrend init` does: the command checks it
+    engine = make_engine(f"sqlite:///{path}")
+    with session_scope(make_session_factory(engine)) as session:
+        _insert(session, rows, vectors, list(range(len(rows))))
+    engine.dispose()
+    return run_command([*papertrend(), "topics", "build"], database=path)
+
+
+def command_figures(runs: list[CommandRun]) -> dict[str, Any]:
+    return {
+        "seconds": statistics.median(r.wall for r in runs),
+        "times": [r.wall for r in runs],
+        "cpu_seconds": statistics.median(r.cpu for r in runs),
+        "peak_mib": max(r.peak_mib for r in runs),
+        "summary": runs[-1].output.strip().splitlines(),
+    }
+
+
+def side_by_side(
+    rows: list[dict[str, Any]], vectors: np.ndarray, args: argparse.Namespace, echo: Any
+) -> dict[str, Any]:
+    """Whole-command runs (ours, and --compare-with's) alternating with BERTopic fits."""
+    docs = [doc_text(r) for r in rows]
+    ours: list[CommandRun] = []
+    before: list[CommandRun] = []
+    berts: list[dict[str, Any]] = []
+    other = Path(args.compare_with).resolve() if args.compare_with else None
+    with tempfile.TemporaryDirectory() as tmp:
+        reference = Path(tmp) / "reference.db"
+        echo(f"scratch database: {len(rows)} papers and a first build ...")
+        first = scratch_database(reference, rows, vectors)
+        echo(f"  first build {first.wall:.1f}s")
+        for i in range(max(args.repeats, args.bertopic_repeats if not args.skip_bertopic else 0)):
+            if i < args.repeats:
+                ours.append(
+                    run_on_copy([*papertrend(), "topics", "build"], database=reference, scratch=Path(tmp))
+                )
+                echo(f"  ours #{i + 1}: {ours[-1].wall:.1f}s wall, {ours[-1].cpu:.1f}s CPU")
+                if other is not None:
+                    before.append(
+                        run_on_copy(
+                            [*papertrend(other), "topics", "build"],
+                            database=reference,
+                            scratch=Path(tmp),
+                            cwd=other,
+                        )
+                    )
+                    echo(f"  {other.name} #{i + 1}: {before[-1].wall:.1f}s wall, {before[-1].cpu:.1f}s CPU")
+            if not args.skip_bertopic and i < args.bertopic_repeats:
+                fit = run_bertopic(docs, vectors, args.bertopic_python)
+                if fit is None:
+                    echo(
+                        "  BERTopic skipped: not installed (pip install bertopic, or pass --bertopic-python)"
+                    )
+                    args.skip_bertopic = True
+                    continue
+                berts.append(fit)
+                echo(f"  BERTopic #{i + 1}: {fit['seconds']:.1f}s wall, {fit['cpu_seconds']:.1f}s CPU")
+    out: dict[str, Any] = {
+        "command": command_figures(ours),
+        "first_build_s": first.wall,
+        "bertopic_fits": berts,
+    }
+    if before:
+        out["before"] = command_figures(before)
+        revision = subprocess.run(
+            ["git", "-C", str(other), "log", "-1", "--format=%h %s"], capture_output=True, text=True
+        ).stdout.strip()
+        out["before_name"] = f"{other} (commit {revision[:60]}...)" if revision else str(other)
+    return out
 
 
 def word_coverage(rows: list[dict[str, Any]], members: dict[str, list[int]]) -> dict[str, Any]:
@@ -212,13 +290,25 @@ def markdown(r: dict[str, Any], command: str) -> str:
         "comparison: the machine is shared and noisy, so the CPU time, which other processes disturb less "
         "than the wall time, is the fairer ratio).",
         "",
-        "| | ours (cluster + label + match) | BERTopic " + (bert["version"] if bert else "") + " defaults |",
+        "| | ours: `papertrend topics build` (whole command) | BERTopic "
+        + (bert["version"] if bert else "")
+        + " defaults (fit) |",
         "|---|---|---|",
-        f"| wall time | {ours['seconds']:.1f} s (median of {len(ours['times'])}; build alone "
-        f"{ours['build_seconds']:.1f} s) | " + (f"{bert['seconds']:.1f} s" if bert else "skipped") + " |",
+        f"| wall time | **{ours['seconds']:.1f} s** (median of {len(ours['times'])}: "
+        + ", ".join(f"{t:.1f}" for t in ours["times"])
+        + ") | "
+        + (
+            f"**{bert['seconds']:.1f} s** (median of {len(bert['times'])}: "
+            + ", ".join(f"{t:.1f}" for t in bert["times"])
+            + ")"
+            if bert
+            else "skipped"
+        )
+        + " |",
         f"| CPU time (all threads) | {ours['cpu_seconds']:.1f} s | "
         + (f"{bert['cpu_seconds']:.1f} s" if bert else "skipped")
         + " |",
+        f"| peak memory | {ours['peak_mib']:.0f} MiB (the command's process) | - |",
         f"| NMI of the area facet vs primary category | {ours['nmi']:.3f} | "
         + (f"{bert['nmi']:.3f}" if bert else "-")
         + " |",
@@ -235,10 +325,32 @@ def markdown(r: dict[str, Any], command: str) -> str:
             f"in {cov['topic']!r} | {theirs_cov} |"
         )
     if bert:
+        ratio = bert["seconds"] / ours["seconds"]
         lines.append(
-            f"| time ratio (target 1/20) | wall **1/{bert['seconds'] / ours['seconds']:.0f}**, "
-            f"CPU **1/{bert['cpu_seconds'] / ours['cpu_seconds']:.0f}** of BERTopic's | |"
+            f"| time ratio of the medians (target 1/20) | wall **1/{ratio:.1f}** "
+            f"({'met' if ratio >= 20 else 'not met'}), "
+            f"CPU **1/{bert['cpu_seconds'] / ours['cpu_seconds']:.1f}** of BERTopic's | |"
         )
+    timing = r["timing"]
+    lines += [
+        "",
+        f"Each of our runs is the command as a user runs it, on a fresh copy of a scratch SQLite database "
+        f"holding the {r['n']} papers, their vectors and the topics of a first build "
+        f"({timing['first_build_s']:.1f} s): a rebuild that keeps every topic's id, writes the assignments "
+        "and refreshes the trends. Its last summary: "
+        + " / ".join(f"`{line}`" for line in ours["summary"][-2:])
+        + f". The model alone, built in process: {ours['build_seconds']:.1f} s "
+        f"({ours['build_cpu_seconds']:.1f} s CPU).",
+    ]
+    if timing.get("before"):
+        b = timing["before"]
+        lines += [
+            "",
+            f"The same command from {timing['before_name']}, in the same rounds on "
+            f"the same database copies: median {b['seconds']:.1f} s wall ("
+            + ", ".join(f"{t:.1f}" for t in b["times"])
+            + f"), {b['cpu_seconds']:.1f} s CPU, peak {b['peak_mib']:.0f} MiB.",
+        ]
     if r.get("bertopic_python"):
         venv = "`python3.11 -m venv DIR && DIR/bin/pip install 'torch==2.13.0' 'bertopic==0.17.4'`"
         lines += ["", f"BERTopic ran in its own venv ({r['bertopic_python']}), made with {venv}."]
@@ -295,7 +407,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--limit", type=int, default=0, help="only the first N papers (a quick check)")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="whole-command runs (median)")
+    parser.add_argument("--bertopic-repeats", type=int, default=1, help="BERTopic fits (median)")
+    parser.add_argument(
+        "--compare-with", default=None, help="checkout of another revision whose command is timed alongside"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--bertopic-python", default=None, help="python of a venv with bertopic installed")
     parser.add_argument("--skip-bertopic", action="store_true")
@@ -320,41 +436,48 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "load": f"{os.getloadavg()[0]:.1f}",
     }
-    print(f"ours: {args.repeats} builds of {len(rows)} papers ...", flush=True)
-    ours = run_ours(rows, vectors, args.repeats, args.seed)
+    print(f"ours: the model of {len(rows)} papers, in process (quality figures) ...", flush=True)
+    ours = run_ours(rows, vectors, args.seed)
     ours["nmi"] = nmi(categories, ours["assignment"])
     ours["unassigned"] = float(np.mean(np.array(ours["assignment"]) < 0))
     ours["coverage"] = word_coverage(rows, ours.pop("members"))
     del ours["assignment"]
-    result["ours"] = ours
     print(
-        f"  {ours['seconds']:.1f}s, NMI {ours['nmi']:.3f}, without area {pct(ours['unassigned'])}", flush=True
+        f"  {ours['build_seconds']:.1f}s, NMI {ours['nmi']:.3f}, without area {pct(ours['unassigned'])}",
+        flush=True,
     )
+    print(
+        f"side by side: {args.repeats} whole commands, {args.bertopic_repeats} BERTopic fits ...", flush=True
+    )
+    timing = side_by_side(rows, vectors, args, lambda line: print(line, flush=True))
+    ours.update(timing.pop("command"))
+    result["ours"] = ours
+    result["timing"] = timing
+    fits = timing.pop("bertopic_fits")
     bert = None
-    if not args.skip_bertopic:
-        print("BERTopic defaults ...", flush=True)
-        bert = run_bertopic([doc_text(r) for r in rows], vectors, args.bertopic_python)
-        if bert is None:
-            print("  skipped: bertopic is not installed (pip install bertopic, or pass --bertopic-python)")
-        else:
-            bert["nmi"] = nmi(categories, bert["topics"])
-            bert["unassigned"] = float(np.mean(np.array(bert["topics"]) == -1))
-            groups: dict[str, list[int]] = {}
-            for i, t in enumerate(bert["topics"]):
-                if t != -1:
-                    groups.setdefault(f"{t}_", []).append(i)
-            bert["coverage"] = {
-                name: {
-                    "share": max((len(set(g) & wanted) for g in groups.values()), default=0)
-                    / max(len(wanted), 1)
-                }
-                for name, wanted in _wanted(rows).items()
+    if fits:
+        bert = dict(fits[0])
+        bert["times"] = [f["seconds"] for f in fits]
+        bert["seconds"] = statistics.median(f["seconds"] for f in fits)
+        bert["cpu_seconds"] = statistics.median(f["cpu_seconds"] for f in fits)
+        bert["nmi"] = nmi(categories, bert["topics"])
+        bert["unassigned"] = float(np.mean(np.array(bert["topics"]) == -1))
+        groups: dict[str, list[int]] = {}
+        for i, t in enumerate(bert["topics"]):
+            if t != -1:
+                groups.setdefault(f"{t}_", []).append(i)
+        bert["coverage"] = {
+            name: {
+                "share": max((len(set(g) & wanted) for g in groups.values()), default=0) / max(len(wanted), 1)
             }
-            del bert["topics"]
-            print(
-                f"  {bert['seconds']:.1f}s, NMI {bert['nmi']:.3f}, outliers {pct(bert['unassigned'])}",
-                flush=True,
-            )
+            for name, wanted in _wanted(rows).items()
+        }
+        del bert["topics"]
+        print(
+            f"  BERTopic median {bert['seconds']:.1f}s, NMI {bert['nmi']:.3f}, "
+            f"outliers {pct(bert['unassigned'])}",
+            flush=True,
+        )
     result["bertopic"] = bert
     result["load_end"] = f"{os.getloadavg()[0]:.1f}"
     result["bertopic_python"] = args.bertopic_python if bert else None

@@ -128,11 +128,20 @@ def _grow_lazily(
             yield group
 
 
-def _overlap(a: np.ndarray, b: np.ndarray) -> float:
-    """Overlap coefficient |a & b| / min(|a|, |b|) of two sorted index arrays."""
-    if len(a) == 0 or len(b) == 0:
-        return 0.0
-    return len(np.intersect1d(a, b, assume_unique=True)) / min(len(a), len(b))
+class _Rows:
+    """A set of row indices (distinct) with its mask, for many overlap coefficients with other sets:
+    a look-up per row of the other set instead of an intersection (a sort of both) per pair."""
+
+    def __init__(self, rows: np.ndarray, n_rows: int) -> None:
+        self.size = len(rows)
+        self.mask = np.zeros(n_rows, dtype=bool)
+        self.mask[rows] = True
+
+    def overlap(self, other: np.ndarray) -> float:
+        """Overlap coefficient |self & other| / min(|self|, |other|) with sorted, distinct `other`."""
+        if self.size == 0 or len(other) == 0:
+            return 0.0
+        return int(np.count_nonzero(self.mask[other])) / min(self.size, len(other))
 
 
 def _phrase_stats(
@@ -259,23 +268,26 @@ def mine_techniques(
     def titled(j: int) -> np.ndarray:
         return title.indices[title.indptr[j] : title.indptr[j + 1]]
 
-    def other_titled(group: TechniqueGroup) -> np.ndarray:
-        return np.unique(np.concatenate([titled(p) for p in group.phrases]))
+    @cache  # each candidate is compared with every chosen group: their title rows are kept
+    def other_titled(phrases: tuple[int, ...]) -> np.ndarray:
+        return np.unique(np.concatenate([titled(p) for p in phrases]))
 
     shortlist = [int(cols[i]) for i in order[: max_techniques * 10]]
     for col, group in zip(shortlist, _grow_lazily(x, title, abstract, [[c] for c in shortlist]), strict=True):
         if group is None or len(group.members) < min_size:
             continue
         merged = False
+        in_title = _Rows(titled(col), x.shape[0])
+        in_group = _Rows(group.members, x.shape[0])
         for g, other in enumerate(chosen):
             # Two phrases are one technique when the same papers name them in their titles ("low-bit"
             # papers say "quantization"); sharing neighbours in the embedding is not enough: "jailbreak
             # attacks" and "adversarial attacks", or "emotion recognition" and "sentiment analysis",
             # sit side by side and are followed by different communities.
-            overlap = _overlap(titled(col), other_titled(other))
-            near = _overlap(group.members, other.members)
+            overlap = in_title.overlap(other_titled(tuple(other.phrases)))
             if overlap < merge_overlap and not (
-                near >= merge_overlap / 2 and any(synonyms(col, p) for p in other.phrases)
+                in_group.overlap(other.members) >= merge_overlap / 2
+                and any(synonyms(col, p) for p in other.phrases)
             ):
                 continue
             same = any(nested(col, p) for p in other.phrases)

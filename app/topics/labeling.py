@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
+from typing import NamedTuple
 
 from app.topics.phrases import PhraseCorpus, build_corpus
 from app.topics.words import _PUNCT, _SMALL_WORDS, FIELD_WORDS, GENERIC_WORDS, STOP_WORDS, stem
@@ -170,19 +172,46 @@ def _linked_phrase(word: str) -> bool:
 def same_thing(a: str, b: str) -> bool:
     """Whether two labels name the same thing: near-duplicate stems ("Diffusion" / "Diffusion Models"),
     or one is the other's acronym ("RAG" / "Retrieval-Augmented Generation")."""
-    if near_duplicate(label_key(a), label_key(b)):
+    fa, fb = _facts(a), _facts(b)
+    if near_duplicate(fa.key, fb.key):
         return True
-    core_a = " ".join(w for w in a.split() if stem(w) not in _NOISE_STEMS) or a
-    core_b = " ".join(w for w in b.split() if stem(w) not in _NOISE_STEMS) or b
     # Only a written acronym ("RAG", "LoRA") abbreviates: "Self-Supervised" is no acronym of
     # "Semantic Segmentation" although its capitals are that phrase's initials.
-    return any(_abbreviates(s, t) for s, t in ((core_a, core_b), (core_b, core_a), (a, b), (b, a)))
+    ca, cb = _facts(fa.core), _facts(fb.core)
+    return any(_abbreviates(s, t) for s, t in ((ca, cb), (cb, ca), (fa, fb), (fb, fa)))
 
 
-def _abbreviates(short: str, long: str) -> bool:
-    """A written acronym of `long`; a long form with inner small words ("Chain-of-Thought") is written
-    with them ("CoT"), so "CT" (computed tomography) does not abbreviate it."""
-    if not is_name_token(short) or "-" in short or not is_acronym(short, long):
+class _Facts(NamedTuple):
+    """What `same_thing` reads of one label, computed once per distinct label: a build compares each
+    candidate name with every name taken so far (tens of thousands of pairs of a few hundred labels)."""
+
+    key: frozenset[str]  # label_key
+    core: str  # the label without words like "models" or "large" (or the label, if nothing is left)
+    acronym: str | None  # its capitals, lowercased, if it is written as an acronym that may abbreviate
+    has_lower: bool  # "CoT" vs "CT"
+    initials: str  # of its words, small words skipped, as `is_acronym` reads a long form
+    inner_small: bool  # a small word inside a hyphenated word: "Chain-of-Thought"
+
+
+@lru_cache(maxsize=1 << 16)
+def _facts(label: str) -> _Facts:
+    caps = "".join(c for c in label if c.isupper())
+    writes_acronym = is_name_token(label) and "-" not in label and len(caps) >= 2 and " " not in label.strip()
+    words = [w for w in re.split(r"[\s-]+", label) if w and w.lower() not in _SMALL_WORDS]
+    return _Facts(
+        key=label_key(label),
+        core=" ".join(w for w in label.split() if stem(w) not in _NOISE_STEMS) or label,
+        acronym=caps.lower() if writes_acronym else None,
+        has_lower=any(c.islower() for c in label),
+        initials="".join(w[0] for w in words).lower(),
+        inner_small=any(p.lower() in _SMALL_WORDS for w in label.split() for p in w.split("-")[1:-1]),
+    )
+
+
+def _abbreviates(short: _Facts, long: _Facts) -> bool:
+    """A written acronym of `long` (`is_name_token`, no hyphen, and `is_acronym`); a long form with
+    inner small words ("Chain-of-Thought") is written with them ("CoT"), so "CT" (computed tomography)
+    does not abbreviate it."""
+    if short.acronym is None or short.acronym != long.initials:
         return False
-    inner_small = any(p.lower() in _SMALL_WORDS for w in long.split() for p in w.split("-")[1:-1])
-    return not inner_small or any(c.islower() for c in short)
+    return not long.inner_small or short.has_lower

@@ -87,14 +87,16 @@ def rank_names(
         q_parent = sp.csr_matrix((indicator(parents, n_docs) @ uses).multiply(1.0 / sizes))
 
     short: list[list[tuple[int, float]]] = []
+    titled = np.zeros(t_all.shape[1], dtype=np.float64)  # one topic's title counts, by column
     for i, rows in enumerate(members):
         size = max(len(rows), 1)
         lo, hi = p_all.indptr[i], p_all.indptr[i + 1]
         cols, p = p_all.indices[lo:hi], p_all.data[lo:hi].astype(np.float64) / size
         tlo, thi = t_all.indptr[i], t_all.indptr[i + 1]
-        titled = dict(zip(t_all.indices[tlo:thi].tolist(), t_all.data[tlo:thi].tolist(), strict=True))
+        titled[t_all.indices[tlo:thi]] = t_all.data[tlo:thi]
         need = max(2.0, min_title_share * size) if size > 2 else 1.0
-        t_count = np.fromiter((titled.get(c, 0.0) for c in cols.tolist()), dtype=np.float64, count=len(cols))
+        t_count = titled[cols]
+        titled[t_all.indices[tlo:thi]] = 0.0
         keep = (t_count >= need) & (p > q[cols])
         cols, p = cols[keep], p[keep]
         keep = ok(cols)

@@ -34,6 +34,20 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
+def _insert_rows(session: Session, model: Any, values: list[dict[str, Any]]) -> None:
+    """Insert many rows through the session's connection (one executemany per 5,000 rows).
+
+    A Core insert of the table: the ORM's bulk path (`session.execute(insert(Model), rows)`) costs
+    about twice as much per row, which a rebuild pays for every (paper, topic) pair. Pending ORM
+    changes are flushed first, so the rows land in the same order as before.
+    """
+    session.flush()
+    connection = session.connection()
+    statement = insert(model.__table__)
+    for part in chunks(values, 5000):
+        connection.execute(statement, list(part))
+
+
 # Topics -----------------------------------------------------------------------------------------
 
 
@@ -169,9 +183,20 @@ def replace_all_assignments(session: Session, rows: Iterable[tuple[int, int, flo
 
 
 def add_assignments(session: Session, rows: Iterable[tuple[int, int, float]]) -> int:
-    values = [{"paper_id": p, "topic_id": t, "score": float(s)} for p, t, s in rows]
+    values = [(int(p), int(t), float(s)) for p, t, s in rows]
+    session.flush()
+    connection = session.connection()
+    # A rebuild writes every (paper, topic) pair: about 3 per paper, a million rows at 250k papers. The
+    # three numbers need no conversion, so they go to the driver as they are (a third of the time of
+    # a Core insert, which converts each row's parameters one by one).
+    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(connection.dialect.paramstyle)
+    if mark is None:
+        _insert_rows(session, PaperTopic, [{"paper_id": p, "topic_id": t, "score": s} for p, t, s in values])
+        return len(values)
+    table = PaperTopic.__tablename__
+    sql = f"INSERT INTO {table} (paper_id, topic_id, score) VALUES ({mark}, {mark}, {mark})"
     for part in chunks(values, 5000):
-        session.execute(insert(PaperTopic), list(part))
+        connection.exec_driver_sql(sql, list(part))
     return len(values)
 
 
@@ -204,15 +229,13 @@ def mark_placed(
         {"paper_id": pid, "model": model, "method": method, "build_id": build_id, "assigned_at": now}
         for pid in paper_ids
     ]
-    for part in chunks(values, 5000):
-        session.execute(insert(PaperTopicState), list(part))
+    _insert_rows(session, PaperTopicState, values)
 
 
 def replace_daily_counts(session: Session, rows: Iterable[tuple[int, date, int, float]]) -> int:
     session.execute(delete(TopicDailyCount))
     values = [{"topic_id": t, "day": d, "count": c, "share": s} for t, d, c, s in rows]
-    for part in chunks(values, 5000):
-        session.execute(insert(TopicDailyCount), list(part))
+    _insert_rows(session, TopicDailyCount, values)
     return len(values)
 
 
@@ -223,8 +246,7 @@ def replace_paper_scores(
     values = [
         {"paper_id": p, "window": window, "score": s, "components": c, "computed_at": now} for p, s, c in rows
     ]
-    for part in chunks(values, 5000):
-        session.execute(insert(PaperScore), list(part))
+    _insert_rows(session, PaperScore, values)
     return len(values)
 
 

@@ -33,6 +33,16 @@ def test_stem_groups_inflections() -> None:
     assert stem("3D") == "3d"
 
 
+def test_stop_words_are_scikit_learns_list_plus_title_fillers() -> None:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS as sklearn_words
+
+    from app.topics.words import ENGLISH_STOP_WORDS, STOP_WORDS
+
+    assert sklearn_words == ENGLISH_STOP_WORDS
+    assert sklearn_words < STOP_WORDS
+    assert {"via", "towards", "rethinking", "leveraging"} <= STOP_WORDS
+
+
 def corpus_of(titles: list[str], abstracts: list[str] | None = None) -> PhraseCorpus:
     return build_corpus(titles, abstracts or [""] * len(titles))
 
