@@ -26,6 +26,7 @@ farther than MIN_AREA_COSINE from every area) and 0..MAX_TECHNIQUES techniques, 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -68,6 +69,23 @@ MIN_AREA_COSINE = 0.3
 # subject inside the area ("Gaussian Splatting" for all of 3D vision), and a reader of the area would
 # find most of its papers off that name.
 AREA_NAME_SHARE = 0.04
+
+# The broad names a research area may take when no phrase of its own is written often enough in its
+# titles. Phrase mining never proposes them (every word in them is a generic word, too broad for a
+# subtopic or a technique), yet "LLMs" is how researchers name the area of papers about LLM training,
+# data and evaluation. Each is written in titles in the ways the pattern lists.
+BROAD_AREA_NAMES: dict[str, str] = {
+    "Large Language Models": r"\blarge language models?\b|\bllms?\b",
+    "Multimodal LLMs": r"\bmultimodal large language models?\b|\bmllms?\b",
+    "Language Models": r"\blanguage models?\b",
+    "Neural Networks": r"\bneural networks?\b",
+    "Deep Learning": r"\bdeep learning\b",
+    "Machine Learning": r"\bmachine learning\b",
+}
+# A broad name must be written in this share of the area's titles, and this many times as often as in
+# the corpus's.
+BROAD_NAME_SHARE = 0.08
+BROAD_NAME_LIFT = 1.5
 
 
 @dataclass
@@ -193,6 +211,9 @@ def build_topic_model(
     groups = _at_most_techniques([groups[j] for j in kept], n)
     area_labels = _area_labels(area_names, [str(tech_labels[j]) for j in kept])
     subs, sub_labels = _named_subtopics(x, corpus, area_rows, area_labels, n=n, seed=seed)
+    # An area whose titles write no phrase of its own often enough: a broad name they do write ("Large
+    # Language Models"), else its largest subtopic's.
+    _broad_area_labels(titles, area_rows, area_labels)
     for i, label in enumerate(area_labels):
         if not label:  # no phrase of its titles names it: its largest subtopic with a free name does
             own = sorted((j for j, sub in enumerate(subs) if sub.area == i), key=lambda j: -len(subs[j].rows))
@@ -324,6 +345,30 @@ def _at_most_techniques(groups: list[TechniqueGroup], n: int) -> list[TechniqueG
             continue
         out.append(replace(g, members=g.members[keep], scores=g.scores[keep]))
     return out
+
+
+def _broad_area_labels(titles: Sequence[str], area_rows: list[np.ndarray], labels: list[str]) -> None:
+    """Name each area without a name of its own (an empty label) by the broad name written most in its
+    titles (`BROAD_AREA_NAMES`), if it is written in at least BROAD_NAME_SHARE of them and BROAD_NAME_LIFT
+    times as often as in all titles; each broad name is used once. In place."""
+    unnamed = [i for i, label in enumerate(labels) if not label and len(area_rows[i])]
+    if not unnamed:
+        return
+    lowered = [t.lower() for t in titles]
+    written = {
+        name: np.fromiter((bool(re.search(pattern, t)) for t in lowered), dtype=bool, count=len(lowered))
+        for name, pattern in BROAD_AREA_NAMES.items()
+    }
+    options = []
+    for i in unnamed:
+        for rank, (name, hits) in enumerate(written.items()):
+            share = float(hits[area_rows[i]].mean())
+            if share >= BROAD_NAME_SHARE and share >= BROAD_NAME_LIFT * float(hits.mean()):
+                options.append((share, i, rank, name))
+    # The most written first; on a tie the earlier area, then the earlier (narrower) name.
+    for _, i, _, name in sorted(options, key=lambda o: (-o[0], o[1], o[2])):
+        if not labels[i] and not any(same_thing(name, u) for u in labels if u):
+            labels[i] = name
 
 
 def _area_labels(names: list[list[str]], taken: list[str]) -> list[str]:

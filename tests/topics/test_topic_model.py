@@ -179,3 +179,23 @@ def test_techniques_that_name_the_same_thing_are_one() -> None:
     assert merged.members.tolist() == [1, 3, 5, 8]  # every member of either, once
     assert merged.scores.tolist() == pytest.approx([1.0, 1.0, 0.5, 0.5])  # row 3: its best score
     assert merged.centroid is big.centroid and merged.threshold == 0.7
+
+
+def test_an_area_without_a_name_of_its_own_takes_the_broad_name_its_titles_use() -> None:
+    from app.topics.model import _broad_area_labels
+
+    titles = (
+        [f"Scaling data curation for LLMs, part {i}" for i in range(10)]
+        + [f"Large language models judge essays, study {i}" for i in range(10)]
+        + [f"Protein folding with lattice sampling, case {i}" for i in range(20)]
+        + [f"LLMs write proofs, attempt {i}" for i in range(2)]
+    )
+    rows = [np.arange(0, 10), np.arange(10, 20), np.arange(20, 42)]
+    labels = ["", "", ""]
+    _broad_area_labels(titles, rows, labels)
+    # The first two both say "LLMs": the name goes once, to the one that writes it most (a tie: the
+    # first); the protein area writes it in 2 of 22 titles, less often than the corpus does.
+    assert labels == ["Large Language Models", "", ""]
+    named = ["Protein Folding", "", ""]
+    _broad_area_labels(titles, rows, named)
+    assert named == ["Protein Folding", "Large Language Models", ""]
