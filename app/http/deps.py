@@ -6,7 +6,8 @@ A route names what it needs in its signature and FastAPI supplies it:
     def page(request: Request, token: str, session: SessionDep, now: NowDep) -> HTMLResponse: ...
 
 * `SessionDep`: one session and one transaction per request, committed when the route
-  returns without an exception and rolled back otherwise (services never commit);
+  returns without an exception, before the response is sent, and rolled back otherwise
+  (services never commit);
 * `SettingsDep`: the app's settings;
 * `NowDep`: the one clock (the test clock on `app.state.clock` when set, else UTC now);
 * `MailSetupDep`, `SenderDep`: the mail adapters and the sender;
@@ -95,6 +96,9 @@ SettingsDep = Annotated[Settings, Depends(app_settings)]
 NowDep = Annotated[datetime, Depends(current_time)]
 ClientIpDep = Annotated[str, Depends(client_ip)]
 SiteUrlDep = Annotated[str, Depends(public_site_url)]
-SessionDep = Annotated[Session, Depends(request_session)]
+# "function" scope: the transaction commits before the response is sent. With the default ("request")
+# the commit would come after the client already read "You are subscribed", and a failed commit would
+# have answered success for a change that was never stored.
+SessionDep = Annotated[Session, Depends(request_session, scope="function")]
 MailSetupDep = Annotated[MailSetup, Depends(mail_setup)]
 SenderDep = Annotated[Sender, Depends(mail_sender)]
