@@ -76,7 +76,7 @@ SPECIFIED = [
         r"multilingual|cross-lingual",
         r"multilingual|cross-lingual|languages",
     ),
-    Concept("emotion recognition", r"emotion", r"emotion", r"emotion|affective"),
+    Concept("emotion recognition", r"\bemotion", r"\bemotion", r"\bemotion|affective"),
     Concept(
         "remote sensing",
         r"remote sensing|satellite",

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from app.topics.kmeans import default_n_areas, normalize_rows, spherical_kmeans
-from app.topics.labeling import FIELD_WORDS, PhraseCorpus, is_acronym, label_ok, pretty
+from app.topics.labeling import FIELD_WORDS, PhraseCorpus, initials, is_acronym, label_ok, pretty
 
 __all__ = [
     "TechniqueGroup",
@@ -37,6 +37,9 @@ ABSTRACT_SCORE = 0.8
 MENTION_SCORE = 0.6
 EMBEDDING_SCORE = 0.5
 MIN_AREAS_FOR_SPREAD = 8
+# How close, from a typical paper to a typical naming paper, the papers that write a technique's
+# word must be for all of them to join it (see `_alike`).
+ALIKE = 0.85
 
 
 @dataclass(frozen=True)
@@ -315,29 +318,45 @@ def mine_techniques(
     # Every candidate is tried before the cap: the ranking favours rare phrases whose few papers are
     # alike, and cutting it early left the demo without "Distillation" or "Remote Sensing". Over the
     # cap, the techniques that most papers name are kept, in the order they were found.
+    # The cap comes after widening: a technique that its titles mostly name with a word alone
+    # ("MoE", "Federated") is as large as those papers make it.
+    chosen = _widen(x, title, abstract, corpus, chosen, words)
     if len(chosen) > max_techniques:
         by_size = sorted(range(len(chosen)), key=lambda g: (-len(chosen[g].members), g))[:max_techniques]
         chosen = [chosen[g] for g in sorted(by_size)]
-    return _widen(x, title, corpus, chosen, words)
+    return chosen
 
 
 def _widen(
-    x: np.ndarray, title: sp.csc_matrix, corpus: PhraseCorpus, groups: list[TechniqueGroup], words: np.ndarray
+    x: np.ndarray,
+    title: sp.csc_matrix,
+    abstract: sp.csc_matrix,
+    corpus: PhraseCorpus,
+    groups: list[TechniqueGroup],
+    words: np.ndarray,
 ) -> list[TechniqueGroup]:
-    """Papers whose title uses a word of a technique's name that names nothing alone join the largest
-    technique named with it, if they are as close to its centroid as most of the papers that name it
-    (at least its 10th percentile): "Federated Fine-Tuning" joins "Federated Learning", "Emotion-Aware
-    Dialogue" joins "Emotion Recognition", "Image-to-Image Translation" stays out of "Machine Translation"."""
+    """Papers whose title uses a word of a technique's name that names nothing alone (or its acronym)
+    join the largest technique named with it: all of them when titles write the word for that
+    technique only and its papers are about it as a whole (`_sole_use`, `_alike`: "Contrastive",
+    "Federated", "MoE"), else those as close to its centroid as most of the papers that name it (its
+    10th percentile): "Image-to-Image Translation" stays out of "Machine Translation"."""
     if not groups or not len(words):
         return groups
     owner: dict[int, int] = {}  # word column -> largest group whose phrases contain it
     by_stem = {corpus.keys[w]: w for w in words.tolist()}
+    acronyms = [w for w in words.tolist() if _acronym(corpus.phrases[w])]
     for g in sorted(range(len(groups)), key=lambda g: -len(groups[g].members)):
         for p in groups[g].phrases:
             for part in corpus.keys[p].split():
                 w = by_stem.get(part)
                 if w is not None and w not in owner:
                     owner[w] = g
+            # An acronym written alone names its expansion's technique ("MoE" papers are
+            # "Mixture-of-Experts" papers, "NeRF" papers "Neural Radiance Fields" ones).
+            for w in acronyms:
+                if w not in owner and is_acronym(corpus.phrases[w], corpus.phrases[p]):
+                    owner[w] = g
+    uses = _word_uses(title, abstract, corpus, list(owner))
     added: dict[int, list[np.ndarray]] = {}
     for w, g in owner.items():
         group = groups[g]
@@ -347,8 +366,11 @@ def _widen(
         rows = title.indices[title.indptr[w] : title.indptr[w + 1]]
         if len(core) == 0 or len(rows) == 0:
             continue
-        bar = float(np.quantile(x[core] @ group.centroid, 0.1))
-        rows = rows[x[rows] @ group.centroid >= bar]
+        near = x[rows] @ group.centroid
+        # A word that titles write for this technique only, by papers that are as a whole about it,
+        # brings all its papers; any other word only those close to the technique.
+        if not (_sole_use(corpus, title, w, group.phrases, uses.get(w, [])) and _alike(x, core, near, group)):
+            rows = rows[near >= float(np.quantile(x[core] @ group.centroid, 0.1))]
         added.setdefault(g, []).append(rows)
     out = list(groups)
     for g, parts in added.items():
@@ -368,3 +390,88 @@ def _widen(
             group.mention_threshold,
         )
     return out
+
+
+def _acronym(word: str) -> bool:
+    """ "MoE", "LoRA", "NeRF", "KV": two capitals at least, and capitals for half the letters or more
+    ("Whole-Slide" and "Cross-Task" are not)."""
+    letters = [c for c in word if c.isalpha()]
+    caps = sum(c.isupper() for c in letters)
+    return caps >= 2 and 2 * caps >= len(letters)
+
+
+def _word_uses(
+    title: sp.csc_matrix, abstract: sp.csc_matrix, corpus: PhraseCorpus, words: list[int]
+) -> dict[int, list[int]]:
+    """For each word, the longer phrases of at least two titles that write it: those that contain it
+    (a modifier's completions, "contrastive learning", "contrastive decoding") or, for an acronym,
+    those it abbreviates ("segment anything model", "sharpness-aware minimization" for "SAM")."""
+    want = {corpus.keys[w]: w for w in words}
+    caps = {
+        "".join(c for c in corpus.phrases[w] if c.isupper()).lower(): w
+        for w in words
+        if _acronym(corpus.phrases[w])
+    }
+    df = np.diff(title.indptr)
+    # Hyphenated names are one word to the corpus ("Mixture-of-Experts") and count as longer uses.
+    longer = (corpus.n_words >= 2) | np.asarray(["-" in p for p in corpus.phrases], dtype=bool)
+    out: dict[int, list[int]] = {}
+    for j in np.flatnonzero(longer & (df >= 2)).tolist():
+        for part in set(corpus.keys[j].split()):
+            if part in want and want[part] != j:
+                out.setdefault(want[part], []).append(j)
+        w = caps.get(initials(corpus.phrases[j]))
+        # Letters alone are weak evidence ("MoE" fits "Motion Estimation"): an expansion is one that
+        # some paper writes together with the acronym ("Mixture-of-Experts (MoE)").
+        if w is not None and is_acronym(corpus.phrases[w], corpus.phrases[j]):
+            seen = [np.union1d(_rows(title, c), _rows(abstract, c)) for c in (w, j)]
+            if len(np.intersect1d(seen[0], seen[1], assume_unique=True)):
+                out.setdefault(w, []).append(j)
+    return out
+
+
+def _sole_use(
+    corpus: PhraseCorpus, title: sp.csc_matrix, word: int, phrases: list[int], uses: list[int]
+) -> bool:
+    """Whether titles write `word` for one technique only, so that every title that writes it belongs
+    there: the word is mostly followed by more words (a modifier such as "Contrastive", "Federated",
+    or an acronym) and the technique's own phrases hold at least half the titles of its longer uses.
+    "Translation" (mostly a whole name: "machine", "image-to-image" or "speech" translation) and
+    "Graph" (graph neural networks, graph transformers, graph reasoning ...) are not."""
+    if not uses or (not _acronym(corpus.phrases[word]) and corpus.complete[word] >= 0.3):
+        return False
+    own = [frozenset(corpus.keys[p].split()) for p in phrases]
+    mine = [j for j in uses if j in phrases or any(o <= frozenset(corpus.keys[j].split()) for o in own)]
+
+    def titles(cols: list[int]) -> int:
+        return len(np.unique(np.concatenate([_rows(title, j) for j in cols])))
+
+    return bool(mine) and 2 * titles(mine) >= titles(uses)
+
+
+def _alike(x: np.ndarray, core: np.ndarray, near: np.ndarray, group: TechniqueGroup) -> bool:
+    """Whether the papers that write a word are, as a whole, about the technique: their median cosine
+    to its centroid covers at least ALIKE of the way from a typical paper's to a typical naming
+    paper's (each naming paper measured against the others, so that a small group's own papers do
+    not look closer than they are). "Contrastive" and "Federated" papers (0.8-0.9 of the way on the
+    25k sample) are; "Long" papers around "Long Video" (0.7) and "Sparse" papers around "Sparse
+    Autoencoders" (0.2) are not."""
+    return _way(x, core, near, group.centroid) >= ALIKE
+
+
+def _way(x: np.ndarray, core: np.ndarray, near: np.ndarray, centroid: np.ndarray) -> float:
+    """(median of `near` - a typical paper's cosine) / (a naming paper's - a typical paper's)."""
+    typical = float(np.median(x[:: max(1, x.shape[0] // 4096)] @ centroid))
+    total = x[core].sum(axis=0)
+    others = total[None, :] - x[core]  # each naming paper's group without it
+    norms = np.linalg.norm(others, axis=1)
+    if len(core) < 2 or not np.all(norms > 0):
+        return 0.0
+    naming = float(np.median(np.einsum("ij,ij->i", others, x[core]) / norms))
+    if naming <= typical:
+        return 0.0
+    return (float(np.median(near)) - typical) / (naming - typical)
+
+
+def _rows(mat: sp.csc_matrix, col: int) -> np.ndarray:
+    return mat.indices[mat.indptr[col] : mat.indptr[col + 1]]

@@ -91,9 +91,13 @@ def is_acronym(short: str, long: str) -> bool:
     """Whether `short` abbreviates `long`: "RAG" / "retrieval-augmented generation", "LoRA" / "low-rank
     adaptation", "LVLMs" / "large vision-language models" (its capitals are the words' initials)."""
     caps = "".join(c for c in short if c.isupper())
-    words = [w for w in re.split(r"[\s-]+", long) if w and w.lower() not in _SMALL_WORDS]
-    initials = "".join(w[0] for w in words).lower()
-    return len(caps) >= 2 and " " not in short.strip() and caps.lower() == initials
+    return len(caps) >= 2 and " " not in short.strip() and caps.lower() == initials(long)
+
+
+def initials(phrase: str) -> str:
+    """The first letters of a phrase's words but its small ones, lower case: "mre" for "Mixture of
+    Retrieval Experts", "lra" for "Low-Rank Adaptation"."""
+    return "".join(w[0] for w in re.split(r"[\s-]+", phrase) if w and w.lower() not in _SMALL_WORDS).lower()
 
 
 def assign_labels(

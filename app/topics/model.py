@@ -122,11 +122,12 @@ class TopicModel:
 
 
 def default_max_techniques(n: int) -> int:
-    """Up to 250 techniques: one per 50 papers, at least 30. A small corpus needs room for the few
-    techniques it has (the 2.7k demo: quantization, pruning, sparsity, distillation, LoRA,
-    representation learning); only phrases that pass the naming rules compete, and each needs
-    `default_min_technique_size` papers, so the cap is seldom reached below 25k papers."""
-    return int(min(250, max(100, n // 50)))
+    """Up to 250 techniques: one per 50 papers, at least 150. A small corpus needs room for the
+    techniques it has (the 2.7k demo: quantization, pruning, distillation, LoRA, representation
+    learning, and the smaller mixture-of-experts, federated and contrastive learning, emotion
+    recognition); only phrases that pass the naming rules compete, and each needs
+    `default_min_technique_size` papers. Over the cap the largest are kept."""
+    return int(min(250, max(150, n // 50)))
 
 
 def default_min_technique_size(n: int) -> int:

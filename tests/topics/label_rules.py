@@ -14,7 +14,7 @@ FIELD_NAMES = {
     "watermarking", "summarization", "unlearning", "segmentation", "forecasting", "recommendation",
     "hallucination", "fairness", "privacy", "cybersecurity", "radiology", "pathology", "tokenization",
     "captioning", "denoising", "inpainting", "super-resolution", "jailbreaking", "steganography",
-    "cryptography", "genomics",
+    "cryptography", "genomics", "reranking",
 }  # fmt: skip
 
 

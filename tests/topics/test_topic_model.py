@@ -199,3 +199,50 @@ def test_an_area_without_a_name_of_its_own_takes_the_broad_name_its_titles_use()
     named = ["Protein Folding", "", ""]
     _broad_area_labels(titles, rows, named)
     assert named == ["Protein Folding", "Large Language Models", ""]
+
+
+
+def test_a_word_titles_write_for_one_technique_brings_all_its_papers() -> None:
+    """"Federated X" papers about the technique join "Federated Learning" even when they sit
+    farther from it than the papers that write the whole name; "MoE" papers join
+    "Mixture-of-Experts"; "Sparse X" papers on other subjects stay out of "Sparse Autoencoders"."""
+    vectors, titles, abstracts, truth, _ = synthetic_papers(per_area=40)
+    rng = np.random.default_rng(3)
+    dim = vectors.shape[1]
+    names = list(AREAS)
+    area_dirs = {a: vectors[[i for i, t in enumerate(truth) if t == a]].mean(axis=0) for a in names}
+    directions = {name: rng.normal(size=dim) for name in ("federated learning", "moe", "sae")}
+    nouns = iter(
+        "retrieval pretraining alignment captioning tracking hashing clustering grounding parsing ranking "
+        "matching labeling denoising fusion probing coding pooling search".split()
+    )
+    extra: list[tuple[str, str, float]] = []  # title, technique direction, its weight
+    for i in range(8):
+        area = AREAS[names[i]]
+        extra += [
+            (f"Federated Learning of {area[0].title()}", "federated learning", 1.0),
+            (f"Federated {next(nouns).title()} of {area[1].title()}", "federated learning", 0.7),
+            (f"Mixture-of-Experts (MoE) for {area[2].title()}", "moe", 1.0),
+            (f"MoE {('Routing', 'Layers')[i % 2]} in {area[0].title()}", "moe", 0.7),
+        ]
+        if i % 2 == 0:
+            extra.append((f"Sparse Autoencoders for {area[0].title()}", "sae", 1.0))
+        else:  # "sparse" as a plain adjective, nothing to do with autoencoders
+            extra.append((f"Sparse {next(nouns).title()} of {area[2].title()}", "", 0.0))
+    rows = []
+    for k, (title, tech, weight) in enumerate(extra):
+        v = area_dirs[names[k % 8]] / np.linalg.norm(area_dirs[names[k % 8]]) + 0.2 * rng.normal(size=dim)
+        if tech:
+            v = v + weight * 1.2 * directions[tech] / np.linalg.norm(directions[tech])
+        rows.append(v / np.linalg.norm(v))
+        titles.append(title)
+        abstracts.append(f"We study {title.lower()}. " + (f"It uses {tech}." if tech else ""))
+    model = build_topic_model(np.vstack([vectors, rows]).astype(np.float32), titles, abstracts, n_areas=8)
+    held = {t.label: {titles[r] for r, _ in t.members} for t in model.of_kind("technique")}
+
+    def written(prefix: str) -> set[str]:
+        return {t for t in titles if t.startswith(prefix)}
+
+    assert written("Federated") <= held["Federated Learning"]
+    assert written("MoE") | written("Mixture") <= held["Mixture-of-Experts"]
+    assert not (written("Sparse") - written("Sparse Autoencoders")) & held.get("Sparse Autoencoders", set())
