@@ -8,7 +8,7 @@ and topic pages show them through `templates/partials/trend_explain.html`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,10 +17,25 @@ from app.browse.cards import chip, visible_topic
 from app.browse.types import TopicChip
 from app.models import Topic
 from app.models.statuses import TopicStatus
+from app.topics.trending import TrendParams
+from app.topics.trends import trend_params
+
+if TYPE_CHECKING:
+    from app.config import Settings
 
 UP_STATES = ("emerging", "bursting", "rising")
 HORIZONS = ("week", "month", "quarter")
 LEANING = 3  # steady topics shown with their figures when nothing rises or falls
+
+
+def configured_trend_params(settings: Settings) -> TrendParams:
+    """The trend tunables the settings name (TREND_BASELINE_WEEKS, TREND_MIN_COUNT[_MONTH|_QUARTER])."""
+    return trend_params(
+        baseline_weeks=settings.trend_baseline_weeks,
+        min_count=settings.trend_min_count,
+        min_count_month=settings.trend_min_count_month,
+        min_count_quarter=settings.trend_min_count_quarter,
+    )
 
 
 @dataclass(frozen=True)

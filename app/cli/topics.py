@@ -48,6 +48,7 @@ def build(
     # build's Python code needs; the k-means step ran twice as fast without it on 2 shared cores.
     # The products give the same numbers either way. A value in the environment wins.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from app.browse.trends import configured_trend_params
     from app.topics.service import OperatorError, TopicsError, build_topics, compute_trends
 
     cfg = settings()
@@ -68,14 +69,7 @@ def build(
             trends = None
             if not dry_run:
                 status.update("computing trends")
-                trends = compute_trends(
-                    session,
-                    now=now,
-                    baseline_weeks=cfg.trend_baseline_weeks,
-                    min_count=cfg.trend_min_count,
-                    min_count_month=cfg.trend_min_count_month,
-                    min_count_quarter=cfg.trend_min_count_quarter,
-                )
+                trends = compute_trends(session, now=now, params=configured_trend_params(cfg))
     except (TopicsError, OperatorError) as exc:
         fail(str(exc))
     typer.echo(report.summary())

@@ -140,18 +140,14 @@ def trends(
 ) -> None:
     """Every live topic rising, falling or steady over the week, month and quarter, and why."""
 
-    from app.topics.trends import refresh_trends, topic_trends, trend_params
+    from app.browse.trends import configured_trend_params
+    from app.topics.trends import refresh_trends, topic_trends
 
     if fmt not in {"table", "json"}:
         fail(f"--format must be table or json (got {fmt!r})")
     day = _parse_day(as_of)
     cfg = settings()
-    params = trend_params(
-        baseline_weeks=cfg.trend_baseline_weeks,
-        min_count=cfg.trend_min_count,
-        min_count_month=cfg.trend_min_count_month,
-        min_count_quarter=cfg.trend_min_count_quarter,
-    )
+    params = configured_trend_params(cfg)
     now = utcnow()
     summary = ""
     with database_errors():

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.browse.cache import bump_generation
+from app.browse.trends import configured_trend_params
 from app.config import Settings
 from app.db import session_scope
 from app.embed.encoder import Encoder, SentenceTransformerEncoder
@@ -159,14 +160,7 @@ def step_topics(
 def step_trends(settings: Settings, factory: sessionmaker[Session], now: datetime) -> StepResult:
     def work(result: StepResult) -> None:
         with session_scope(factory) as session:
-            report = compute_trends(
-                session,
-                now=now,
-                baseline_weeks=settings.trend_baseline_weeks,
-                min_count=settings.trend_min_count,
-                min_count_month=settings.trend_min_count_month,
-                min_count_quarter=settings.trend_min_count_quarter,
-            )
+            report = compute_trends(session, now=now, params=configured_trend_params(settings))
             bump_generation(session)
         result.summary = report.summary()
         result.stats = report.as_dict()

@@ -33,12 +33,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db import session_scope
 from app.mail.compose import MailSetup
 from app.mail.fleet import Fleet
-from app.mail.flows import attempt_one, start_run
+from app.mail.flows import attempt_one, commit_results, start_run
 from app.mail.leases import Claimed, LeaseKeeper, claim, default_owner
-from app.mail.outcomes import DeliverReport, record
+from app.mail.outcomes import DeliverReport
 from app.mail.pause import ErrorTally, raise_pause_alert
 from app.mail.policy import DeliveryPolicy
-from app.mail.senders import Sender, SendResult
+from app.mail.senders import Sender
 from app.models._common import utcnow
 
 log = logging.getLogger("papertrend.mail")
@@ -115,29 +115,12 @@ def _send(
                 break
             item = unsent.pop(0)
             _, result = attempt_one(item, sender, setup, now, fleet.rate, stop)
-            keeper.done(item.id)
-            lost = _record(factory, [(item, result)], now(), policy, report, owner)
-            if lost:
+            if commit_results(factory, keeper, [(item, result)], now(), policy, report, owner):
                 log.warning("delivery %s: lease lost before the result was recorded; chunk stopped", item.id)
-                keeper.lost.set()
                 break
             tripped = tally.add(result, policy)
         if unsent:
             # Not attempted: back to the queue for the next run (rows whose lease is lost stay
             # with their new holder: recording checks the lease).
-            for item in unsent:
-                keeper.done(item.id)
-            _record(factory, [(item, None) for item in unsent], now(), policy, report, owner)
+            commit_results(factory, keeper, [(item, None) for item in unsent], now(), policy, report, owner)
     return tripped
-
-
-def _record(
-    factory: sessionmaker[Session],
-    done: list[tuple[Claimed, SendResult | None]],
-    now: datetime,
-    policy: DeliveryPolicy,
-    report: DeliverReport,
-    owner: str,
-) -> set[int]:
-    with session_scope(factory) as session:
-        return record(session, done, now=now, policy=policy, report=report, owner=owner)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from app.digest.built import BuiltDigest, BuiltItem
@@ -30,17 +30,7 @@ from app.subscribers.tokens import TokenSigner
 
 if TYPE_CHECKING:
     from app.config import Settings
-
-
-class OutboxMessage(Protocol):
-    """What a message is built from: a Delivery row or a plain copy of one."""
-
-    recipient: str
-    subject: str
-    body_text: str
-    body_html: str
-    message_id: str
-    headers: dict[str, str]
+    from app.mail.leases import Claimed
 
 
 @dataclass
@@ -229,8 +219,8 @@ class MailSetup:
 
     # Sending ---------------------------------------------------------------------------------
 
-    def message(self, delivery: OutboxMessage, now: datetime) -> bytes:
-        """The wire bytes of an outbox row: identical on every attempt except the Date header."""
+    def message(self, delivery: Claimed, now: datetime) -> bytes:
+        """The wire bytes of a claimed outbox row: identical on every attempt except the Date header."""
         raw = build_message(
             identity=self.identity,
             to=delivery.recipient,

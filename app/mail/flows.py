@@ -196,11 +196,11 @@ def deliver_outbox(
                         tripped = True
                         halt.set()
                     if len(done) >= policy.commit_every:
-                        _commit(factory, keeper, done, now(), policy, report, owner)
+                        commit_results(factory, keeper, done, now(), policy, report, owner)
                         if progress is not None:
                             progress(len(done))
                         done = []
-                _commit(factory, keeper, done, now(), policy, report, owner)
+                commit_results(factory, keeper, done, now(), policy, report, owner)
                 if progress is not None and done:
                     progress(len(done))
             if halt.is_set():
@@ -215,7 +215,7 @@ def deliver_outbox(
     return report
 
 
-def _commit(
+def commit_results(
     factory: sessionmaker[Session],
     keeper: LeaseKeeper | None,
     done: list[tuple[Claimed, SendResult | None]],
@@ -223,9 +223,13 @@ def _commit(
     policy: DeliveryPolicy,
     report: DeliverReport,
     owner: str,
-) -> None:
+) -> bool:
+    """Record attempts in one transaction, as the holder of their leases (`keeper` stops renewing them).
+
+    True when a lease was found lost (another worker holds the row now); `keeper.lost` is set then.
+    """
     if not done:
-        return
+        return False
     if keeper is not None:
         for item, _ in done:
             keeper.done(item.id)
@@ -233,6 +237,7 @@ def _commit(
         lost = record(session, done, now=now, policy=policy, report=report, owner=owner)
     if lost and keeper is not None:
         keeper.lost.set()
+    return bool(lost)
 
 
 # Subscribing and confirmations ----------------------------------------------------------

@@ -13,9 +13,10 @@ from app.browse.likely import serving_card
 from app.browse.search import QUERY_LIMITS, SearchFilters, search
 from app.browse.status import status_facts
 from app.browse.topics import all_topic_chips
+from app.browse.trends import configured_trend_params
 from app.digest.selection import Weights
 from app.http import NowDep, SettingsDep, StateDep
-from app.topics.trending import DEFAULT_WEIGHTS, TrendParams
+from app.topics.trending import DEFAULT_WEIGHTS
 from app.web.forms import form_date
 from app.web.likely import label_key
 from app.web.templating import render
@@ -97,12 +98,7 @@ async def about_page(request: Request, settings: SettingsDep) -> Response:
     context: dict[str, Any] = {
         "section": "about",
         "weights": DEFAULT_WEIGHTS,
-        "trend": TrendParams(
-            baseline_weeks=settings.trend_baseline_weeks,
-            min_count=settings.trend_min_count,
-            min_count_month=settings.trend_min_count_month,
-            min_count_quarter=settings.trend_min_count_quarter,
-        ),
+        "trend": configured_trend_params(settings),
         "digest": Weights(),
         "digest_max": settings.digest_max_papers,
         "categories": settings.arxiv_categories,
