@@ -1,4 +1,5 @@
-"""Trend read model: which topics are rising and falling, with the reason the trends step stored.
+"""Trend read model: which topics and title phrases are rising and falling, with the reason the
+trends step stored.
 
 The trends step (`app.topics.trends`) writes each topic's state, momentum and explanation
 (`Topic.trend`: per horizon the windows, counts, shares, ratio and their words); the trending page
@@ -17,6 +18,7 @@ from app.browse.cards import chip, visible_topic
 from app.browse.types import TopicChip
 from app.models import Topic
 from app.models.statuses import TopicStatus
+from app.topics import queries
 from app.topics.trending import TrendParams
 from app.topics.trends import trend_params
 
@@ -75,9 +77,33 @@ class TopicMoves:
     down: list[TopicMove]
     pinned: list[TopicChip]
     leaning: list[TopicMove] = field(default_factory=list)
+    phrases: list[PhraseMove] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.up or self.down or self.pinned or self.leaning)
+        return bool(self.up or self.down or self.pinned or self.leaning or self.phrases)
+
+
+@dataclass(frozen=True)
+class PhraseMove:
+    """A title phrase whose share of papers moved (topic or not), with the reason in numbers."""
+
+    label: str
+    state: str
+    summary: str
+    as_of: str | None
+
+
+def moving_phrases(session: Session, *, limit: int = 8) -> list[PhraseMove]:
+    """The moving title phrases of the last trends run, what moved most first."""
+    return [
+        PhraseMove(
+            label=p.label,
+            state=p.state,
+            summary=str(p.trend.get("summary") or p.trend.get("explanation") or ""),
+            as_of=p.trend.get("as_of"),
+        )
+        for p in queries.stored_phrase_trends(session, limit=limit)
+    ]
 
 
 def moving_topics(session: Session, *, limit: int = 5) -> TopicMoves:
@@ -107,4 +133,5 @@ def moving_topics(session: Session, *, limit: int = 5) -> TopicMoves:
         down=[topic_move(t, parents.get(t.parent_id or 0)) for t in down],
         pinned=[chip(t) for t in pinned if t.id not in shown],
         leaning=[topic_move(t, parents.get(t.parent_id or 0)) for t in leaning],
+        phrases=moving_phrases(session),
     )

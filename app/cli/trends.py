@@ -1,4 +1,5 @@
-"""`papertrend trends`: every live topic's state over the week, month and quarter, with the reason.
+"""`papertrend trends`: every live topic's state over the week, month and quarter, with the reason,
+and the title phrases whose share of papers moved (topic or not).
 
 Without --as-of the trends are recomputed from the latest data and stored (what the site shows);
 with --as-of DATE they are computed from the papers announced up to DATE only, and nothing is written.
@@ -66,12 +67,25 @@ def stored_view(session: Any) -> dict[str, Any]:
         )
     )
     as_of = next((t.trend.get("as_of") for t in live if t.trend and t.trend.get("as_of")), None)
+    phrases = [
+        {
+            "label": p.label,
+            "key": p.key,
+            "state": p.state,
+            "momentum": round(p.momentum, 3),
+            "explanation": p.trend.get("explanation", ""),
+            "deciding": p.trend.get("deciding"),
+            "horizons": p.trend.get("horizons", {}),
+        }
+        for p in queries.stored_phrase_trends(session)
+    ]
     return {
         "as_of": None,
         "reference_day": as_of,
         "papers": None,
         "states": {s: sum(1 for r in rows if r["state"] == s) for s in STATE_ORDER},
         "topics": rows,
+        "phrases": phrases,
     }
 
 
@@ -113,13 +127,26 @@ def print_table(view: dict[str, Any], limit: int) -> None:
                 _cell(h.get("quarter")),
             )
         console.print(table)
+    phrases = view.get("phrases") or []
+    if phrases:
+        table = Table(title=f"Title phrases moving ({len(phrases)})", title_justify="left")
+        for column in ("phrase", "state", "week", "month", "quarter"):
+            table.add_column(column)
+        for r in phrases[:limit] if limit else phrases:
+            h = r.get("horizons") or {}
+            table.add_row(
+                r["label"], r["state"], _cell(h.get("week")), _cell(h.get("month")), _cell(h.get("quarter"))
+            )
+        console.print(table)
     moved = [r for r in rows if r["state"] != "steady" and r.get("explanation")]
-    if moved:
+    if moved or phrases:
         typer.echo("Why:")
         for _title, states in GROUPS[:2]:
             group = [r for r in moved if r["state"] in states]
             for r in group[:limit] if limit else group:
                 typer.echo(f"  {r['label']} ({r['state']}): {r['explanation']}")
+        for r in phrases[:limit] if limit else phrases:
+            typer.echo(f"  \"{r['label']}\" in titles ({r['state']}): {r['explanation']}")
     typer.echo(
         "cells: share of papers now / in the baseline, their ratio, papers now; "
         "week = last 7 days vs 8 weeks before, month = 4 weeks vs 12, quarter = 13 weeks vs 26"

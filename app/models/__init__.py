@@ -21,7 +21,15 @@ from app.models.subscriber import (
     SubscriberTopic,
     Suppression,
 )
-from app.models.topic import PaperScore, PaperTopic, PaperTopicState, Topic, TopicBuild, TopicDailyCount
+from app.models.topic import (
+    PaperScore,
+    PaperTopic,
+    PaperTopicState,
+    PhraseTrend,
+    Topic,
+    TopicBuild,
+    TopicDailyCount,
+)
 
 __all__ = [
     "AuthFailure",
@@ -40,6 +48,7 @@ __all__ = [
     "PaperSource",
     "PaperTopic",
     "PaperTopicState",
+    "PhraseTrend",
     "RateLimit",
     "SourceState",
     "SubscribeAttempt",

@@ -129,3 +129,19 @@ class PaperScore(Base):
     score: Mapped[float] = mapped_column(Float)
     components: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PhraseTrend(Base):
+    """A title phrase whose share of papers moved, as the last trends run found it (see
+    `app.topics.phrase_trends`): replaced as a whole by each run."""
+
+    __tablename__ = "phrase_trends"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # its stems, "agent skill"
+    label: Mapped[str] = mapped_column(String(200))  # as titles write it, "Agent Skills"
+    state: Mapped[str] = mapped_column(String(16))  # emerging | rising | falling
+    momentum: Mapped[float] = mapped_column(Float)
+    position: Mapped[int] = mapped_column(Integer)  # listing order: what moved most first
+    trend: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    as_of: Mapped[date] = mapped_column(Date)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

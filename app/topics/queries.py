@@ -21,6 +21,7 @@ from app.models import (
     PaperScore,
     PaperTopic,
     PaperTopicState,
+    PhraseTrend,
     Topic,
     TopicBuild,
     TopicDailyCount,
@@ -150,18 +151,20 @@ class PaperFacts:
     day: date | None
     upvotes: int | None
     has_code: bool
+    title: str
 
 
 def paper_facts(session: Session) -> list[PaperFacts]:
-    """Day (announcement, else publication), upvotes and code link of every paper that is not withdrawn."""
+    """Day (announcement, else publication), upvotes, code link and title of every paper that is not
+    withdrawn."""
     out = []
-    for pid, announced, published, upvotes, code_url in session.execute(
-        select(Paper.id, Paper.announced_date, Paper.published_at, Paper.upvotes, Paper.code_url).where(
-            Paper.withdrawn.is_(False)
-        )
+    for pid, announced, published, upvotes, code_url, title in session.execute(
+        select(
+            Paper.id, Paper.announced_date, Paper.published_at, Paper.upvotes, Paper.code_url, Paper.title
+        ).where(Paper.withdrawn.is_(False))
     ):
         day = announced or (published.date() if published else None)
-        out.append(PaperFacts(pid, day, upvotes, bool(code_url)))
+        out.append(PaperFacts(pid, day, upvotes, bool(code_url), title or ""))
     return out
 
 
@@ -248,6 +251,18 @@ def replace_paper_scores(
     ]
     _insert_rows(session, PaperScore, values)
     return len(values)
+
+
+def replace_phrase_trends(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """Drop every stored moving phrase and write `rows` (PhraseTrend columns)."""
+    session.execute(delete(PhraseTrend))
+    _insert_rows(session, PhraseTrend, list(rows))
+    return len(rows)
+
+
+def stored_phrase_trends(session: Session, *, limit: int | None = None) -> list[PhraseTrend]:
+    """The moving phrases of the last trends run, in listing order."""
+    return list(session.scalars(select(PhraseTrend).order_by(PhraseTrend.position).limit(limit)))
 
 
 # Export -----------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from app.models import Topic
 from app.models.statuses import TopicStatus
 from app.topics import queries
+from app.topics.phrase_trends import PhraseTrend, phrase_trends
 from app.topics.trending import (
     WINDOW_DAYS,
     PaperSignals,
@@ -49,6 +50,7 @@ class TrendsReport:
     falling: list[str] = field(default_factory=list)
     bursting: list[str] = field(default_factory=list)
     emerging: list[str] = field(default_factory=list)
+    phrases: list[str] = field(default_factory=list)  # moving title phrases, what moved most first
     dry_run: bool = False
     seconds: float = 0.0
 
@@ -59,7 +61,8 @@ class TrendsReport:
         return (
             f"trends as of {self.as_of}: {self.topics} topics, {len(self.rising)} rising, "
             f"{len(self.falling)} falling, {len(self.bursting)} bursting, {len(self.emerging)} emerging; "
-            f"paper scores: {scores} ({self.seconds:.1f}s){' [dry run]' if self.dry_run else ''}"
+            f"{len(self.phrases)} title phrases moving; paper scores: {scores} "
+            f"({self.seconds:.1f}s){' [dry run]' if self.dry_run else ''}"
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -109,6 +112,7 @@ class TrendsView:
     reference_day: date | None
     papers: int
     rows: list[TopicTrendRow]
+    phrases: list[PhraseTrend] = field(default_factory=list)
 
     def live(self) -> list[TopicTrendRow]:
         """Visible, live topics: what moved first (strongest first), then steady ones by label."""
@@ -132,6 +136,7 @@ class TrendsView:
             "papers": self.papers,
             "states": counts,
             "topics": [r.as_dict() for r in live],
+            "phrases": [p.as_dict() for p in self.phrases],
         }
 
 
@@ -173,6 +178,15 @@ def _load(session: Session, limit: date) -> _Data:
     ref = reference_day(list(day_of.values()), limit)
     pairs = [(pid, tid, score) for pid, tid, score in queries.assignments(session) if pid in day_of]
     return _Data(facts, day_of, pairs, ref)
+
+
+def _phrases(data: _Data, params: TrendParams) -> list[PhraseTrend]:
+    """The title phrases moving on the reference day (`app.topics.phrase_trends`)."""
+    if data.ref is None:
+        return []
+    facts = list(data.facts.values())
+    days = [data.day_of[f.paper_id] for f in facts]
+    return phrase_trends([f.title for f in facts], days, end=data.ref, params=params)
 
 
 def _trends(topics: Sequence[Topic], data: _Data, params: TrendParams) -> dict[int, TopicTrend]:
@@ -223,7 +237,8 @@ def topic_trends(
     limit = min(as_of, today) if as_of is not None else today
     data = _load(session, limit)
     topics = [t for t in queries.all_topics(session) if t.status != TopicStatus.MERGED]
-    return TrendsView(as_of, data.ref, len(data.day_of), _rows(topics, _trends(topics, data, p)))
+    rows = _rows(topics, _trends(topics, data, p))
+    return TrendsView(as_of, data.ref, len(data.day_of), rows, _phrases(data, p))
 
 
 def compute_trends(
@@ -276,6 +291,8 @@ def refresh_trends(
         trend = trends.get(topic.id)
         if trend is not None and trend.state in buckets and not topic.hidden:
             buckets[trend.state].append(topic.label)
+    phrases = _phrases(data, params)
+    report.phrases = [p.label for p in phrases]
 
     # Paper scores: hidden, dormant and merged topics lend no momentum.
     visible = {t.id for t in topics if not t.hidden and t.status != TopicStatus.DORMANT}
@@ -311,6 +328,25 @@ def refresh_trends(
             topic.trend_updated_at = now
         for window in WINDOW_DAYS:
             queries.replace_paper_scores(session, window, windows.get(window, []), now=now)
+        queries.replace_phrase_trends(session, _phrase_rows(phrases, data.ref, now))
         session.flush()
     report.seconds = time.perf_counter() - started
-    return report, TrendsView(None, data.ref, len(data.day_of), _rows(topics, trends))
+    return report, TrendsView(None, data.ref, len(data.day_of), _rows(topics, trends), phrases)
+
+
+def _phrase_rows(phrases: Sequence[PhraseTrend], ref: date | None, now: datetime) -> list[dict[str, Any]]:
+    if ref is None:
+        return []
+    return [
+        {
+            "key": p.key,
+            "label": p.label,
+            "state": p.trend.state,
+            "momentum": p.trend.momentum,
+            "position": i,
+            "trend": {**p.trend.as_dict(), "as_of": ref.isoformat()},
+            "as_of": ref,
+            "computed_at": now,
+        }
+        for i, p in enumerate(phrases)
+    ]

@@ -2,7 +2,8 @@
 
 Forty weeks of weekday announcements ending on END, with arXiv's rhythm: Tuesday is the busiest
 day, a conference-deadline week brings twice the papers, the Christmas weeks almost none. Topics and
-paper-topic rows are written directly (no clustering), so the trend step sees exactly these shares:
+paper-topic rows are written directly (no clustering), so the trend step sees exactly these shares
+(and each topic's papers write its name in their titles, so title phrases move the same way):
 
 * "Agent Systems" (a subtopic of the area "Language"): 3.4 % of each day's papers until the last
   quarter (13 weeks), then growing in a straight line to 9.9 % on END;
@@ -27,6 +28,13 @@ END = date(2026, 6, 30)  # a Tuesday
 WEEKS = 40
 QUARTER_START = END - timedelta(days=7 * 13 - 1)
 PER_WEEKDAY = {0: 34, 1: 60, 2: 44, 3: 38, 4: 40}  # Monday .. Friday
+# Each topic's papers write its name in the title, so title phrases move as the topics do.
+TITLES = {
+    "rising": "Agent Skills in made-up paper",
+    "falling": "Image Retrieval in made-up paper",
+    "flat": "Speech Recognition in made-up paper",
+    "area": "Made-up paper",
+}
 
 
 @dataclass(frozen=True)
@@ -76,18 +84,19 @@ def insert_made_up(session: Session, *, end: date = END, prefix: str = "made") -
         wanted = {name: round(share * n) for name, share in shares_on(day).items()}
         for i in range(n):
             source_id = f"{prefix}-{day.isoformat()}-{i:03d}"
+            # The first papers of the day go to the rising topic, the next to the falling one, ...
+            member = next((name for name, k in _cumulative(wanted) if i < k), "area")
+            members.append(member)
             rows.append(
                 {
                     "source": "made_up",
                     "source_id": source_id,
-                    "title": f"Made-up paper {i} of {day.isoformat()}",
+                    "title": f"{TITLES[member]} {i} of {day.isoformat()}",
                     "abstract": "A paper of the made-up trend corpus.",
                     "announced_date": day,
                     "text_hash": source_id,
                 }
             )
-            # The first papers of the day go to the rising topic, the next to the falling one, ...
-            members.append(next((name for name, k in _cumulative(wanted) if i < k), "area"))
         day += timedelta(days=1)
     for start in range(0, len(rows), 2000):
         session.execute(insert(Paper), rows[start : start + 2000])

@@ -152,3 +152,32 @@ def test_bad_input_is_one_clear_line(cli: CliRunner, args: list[str], message: s
 def test_no_papers_yet(cli: CliRunner, made: MadeUp) -> None:
     code, out, _ = run(cli, "trends", "--as-of", "2020-01-01")
     assert code == 0 and "no papers announced up to 2020-01-01" in out
+
+
+def test_title_phrases_that_moved_are_listed_with_the_topics(
+    cli: CliRunner, made: MadeUp, session_factory: sessionmaker[Session]
+) -> None:
+    """The phrases the made-up titles write move as their topics: "Agent Skills" up, "Image
+    Retrieval" down, "Speech Recognition" flat (not listed); stored by a refresh, read back by
+    --no-refresh, and computed as of a day from the papers up to that day only."""
+    code, out, err = run(cli, "trends", "--as-of", END.isoformat(), "--format", "json")
+    assert code == 0, err
+    phrases = {p["label"]: p for p in json.loads(out)["phrases"]}
+    assert phrases["Agent Skills"]["state"] in {"rising", "emerging"}
+    assert phrases["Image Retrieval"]["state"] == "falling"
+    assert "Speech Recognition" not in phrases and "Made-up Paper" not in phrases
+    assert "% of papers" in phrases["Agent Skills"]["explanation"]
+    assert phrases["Agent Skills"]["horizons"]["quarter"]["count"] > 0
+
+    # Before the last quarter nothing had moved yet.
+    code, out, _ = run(
+        cli, "trends", "--as-of", (QUARTER_START - timedelta(days=1)).isoformat(), "--format", "json"
+    )
+    assert code == 0 and json.loads(out)["phrases"] == []
+
+    code, out, err = run(cli, "trends")  # refresh and store, then read the stored view
+    assert code == 0, err
+    assert "title phrases moving" in out and "Agent Skills" in out
+    code, out, err = run(cli, "trends", "--no-refresh", "--format", "json")
+    stored = {p["label"]: p["state"] for p in json.loads(out)["phrases"]}
+    assert stored == {label: p["state"] for label, p in phrases.items()}

@@ -201,9 +201,8 @@ def test_an_area_without_a_name_of_its_own_takes_the_broad_name_its_titles_use()
     assert named == ["Protein Folding", "Large Language Models", ""]
 
 
-
 def test_a_word_titles_write_for_one_technique_brings_all_its_papers() -> None:
-    """"Federated X" papers about the technique join "Federated Learning" even when they sit
+    """ "Federated X" papers about the technique join "Federated Learning" even when they sit
     farther from it than the papers that write the whole name; "MoE" papers join
     "Mixture-of-Experts"; "Sparse X" papers on other subjects stay out of "Sparse Autoencoders"."""
     vectors, titles, abstracts, truth, _ = synthetic_papers(per_area=40)
@@ -213,8 +212,26 @@ def test_a_word_titles_write_for_one_technique_brings_all_its_papers() -> None:
     area_dirs = {a: vectors[[i for i, t in enumerate(truth) if t == a]].mean(axis=0) for a in names}
     directions = {name: rng.normal(size=dim) for name in ("federated learning", "moe", "sae")}
     nouns = iter(
-        "retrieval pretraining alignment captioning tracking hashing clustering grounding parsing ranking "
-        "matching labeling denoising fusion probing coding pooling search".split()
+        [
+            "retrieval",
+            "pretraining",
+            "alignment",
+            "captioning",
+            "tracking",
+            "hashing",
+            "clustering",
+            "grounding",
+            "parsing",
+            "ranking",
+            "matching",
+            "labeling",
+            "denoising",
+            "fusion",
+            "probing",
+            "coding",
+            "pooling",
+            "search",
+        ]
     )
     extra: list[tuple[str, str, float]] = []  # title, technique direction, its weight
     for i in range(8):

@@ -18,6 +18,7 @@ from app.models import (
     Paper,
     PaperScore,
     PaperTopic,
+    PhraseTrend,
     SourceState,
     Subscriber,
     Topic,
@@ -172,6 +173,18 @@ def seed(session: Session, *, scores: bool = True, with_ops: bool = True) -> See
         assert topic is not None
         topic.size = sum(c for (t, _), c in per_day.items() if t == topic_id)
 
+    # A title phrase the last trends run found rising (no topic names it).
+    session.add(
+        PhraseTrend(
+            key="agent skill",
+            label="Agent Skills",
+            state="rising",
+            momentum=3.1,
+            position=0,
+            trend=RISING_TREND,
+            as_of=REF_DAY,
+        )
+    )
     if scores:
         _scores(session, out)
     if with_ops:

@@ -122,6 +122,10 @@ def test_trending_page_says_what_rises_and_falls_and_why(client: TestClient) -> 
     assert 'href="/topics/diffusion-models">Diffusion models</a>' in falling and "↓ falling" in falling
     assert "0.42×" in falling
     assert "Representation learning" not in section  # steady: not on the move
+    # A title phrase that moved, topic or not, with its reason and a search for it.
+    phrases = section[section.index('class="moves-title">In titles</h3>') :]
+    assert 'href="/search?q=%22Agent+Skills%22">“Agent Skills”</a>' in phrases
+    assert "↑ rising" in phrases and "2.9×" in phrases
     assert "Hidden operator topic" not in section
 
 
