@@ -146,7 +146,7 @@ def print_table(view: dict[str, Any], limit: int) -> None:
             for r in group[:limit] if limit else group:
                 typer.echo(f"  {r['label']} ({r['state']}): {r['explanation']}")
         for r in phrases[:limit] if limit else phrases:
-            typer.echo(f"  \"{r['label']}\" in titles ({r['state']}): {r['explanation']}")
+            typer.echo(f'  "{r["label"]}" in titles ({r["state"]}): {r["explanation"]}')
     typer.echo(
         "cells: share of papers now / in the baseline, their ratio, papers now; "
         "week = last 7 days vs 8 weeks before, month = 4 weeks vs 12, quarter = 13 weeks vs 26"
