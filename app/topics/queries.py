@@ -21,11 +21,11 @@ from app.models import (
     PaperScore,
     PaperTopic,
     PaperTopicState,
-    PhraseTrend,
     Topic,
     TopicBuild,
     TopicDailyCount,
 )
+from app.models.topic import PhraseTrend
 
 CHUNK = 1000
 
