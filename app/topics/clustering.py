@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from app.topics.kmeans import default_n_areas, normalize_rows, spherical_kmeans
-from app.topics.labeling import FIELD_WORDS, PhraseCorpus, initials, is_acronym, label_ok, pretty
+from app.topics.labeling import FIELD_WORDS, PhraseCorpus, initials, is_acronym, label_ok, pretty, word_root
 
 __all__ = [
     "TechniqueGroup",
@@ -343,14 +343,16 @@ def _widen(
     if not groups or not len(words):
         return groups
     owner: dict[int, int] = {}  # word column -> largest group whose phrases contain it
-    by_stem = {corpus.keys[w]: w for w in words.tolist()}
+    # By the word's root: "Interpretable" papers join "Interpretability", "Robotic" ones "Robotics".
+    by_root: dict[str, list[int]] = {}
+    for w in words.tolist():
+        by_root.setdefault(word_root(corpus.keys[w]), []).append(w)
     acronyms = [w for w in words.tolist() if _acronym(corpus.phrases[w])]
     for g in sorted(range(len(groups)), key=lambda g: -len(groups[g].members)):
         for p in groups[g].phrases:
             for part in corpus.keys[p].split():
-                w = by_stem.get(part)
-                if w is not None and w not in owner:
-                    owner[w] = g
+                for w in by_root.get(word_root(part), []):
+                    owner.setdefault(w, g)
             # An acronym written alone names its expansion's technique ("MoE" papers are
             # "Mixture-of-Experts" papers, "NeRF" papers "Neural Radiance Fields" ones).
             for w in acronyms:

@@ -45,7 +45,7 @@ _NOISE_STEMS = frozenset(
 _LANGUAGE_MODEL = re.compile(r"^(large )?language models?\b|(?<= )large language models?\b", re.IGNORECASE)
 
 
-def _root(word_stem: str) -> str:
+def word_root(word_stem: str) -> str:
     """The noun under an adjective's or a quality's ending, for comparing labels: "agentic" -> "agent",
     "robotic" -> "robot", "explainability" / "explainable" -> "explainabl" (the stemmer keeps these
     apart because phrase counting must: "Agentic AI" titles are counted as written)."""
@@ -77,7 +77,7 @@ def label_key(label: str) -> frozenset[str]:
     # "Language Model Agents" = "LLM Agents"; "Vision Language Models" keeps its "language".
     label = _LANGUAGE_MODEL.sub("LLM", label)
     words = _PUNCT.sub(" ", label.replace("-", " ")).split()
-    return frozenset(_root(stem(w)) for w in words if w.lower() not in STOP_WORDS)
+    return frozenset(word_root(stem(w)) for w in words if w.lower() not in STOP_WORDS)
 
 
 def near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
