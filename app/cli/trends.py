@@ -165,7 +165,7 @@ def trends(
     ] = True,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Recompute but write nothing.")] = False,
 ) -> None:
-    """Every live topic rising, falling or steady over the week, month and quarter, and why."""
+    """Every live topic's trend over the week, month and quarter, the title phrases that moved, and why."""
 
     from app.browse.trends import configured_trend_params
     from app.topics.trends import refresh_trends, topic_trends
