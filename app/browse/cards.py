@@ -144,6 +144,10 @@ def topics_for(
     parents = parent_slugs(session, (topic.parent_id for _, _, topic in rows))
     out: dict[int, list[TopicChip]] = defaultdict(list)
     for paper_id, score, topic in rows:
+        # A subtopic and a technique may share a name ("Quantization" in one area and across areas):
+        # a card shows the name once, with the better-scoring topic.
+        if any(c.label == topic.label for c in out[paper_id]):
+            continue
         if per_paper is None or len(out[paper_id]) < per_paper:
             out[paper_id].append(chip(topic, float(score), parent_slug=parents.get(topic.parent_id or 0)))
     return out

@@ -8,7 +8,9 @@ service writes it (or, on a dry run, only reports it). Rules:
 * a matched topic keeps id, slug and label; its label changes only when the operator has not
   locked it, its keywords have drifted (`tracking.should_relabel`), the old label no longer names
   any of its new top keywords, and two rebuilds in a row propose the same new name (no flapping);
-* unmatched drafts become new topics with a label no live topic carries and a never-used slug;
+* unmatched drafts become new topics with a label no live topic of their kind carries (a subtopic
+  and a technique may share the name their papers use) and a never-used slug (a subtopic named like
+  a topic of another kind adds its area's name to its slug);
 * leftovers of the same kind and (nearly) the same label are paired too (a topic keeps its name);
 * unmatched stored topics go dormant, except pinned ones and techniques missing for fewer than
   `TECHNIQUE_GRACE` rebuilds, which stay alive on their frozen rule (`assign_to_topics`), and
@@ -202,38 +204,43 @@ def _still_named(label: str, draft: TopicDraft) -> bool:
     return any(near_duplicate(key, label_key(k)) for k in [draft.label, *draft.keywords[:10], *draft.phrases])
 
 
-def _label_free(label: str, taken: Sequence[str], *, ignore: str | None = None) -> bool:
+def _label_free(
+    label: str, kind: str, taken: Sequence[tuple[str, str]], *, ignore: str | None = None
+) -> bool:
+    """No live topic of the same kind carries (nearly) this label."""
     key = label_key(label)
-    return not any(near_duplicate(key, label_key(t)) for t in taken if t != ignore)
+    return not any(near_duplicate(key, label_key(t)) for k, t in taken if k == kind and t != ignore)
 
 
-def _new_labels(drafts: Sequence[TopicDraft], taken: Sequence[str]) -> list[str | None]:
-    """Labels for new topics that are no duplicate or near-duplicate of a live topic's label.
+def _new_labels(drafts: Sequence[TopicDraft], taken: Sequence[tuple[str, str]]) -> list[str | None]:
+    """Labels for new topics that are no duplicate or near-duplicate of a live label of their kind.
 
-    Only names a label may be (`label_ok`): a draft whose own name is taken falls back to its
-    keywords that are phrases of the field, never to an ordinary word. A new technique whose every
-    name is taken names the same subject as a topic that exists: it gets None and is not created
-    (its papers keep their area and subtopic); areas and subtopics always get a label.
+    Kinds apart: the subtopic "Quantization" of one area and the technique "Quantization" across
+    areas are two views of one subject, and each keeps the name its papers use (topic pages say the
+    kind and, for a subtopic, its area). Only names a label may be (`label_ok`): a draft whose own
+    name is taken falls back to its keywords that are phrases of the field, never to an ordinary word.
+    A new technique whose every name is taken names the same subject as a technique that exists: it
+    gets None and is not created (its papers keep their area and subtopic); areas and subtopics
+    always get a label.
     """
     labels: list[str | None] = []
     in_use = list(taken)
-    by_key: dict[str, str] = {}
     for d in drafts:
         cands = list(dict.fromkeys(c for c in [d.label, *map(pretty, d.keywords)] if c and label_ok(c)))
-        # An area named after its largest subtopic shares that subtopic's name: the subtopic is the
-        # area's core, and keeps the name rather than a made-up variant of it.
-        parent = by_key.get(d.parent or "")
-        others = [t for t in in_use if t != parent] if d.kind == "subtopic" and parent == d.label else in_use
-        (label,) = assign_labels([cands or [d.label]], taken=others, required=d.kind != "technique")
+        same_kind = [t for k, t in in_use if k == d.kind]
+        (label,) = assign_labels([cands or [d.label]], taken=same_kind, required=d.kind != "technique")
         if label is not None:
-            in_use.append(label)
-            by_key[d.key] = label
+            in_use.append((d.kind, label))
         labels.append(label)
     return labels
 
 
-def _free_slug(label: str, used: set[str]) -> str:
+def _free_slug(label: str, used: set[str], *, parent: str | None = None) -> str:
+    """A never-used slug: the label's, else (a subtopic named like a topic of another kind) the label
+    and its area's, else a number added."""
     base = slugify(label) or "topic"
+    if base in used and parent:
+        base = slugify(f"{label} {parent}") or base
     slug, n = base, 2
     while slug in used:
         slug, n = f"{base}-{n}", n + 1
@@ -268,8 +275,12 @@ def plan_build(
     kept = [t for t in stored_topics if t.id not in fed and _kept_alive(t, technique_grace)]
     kept_ids = {t.id for t in kept}
     # Labels of live topics that keep theirs; new and relabelled topics must avoid them.
-    taken = [s.label for s in stored_topics if s.status != TopicStatus.MERGED and (s.id in fed or s.manual)]
-    taken += [t.label for t in kept]
+    taken = [
+        (s.kind, s.label)
+        for s in stored_topics
+        if s.status != TopicStatus.MERGED and (s.id in fed or s.manual)
+    ]
+    taken += [(t.kind, t.label) for t in kept]
     for draft in drafts:
         stored_id = plan.matched.get(draft.key)
         if stored_id is None:
@@ -295,8 +306,8 @@ def plan_build(
             proposal
             and topic.proposed_label
             and near_duplicate(label_key(proposal), label_key(topic.proposed_label))
-        ) and _label_free(proposal, taken, ignore=topic.label):
-            taken = [t for t in taken if t != topic.label] + [proposal]
+        ) and _label_free(proposal, topic.kind, taken, ignore=topic.label):
+            taken = [t for t in taken if t != (topic.kind, topic.label)] + [(topic.kind, proposal)]
             update["label"] = proposal
             update["proposed_label"] = None
             plan.relabeled[topic.id] = (topic.label, proposal)
@@ -304,13 +315,27 @@ def plan_build(
 
     slugs = set(used_slugs)
     fresh = [d for d in drafts if d.key not in plan.matched]
-    for draft, label in zip(fresh, _new_labels(fresh, taken), strict=True):
+    labels = dict(zip((d.key for d in fresh), _new_labels(fresh, taken), strict=True))
+    area_label = {
+        d.key: labels.get(d.key) or stored[resolve(stored, plan.matched[d.key])].label
+        for d in drafts
+        if d.kind == "area"
+    }
+    # Areas and techniques take their slugs first: a subtopic named like one of them has its area's
+    # name in its slug ("quantization-vision-transformers").
+    new_slugs = {
+        d.key: _free_slug(str(labels[d.key]), slugs, parent=area_label.get(d.parent or ""))
+        for d in sorted(fresh, key=lambda d: d.kind == "subtopic")
+        if labels[d.key] is not None
+    }
+    for draft in fresh:
+        label = labels[draft.key]
         if label is None:
-            continue  # a technique naming the same subject as a live topic (`_new_labels`)
+            continue  # a technique naming the same subject as a live technique (`_new_labels`)
         plan.new.append(
             NewTopic(
                 key=draft.key,
-                slug=_free_slug(label, slugs),
+                slug=new_slugs[draft.key],
                 label=label,
                 kind=draft.kind,
                 keywords=list(draft.keywords),
