@@ -131,6 +131,19 @@ def slugify(label: str) -> str:
     return slug or "topic"
 
 
+def free_slug(label: str, used: set[str], *, parent: str | None = None) -> str:
+    """A slug not in `used` (which it joins): the label's, else (a subtopic named like a topic of
+    another kind) the label and its area's, else a number added ("pruning-2")."""
+    base = slugify(label)
+    if base in used and parent:
+        base = slugify(f"{label} {parent}")
+    slug, n = base, 2
+    while slug in used:
+        slug, n = f"{base}-{n}", n + 1
+    used.add(slug)
+    return slug
+
+
 def is_name_token(word: str) -> bool:
     """An acronym or a name written with inner capitals or digits after letters: LoRA, NeRF, RLHF, GPT-4o;
     not "3D" or "2D" (a digit and one letter name no field)."""

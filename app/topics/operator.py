@@ -16,7 +16,7 @@ from app.embed.vectors import normalize_rows, stack_blobs, to_bytes
 from app.models import Embedding, PaperTopic, Topic
 from app.models.statuses import TopicStatus
 from app.topics import queries
-from app.topics.labeling import slugify
+from app.topics.labeling import free_slug
 from app.topics.manual import keyword_members
 
 MAX_LABEL_CHARS = 120
@@ -55,11 +55,12 @@ def _clean_label(label: str) -> str:
     return clean
 
 
-def _check_free_label(session: Session, label: str, *, except_id: int | None = None) -> None:
+def _check_free_label(session: Session, label: str, kind: str, *, except_id: int | None = None) -> None:
+    """No live topic of the same kind is called `label` (kinds apart, as the rebuilds keep them)."""
     for other in queries.all_topics(session):
         if other.id == except_id or other.status in {TopicStatus.MERGED, TopicStatus.DORMANT}:
             continue
-        if other.label.casefold() == label.casefold():
+        if other.kind == kind and other.label.casefold() == label.casefold():
             raise OperatorError(f"topic {other.id} is already called {other.label!r}")
 
 
@@ -74,7 +75,7 @@ def rename_topic(session: Session, topic_id: int, label: str, *, unlock: bool = 
         session.flush()
         return topic
     clean = _clean_label(label)
-    _check_free_label(session, clean, except_id=topic.id)
+    _check_free_label(session, clean, topic.kind, except_id=topic.id)
     topic.label = clean
     topic.label_locked = True
     session.flush()
@@ -160,12 +161,8 @@ def add_topic(
         raise OperatorError("a topic needs at least one keyword (--keywords a,b,c)")
     if kind not in KINDS:
         raise OperatorError(f"kind must be one of {', '.join(KINDS)} (got {kind!r})")
-    _check_free_label(session, clean)
-    used = queries.used_slugs(session)
-    base = slugify(clean)
-    slug, n = base, 2
-    while slug in used:
-        slug, n = f"{base}-{n}", n + 1
+    _check_free_label(session, clean, kind)
+    slug = free_slug(clean, queries.used_slugs(session))
     topic = Topic(
         slug=slug,
         label=clean,

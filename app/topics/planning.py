@@ -27,7 +27,7 @@ import numpy as np
 
 from app.embed.vectors import from_bytes, to_bytes
 from app.models.statuses import TopicStatus
-from app.topics.labeling import assign_labels, label_key, label_ok, near_duplicate, pretty, slugify
+from app.topics.labeling import assign_labels, free_slug, label_key, label_ok, near_duplicate, pretty
 from app.topics.manual import keyword_members
 from app.topics.model import TopicDraft
 from app.topics.tracking import TopicRef, assign_to_topics, match_topics, should_relabel
@@ -235,19 +235,6 @@ def _new_labels(drafts: Sequence[TopicDraft], taken: Sequence[tuple[str, str]]) 
     return labels
 
 
-def _free_slug(label: str, used: set[str], *, parent: str | None = None) -> str:
-    """A never-used slug: the label's, else (a subtopic named like a topic of another kind) the label
-    and its area's, else a number added."""
-    base = slugify(label) or "topic"
-    if base in used and parent:
-        base = slugify(f"{label} {parent}") or base
-    slug, n = base, 2
-    while slug in used:
-        slug, n = f"{base}-{n}", n + 1
-    used.add(slug)
-    return slug
-
-
 def plan_build(
     stored_topics: Sequence[StoredTopic],
     drafts: Sequence[TopicDraft],
@@ -324,7 +311,7 @@ def plan_build(
     # Areas and techniques take their slugs first: a subtopic named like one of them has its area's
     # name in its slug ("quantization-vision-transformers").
     new_slugs = {
-        d.key: _free_slug(str(labels[d.key]), slugs, parent=area_label.get(d.parent or ""))
+        d.key: free_slug(str(labels[d.key]), slugs, parent=area_label.get(d.parent or ""))
         for d in sorted(fresh, key=lambda d: d.kind == "subtopic")
         if labels[d.key] is not None
     }

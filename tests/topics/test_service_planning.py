@@ -98,6 +98,23 @@ def test_new_topics_never_take_a_kept_label_and_slugs_are_never_reused() -> None
     assert created["c"].slug not in {"speech-recognition", "medical-imaging"}
 
 
+def test_a_subtopic_and_a_technique_may_share_a_name_but_not_a_slug() -> None:
+    """Kinds apart: the subtopic "Quantization" of one area and the technique "Quantization" across
+    areas both keep the name; the technique keeps the plain slug, the subtopic adds its area's. Two
+    techniques of one name are one too many: the second is not created."""
+    new = [
+        draft("area", "Vision Transformers", unit(0), list(range(20))),
+        draft("sub", "Quantization", unit(0, 1), list(range(10)), kind="subtopic", parent="area"),
+        draft("tech", "Quantization", unit(1), list(range(5, 30)), kind="technique"),
+        draft("tech2", "Quantization", unit(2), list(range(30, 40)), kind="technique"),
+    ]
+    created = {t.key: t for t in plan([], new).new}
+    assert (created["sub"].label, created["tech"].label) == ("Quantization", "Quantization")
+    assert created["tech"].slug == "quantization"
+    assert created["sub"].slug == "quantization-vision-transformers"
+    assert "tech2" not in created
+
+
 def test_a_dormant_topic_comes_back_by_name_only() -> None:
     dormant = stored(2, "Medical Imaging", unit(2), set(), status="dormant")
     same_place_other_name = draft("x", "Protein Folding", unit(2), list(range(10)))
