@@ -69,7 +69,8 @@ SPECIFIED = [
     ),
     Concept("object detection", r"object detection|detector", r"object detection|detect", r"detect"),
     Concept("semantic segmentation", r"semantic segmentation", r"segmentation", r"segment"),
-    Concept("mathematical reasoning", r"math", r"math", r"math"),
+    # Not LaTeX in a title ("$\mathcal{B}$-Net"), nor "aftermath".
+    Concept("mathematical reasoning", r"(?<!\\)\bmath", r"\bmath", r"(?<!\\)\bmath"),
     Concept(
         "multilingual models",
         r"multilingual|cross-lingual",
