@@ -196,6 +196,39 @@ class TopicList(BaseModel):
     items: list[TopicSummary]
 
 
+class MovingPhrase(BaseModel):
+    """A title phrase whose share of papers moved, topic or not, as the last trends run found it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "label": "Agent Memory",
+                    "state": "emerging",
+                    "momentum": 4.2,
+                    "explanation": "new and growing fast: 0.30 % of papers in the 13 weeks to 30 Jun 2026 "
+                    "(20 of 6,666) against 0.026 % in the 26 weeks before (2 of 7,776), 11×",
+                    "as_of": "2026-06-30",
+                    "search": "https://papertrend.example.org/search?q=%22Agent+Memory%22",
+                }
+            ]
+        }
+    )
+
+    label: str = Field(description="The phrase as titles write it.")
+    state: str = Field(
+        description="emerging, rising or falling (the topics' test, on the papers whose title writes it)."
+    )
+    momentum: float = Field(description="z-score of the comparison that decided the state.")
+    explanation: str = Field(description="Why, in words and numbers.")
+    as_of: str | None = Field(description="The last day with papers that the trends run counted.")
+    search: str = Field(description="The site's search for the phrase.")
+
+
+class MovingPhraseList(BaseModel):
+    items: list[MovingPhrase]
+
+
 class RelatedTopic(BaseModel):
     topic: TopicRef
     shared_papers: int

@@ -1,8 +1,10 @@
-"""GET /topics (all, one kind, or the subtopics of an area), /topics/{slug}, /topics/{slug}/series."""
+"""GET /topics (all, one kind, or the subtopics of an area), /topics/{slug}, /topics/{slug}/series,
+and /phrases (the title phrases whose share of papers moved, topic or not)."""
 
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from sqlalchemy.orm import Session
@@ -10,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.api import convert, schemas
 from app.api.common import ERROR_RESPONSES, add_preflight, cached_json
 from app.browse.topics import topic_detail, topic_list, topic_series
+from app.browse.trends import moving_phrases
 from app.http import site_url, state_of
 
 router = APIRouter(tags=["topics"], responses=ERROR_RESPONSES)
@@ -97,3 +100,30 @@ async def topic(request: Request, slug: str = SLUG) -> Response:
 
 
 add_preflight(router)
+
+
+@router.get(
+    "/phrases", response_model=schemas.MovingPhraseList, summary="Title phrases whose share of papers moved"
+)
+async def phrases(request: Request, limit: int = Query(20, ge=1, le=200)) -> Response:
+    """Emerging, rising and falling title phrases of the last trends run, what moved most first:
+    the topics' test on the papers whose title writes each phrase, so a name that spreads before a
+    topic holds it (or inside a broader topic) is seen too."""
+    base = site_url(request)
+
+    def build(session: Session) -> schemas.MovingPhraseList:
+        return schemas.MovingPhraseList(
+            items=[
+                schemas.MovingPhrase(
+                    label=p.label,
+                    state=p.state,
+                    momentum=round(p.momentum, 3),
+                    explanation=p.explanation,
+                    as_of=p.as_of,
+                    search=f"{base}/search?" + urlencode({"q": '"' + p.label + '"'}),
+                )
+                for p in moving_phrases(session, limit=limit)
+            ]
+        )
+
+    return await cached_json(request, ("phrases", limit), build)

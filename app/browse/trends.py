@@ -91,6 +91,8 @@ class PhraseMove:
     state: str
     summary: str
     as_of: str | None
+    explanation: str = ""
+    momentum: float = 0.0
 
 
 def moving_phrases(session: Session, *, limit: int = 8) -> list[PhraseMove]:
@@ -101,6 +103,8 @@ def moving_phrases(session: Session, *, limit: int = 8) -> list[PhraseMove]:
             state=p.state,
             summary=str(p.trend.get("summary") or p.trend.get("explanation") or ""),
             as_of=p.trend.get("as_of"),
+            explanation=str(p.trend.get("explanation") or ""),
+            momentum=float(p.momentum),
         )
         for p in queries.stored_phrase_trends(session, limit=limit)
     ]

@@ -56,6 +56,15 @@ def test_one_paper_and_similar_without_index(client: TestClient) -> None:
     assert client.get(f"{API}/papers/2611.99999/similar").status_code == 404
 
 
+def test_moving_title_phrases(client: TestClient) -> None:
+    """What the last trends run found moving in titles, with its reason and a search for it."""
+    items = client.get(f"{API}/phrases").json()["items"]
+    assert [(p["label"], p["state"]) for p in items] == [("Agent Skills", "rising")]
+    assert "2.9×" in items[0]["explanation"] and items[0]["momentum"] == 3.1
+    assert items[0]["search"].endswith("/search?q=%22Agent+Skills%22")
+    assert client.get(f"{API}/phrases", params={"limit": 0}).status_code == 422
+
+
 def test_topics_detail_and_series(client: TestClient) -> None:
     items = client.get(f"{API}/topics").json()["items"]
     assert [t["slug"] for t in items] == ["quantization", "representation-learning", "diffusion-models"]

@@ -56,6 +56,7 @@ def test_schema_is_complete(session_factory: sessionmaker[Session], seeded: Seed
         "/api/v1/topics",
         "/api/v1/topics/{slug}",
         "/api/v1/topics/{slug}/series",
+        "/api/v1/phrases",
         "/api/v1/trending",
         "/api/v1/search",
         "/api/v1/status",
