@@ -34,6 +34,7 @@ from typing import Literal
 import numpy as np
 
 from app.topics.clustering import TechniqueGroup, merge_groups, mine_techniques
+from app.topics.fields import field_labels
 from app.topics.kmeans import default_n_areas, normalize_rows, spherical_kmeans
 from app.topics.labeling import (
     PhraseCorpus,
@@ -59,6 +60,9 @@ NAMED_MIN_COSINE = 0.35
 # Two subtopics of different areas with the same best name and centroids at least this close are one
 # subject that k-means cut at an area border.
 SAME_SUBJECT_COSINE = 0.8
+
+# A subtopic's name must be written in at least this share of its titles.
+SUBTOPIC_NAME_SHARE = 0.06
 
 # A paper further than this (cosine) from every area centroid has no area: an outlier the service
 # can show as "unassigned". On the 25k arXiv sample fewer than 1% of papers fall below it.
@@ -211,6 +215,9 @@ def build_topic_model(
     kept = [j for j, lab in enumerate(tech_labels) if lab]
     groups = _at_most_techniques([groups[j] for j in kept], n)
     area_labels = _area_labels(area_names, [str(tech_labels[j]) for j in kept])
+    # An area named after one subject inside it (or after nothing) takes its field's name, so that its
+    # subtopic may take the subject's ("3D Vision" holding "Gaussian Splatting").
+    area_labels = field_labels(corpus, area_rows, area_labels, [str(tech_labels[j]) for j in kept])
     subs, sub_labels = _named_subtopics(x, corpus, area_rows, area_labels, n=n, seed=seed)
     # An area whose titles write no phrase of its own often enough: a broad name they do write ("Large
     # Language Models"), else its largest subtopic's.
@@ -412,13 +419,21 @@ def _named_subtopics(
         x,
         [s.rows for s in subs],
         np.stack([s.centroid for s in subs]),
-        min_title_share=0.06,
+        min_title_share=SUBTOPIC_NAME_SHARE,
         parents=area_rows,
         parent_of=[s.area for s in subs],
     )
     kept: list[Subtopic] = []
     labels: list[str] = []
     unnamed: list[Subtopic] = []
+    column = {phrase.lower(): j for j, phrase in reversed(list(enumerate(corpus.phrases)))}
+    in_title = corpus.title.tocsc()
+
+    def written(label: str, rows: np.ndarray) -> int:
+        """How many of these papers write the label in their title."""
+        j = column.get(label.lower())
+        return 0 if j is None else int((in_title[:, j][rows] > 0).sum())
+
     for sub, cands in zip(subs, names, strict=True):
         if not cands:
             unnamed.append(sub)
@@ -444,12 +459,23 @@ def _named_subtopics(
         labels.append(free)
     for sub in unnamed:
         same_area = [i for i, k in enumerate(kept) if k.area == sub.area]
+        area_label = area_labels[sub.area]
         if same_area:
             best = max(same_area, key=lambda i: float(kept[i].centroid @ sub.centroid))
-            kept[best] = merge_subtopics(x, kept[best], sub)
-            continue
-        label = area_labels[sub.area] or "Other Topics"
-        holder = next((i for i, lab in enumerate(labels) if same_thing(label, lab)), None)
+            merged = merge_subtopics(x, kept[best], sub)
+            # Joined to its neighbour, a group must leave that neighbour's name written in enough of
+            # the titles (SUBTOPIC_NAME_SHARE); else the name of one small subject would stand over
+            # papers about something else, and the group takes its area's name while no subtopic has it.
+            if (
+                written(labels[best], merged.rows) >= SUBTOPIC_NAME_SHARE * len(merged.rows)
+                or not area_label
+                or any(same_thing(area_label, lab) for lab in labels)
+            ):
+                kept[best] = merged
+                continue
+        label = area_label or "Other Topics"
+        # Only a real name is matched: "Other Topics" is no subject ("Topic Modeling" is one).
+        holder = next((i for i, lab in enumerate(labels) if area_label and same_thing(label, lab)), None)
         if holder is not None:  # named like a subtopic elsewhere: the same subject, one subtopic
             kept[holder] = merge_subtopics(x, kept[holder], sub)
             continue
