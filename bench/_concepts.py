@@ -48,8 +48,10 @@ SPECIFIED = [
     Concept("recommender systems", r"recommend", r"recommend", r"recommend"),
     Concept(
         "code generation",
-        r"code generation|\bcoding\b|program synthesis",
-        r"code generation|\bcoding\b|program synthesis",
+        # "coding" alone is mostly video, source or ICD coding: only the coding of programs counts.
+        r"code generation|program synthesis|\bcode (llms?|models?|agents?)\b"
+        r"|\bcoding (agents?|assistants?|llms?)\b",
+        r"code generation|program synthesis|\bcode\b|coding agents?",
         r"\bcode\b|coding|program",
     ),
     Concept("speculative decoding", r"speculative", r"speculative", r"speculative|draft"),
@@ -84,7 +86,14 @@ SPECIFIED = [
         r"remote sensing|satellite",
         r"remote sensing|satellite|aerial|earth observation",
     ),
-    Concept("robot manipulation", r"manipulation", r"manipulation|robot", r"manipulat|robot|grasp"),
+    Concept(
+        "robot manipulation",
+        # Not image, media or mental manipulation: what a robot's hands do.
+        r"(robot\w*|dexterous|bimanual|object|mobile|embodied)[- ]manipulation"
+        r"|loco-manipulation|robotic grasp",
+        r"manipulation|robot",
+        r"manipulat|robot|grasp",
+    ),
     Concept("KV cache", r"kv[- ]cache|key-value cache", r"kv[- ]cache|key-value", r"\bkv\b|key-value|cache"),
     Concept(
         "interpretability",
