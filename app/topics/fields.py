@@ -54,7 +54,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "medical image", "medical images", "medical imaging", "MRI", "CT", "X-ray", "radiology",
         "histopathology", "ultrasound", "lesion", "tumor", "pathology", "whole slide",
     ),
-    "Healthcare": (
+    "Healthcare AI": (
         "clinical", "patient", "patients", "medical", "health", "healthcare", "EHR", "disease",
         "diagnosis",
     ),
@@ -101,15 +101,21 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "Image Restoration": (
         "restoration", "denoising", "super-resolution", "deblurring", "dehazing", "low-light", "deraining",
     ),
-    "Optimization": ("optimization", "convex", "gradient descent", "stochastic gradient", "convergence"),
+    "Mathematical Optimization": (
+        "optimization", "convex", "gradient descent", "stochastic gradient", "convergence",
+    ),
     "Learning Theory": ("generalization bound", "sample complexity", "regret", "PAC", "lower bound"),
     "Quantum Computing": ("quantum", "qubit", "qubits", "quantum circuits"),
     "Computational Biology": (
         "protein", "proteins", "molecular", "gene", "genes", "single-cell", "genomic", "drug", "biological",
     ),
-    "Chemistry and Materials": ("molecule", "molecules", "materials", "chemical", "crystal", "chemistry"),
+    "Chemistry and Materials": (
+        "molecule", "molecules", "materials", "chemical", "crystal", "chemistry",
+    ),
     "Software Engineering": ("code", "software", "program", "programs", "bug", "repository", "developers"),
-    "Education": ("education", "educational", "student", "students", "teacher", "teachers", "learners"),
+    "AI for Education": (
+        "education", "educational", "student", "students", "teacher", "teachers", "learners",
+    ),
     "Human-Computer Interaction": ("user study", "interface", "participants", "users", "interactive"),
     "Social Computing": (
         "social media", "misinformation", "news", "hate speech", "online", "political", "Reddit", "Twitter",
@@ -121,7 +127,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "numerical simulation", "computational fluid dynamics", "solvers",
     ),
     "Climate and Weather": ("climate", "weather", "precipitation", "ocean", "atmospheric"),
-    "Finance": ("financial", "finance", "stock", "market", "trading"),
+    "Computational Finance": ("financial", "finance", "stock", "market", "trading"),
     "Signal Processing": ("signal", "signals", "frequency", "spectral", "radar", "EEG"),
     "Document Understanding": ("document", "documents", "OCR", "table", "tables", "chart", "charts"),
     "Interpretability": (
@@ -132,9 +138,13 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "quantization", "pruning", "compression", "KV cache", "sparse", "low-bit", "latency", "acceleration",
         "distillation",
     ),
-    "Hardware and Systems": ("hardware", "FPGA", "GPU", "GPUs", "accelerator", "serving", "throughput"),
+    "Hardware and Systems": (
+        "hardware", "FPGA", "GPU", "GPUs", "accelerator", "serving", "throughput",
+    ),
     "Control Systems": ("control", "controller", "controllers", "dynamical system", "stability", "MPC"),
-    "Neuroscience": ("brain", "neural activity", "fMRI", "neurons", "cognitive", "neuroscience"),
+    "Computational Neuroscience": (
+        "brain", "neural activity", "fMRI", "neurons", "cognitive", "neuroscience",
+    ),
 }  # fmt: skip
 
 

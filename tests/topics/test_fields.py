@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.topics.fields import field_labels
-from app.topics.labeling import build_corpus
+from app.topics.fields import FIELDS, field_labels
+from app.topics.labeling import build_corpus, label_ok
 
 # Three areas of 20 papers each, and 60 papers of other subjects so that the fields are rare overall.
 VISION_3D = [
@@ -62,3 +62,7 @@ def test_an_area_without_papers_or_a_field_keeps_what_it_has() -> None:
     other = np.arange(60, 120)
     labels = field_labels(corpus, [*rows[:1], np.arange(0), other], ["Gaussian Splatting", "", ""], taken=[])
     assert labels == ["3D Vision", "", ""]
+
+
+def test_every_field_name_is_a_label_the_rules_allow() -> None:
+    assert [name for name in FIELDS if not label_ok(name)] == []
