@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -33,8 +32,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db import session_scope
 from app.mail.compose import MailSetup
 from app.mail.fleet import Fleet
-from app.mail.flows import attempt_one, commit_results, start_run
-from app.mail.leases import Claimed, LeaseKeeper, claim, default_owner
+from app.mail.flows import attempt_one, commit_results, open_run
+from app.mail.leases import Claimed, LeaseKeeper, claim
 from app.mail.outcomes import DeliverReport
 from app.mail.pause import ErrorTally, raise_pause_alert
 from app.mail.policy import DeliveryPolicy
@@ -57,12 +56,11 @@ def send_chunk(
     owner: str | None = None,
 ) -> DeliverReport:
     """Send the due rows among `ids` (or up to `limit` due rows when `ids` is None)."""
-    started = time.perf_counter()
-    owner = owner or default_owner()
-    report, budget = start_run(factory, policy, now())
-    if budget is None:
+    run = open_run(factory, policy, now(), owner)
+    report = run.report
+    if run.budget is None:
         return report
-    if budget <= 0:
+    if run.budget <= 0:
         report.daily_limit_reached = True
         return report
     stop = threading.Event()
@@ -72,15 +70,15 @@ def send_chunk(
         with session_scope(factory) as session:
             batch, report.skipped = claim(
                 session,
-                owner=owner,
+                owner=run.owner,
                 now=now(),
-                limit=min(limit if ids is None else len(ids), budget),
+                limit=min(limit if ids is None else len(ids), run.budget),
                 policy=policy,
                 only_ids=ids,
             )
         report.claimed = len(batch)
         if batch:
-            tripped = _send(factory, sender, setup, fleet, batch, policy, now, owner, stop, report)
+            tripped = _send(factory, sender, setup, fleet, batch, policy, now, run.owner, stop, report)
             if tripped:
                 report.paused = True
                 with session_scope(factory) as session:
@@ -89,8 +87,7 @@ def send_chunk(
         sender.close()  # the slot is free again: so must the connection be
     except Exception:  # closing is best effort; the relay drops idle connections anyway
         log.debug("closing the SMTP connection failed", exc_info=True)
-    report.seconds = time.perf_counter() - started
-    return report
+    return run.finish()
 
 
 def _send(

@@ -36,6 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import message_from_bytes
 from email import policy as email_policy
@@ -111,22 +112,36 @@ def attempt_one(
         return item, SendResult("unknown", None, f"sender error: {type(exc).__name__}: {exc}", stage="data")
 
 
-def start_run(
-    factory: sessionmaker[Session], policy: DeliveryPolicy, now: datetime
-) -> tuple[DeliverReport, int | None]:
-    """A delivery run's report, and how many messages the run may send.
+@dataclass
+class Run:
+    """A delivery run as it opens: its report, the owner of its leases, what it may send.
 
-    That is the daily limit less the last 24 hours' sends; None while an alert pauses sending,
-    and the report then carries the alert's message.
+    `budget` is the daily limit less the last 24 hours' sends; None while an alert pauses
+    sending, and the report then carries the alert's message.
     """
-    report = DeliverReport()
+
+    report: DeliverReport
+    owner: str
+    budget: int | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+    def finish(self) -> DeliverReport:
+        """The report, with the seconds the run took."""
+        self.report.seconds = time.perf_counter() - self.started
+        return self.report
+
+
+def open_run(factory: sessionmaker[Session], policy: DeliveryPolicy, now: datetime, owner: str | None) -> Run:
+    """Open a delivery run whose leases `owner` holds (this worker when None)."""
+    run = Run(DeliverReport(), owner or default_owner())
     with session_scope(factory) as session:
         alert = open_pause(session)
         if alert is not None:
-            report.paused = True
-            report.errors.append(alert.message)
-            return report, None
-        return report, policy.daily_limit - sent_since(session, now - timedelta(days=1))
+            run.report.paused = True
+            run.report.errors.append(alert.message)
+        else:
+            run.budget = policy.daily_limit - sent_since(session, now - timedelta(days=1))
+    return run
 
 
 def deliver_outbox(
@@ -145,11 +160,10 @@ def deliver_outbox(
     limiter: RateLimiter | None = None,
 ) -> DeliverReport:
     """Send every due outbox row within the budgets. Safe to run in several processes at once."""
-    started = time.perf_counter()
-    owner = owner or default_owner()
-    report, budget = start_run(factory, policy, now())
-    if budget is None:
-        return report
+    run = open_run(factory, policy, now(), owner)
+    if run.budget is None:
+        return run.report
+    report, owner, budget = run.report, run.owner, run.budget
     with session_scope(factory) as session:
         report.recovered, report.expired = recover_and_expire(session, now(), policy)
     if max_messages is not None:
@@ -211,8 +225,7 @@ def deliver_outbox(
         report.paused = True
         with session_scope(factory) as session:
             raise_pause_alert(session, report, now(), policy)
-    report.seconds = time.perf_counter() - started
-    return report
+    return run.finish()
 
 
 def commit_results(

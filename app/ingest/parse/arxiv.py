@@ -7,7 +7,16 @@ from typing import Any
 
 import feedparser
 
-from app.ingest.parse.common import ItemError, ParseError, cut
+from app.ingest.parse.common import (
+    ItemError,
+    ParseError,
+    category_list,
+    clean_abstract,
+    clean_optional,
+    clean_title,
+    cut,
+    looks_withdrawn,
+)
 from app.ingest.records import PaperRecord, abs_url, parse_arxiv_id, pdf_url
 
 
@@ -33,12 +42,31 @@ def arxiv_id_in(*texts: str | None, shown: Any) -> tuple[str, int | None]:
 
 
 def arxiv_record(
-    source: str, arxiv_id: str, version: int | None, raw: dict[str, Any], **details: Any
+    source: str,
+    arxiv_id: str,
+    version: int | None,
+    raw: dict[str, Any],
+    *,
+    abstract: Any,
+    primary_category: Any = None,
+    comment: Any = None,
+    withdrawn: bool | None = None,
+    **details: Any,
 ) -> PaperRecord:
     """An arXiv paper as one source describes it (`details`: the other `PaperRecord` fields).
 
-    The arXiv id is its source id, and its links carry no version: they always open the latest.
+    What every arXiv format writes alike is read and cleaned here: the title and categories
+    from `raw` (the record as kept), the abstract and comment as the feed wrote them. The
+    primary category is `primary_category` where the feed names it, else the first listed
+    (arXiv lists the primary first), and it always stands among the categories. The paper is
+    withdrawn as `withdrawn` says or, when that is not given, when its comment says so. The
+    arXiv id is its source id, and its links carry no version: they always open the latest.
     """
+    categories = category_list(raw.get("categories"))
+    primary = clean_optional(primary_category) or (categories[0] if categories else None)
+    if primary and primary not in categories:
+        categories.insert(0, primary)
+    comment = clean_optional(comment)
     return PaperRecord(
         source=source,
         source_id=arxiv_id,
@@ -47,5 +75,11 @@ def arxiv_record(
         abs_url=abs_url(arxiv_id),
         pdf_url=pdf_url(arxiv_id),
         raw=raw,
+        title=clean_title(raw.get("title")),
+        abstract=clean_abstract(abstract),
+        categories=categories,
+        primary_category=primary,
+        comment=comment,
+        withdrawn=looks_withdrawn(comment) if withdrawn is None else withdrawn,
         **details,
     )

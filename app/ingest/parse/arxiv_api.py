@@ -15,12 +15,7 @@ from app.ingest.parse.common import (
     Parsed,
     ParseError,
     author_list,
-    category_list,
-    clean_abstract,
-    clean_optional,
-    clean_title,
     cut,
-    looks_withdrawn,
     optional_int,
     parse_datetime,
 )
@@ -77,23 +72,15 @@ def parse_api_feed(data: bytes) -> Parsed:
 def record_from_api_entry(raw: dict[str, Any]) -> PaperRecord:
     """One API entry (as kept in `raw`) to a record."""
     arxiv_id, version = arxiv_id_in(raw.get("id"), shown=raw.get("id"))
-    categories = category_list(raw.get("categories"))
-    primary = clean_optional(raw.get("primary_category")) or (categories[0] if categories else None)
-    if primary and primary not in categories:
-        categories.insert(0, primary)
-    comment = clean_optional(raw.get("comment"))
     return arxiv_record(
         SOURCE,
         arxiv_id,
         version,
         raw,
-        title=clean_title(raw.get("title")),
-        abstract=clean_abstract(raw.get("summary")),
+        abstract=raw.get("summary"),
+        primary_category=raw.get("primary_category"),
+        comment=raw.get("comment"),
         authors=author_list(raw.get("authors")),
-        categories=categories,
-        primary_category=primary,
-        comment=comment,
         published_at=parse_datetime(raw.get("published")),
         updated_at_source=parse_datetime(raw.get("updated")),
-        withdrawn=looks_withdrawn(comment),
     )

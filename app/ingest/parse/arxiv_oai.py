@@ -17,12 +17,7 @@ from app.ingest.parse.common import (
     ItemError,
     Parsed,
     ParseError,
-    category_list,
-    clean_abstract,
-    clean_optional,
-    clean_title,
     cut,
-    looks_withdrawn,
     parse_datetime,
     split_authors,
 )
@@ -140,20 +135,14 @@ def record_from_oai(raw: dict[str, Any]) -> PaperRecord:
         ]
         version = max(numbers) if numbers else None
         published, updated = versions[0].get("date"), versions[-1].get("date")
-    categories = category_list(raw.get("categories"))
-    comment = clean_optional(raw.get("comments"))
     return arxiv_record(
         SOURCE,
         arxiv_id,
         version,
         raw,
-        title=clean_title(raw.get("title")),
-        abstract=clean_abstract(raw.get("abstract")),
+        abstract=raw.get("abstract"),
+        comment=raw.get("comments"),
         authors=_oai_authors(raw.get("authors")),
-        categories=categories,
-        primary_category=categories[0] if categories else None,  # arXiv lists the primary first
-        comment=comment,
         published_at=parse_datetime(published),
         updated_at_source=parse_datetime(updated),
-        withdrawn=looks_withdrawn(comment),
     )

@@ -17,10 +17,7 @@ from app.ingest.parse.common import (
     ItemError,
     Parsed,
     ParseError,
-    category_list,
-    clean_abstract,
     clean_optional,
-    clean_title,
     looks_withdrawn,
     parse_date,
     split_authors,
@@ -85,17 +82,13 @@ def record_from_rss_item(raw: dict[str, Any]) -> PaperRecord:
     feed_date = parse_date(raw.get("feed_date"))
     # The announcement date of the paper itself: today's listing for a new submission only.
     first_announced = kind == "new" or (kind == "cross" and version in (None, 1))
-    categories = category_list(raw.get("categories"))
     return arxiv_record(
         SOURCE,
         arxiv_id,
         version,
         raw,
-        title=clean_title(raw.get("title")),
-        abstract=clean_abstract(abstract),
+        abstract=abstract,
         authors=split_authors(raw.get("creator") or ""),
-        categories=categories,
-        primary_category=categories[0] if categories else None,
         announced_date=feed_date if first_announced else None,
         withdrawn=looks_withdrawn(clean_optional(abstract)) if kind.startswith("replace") else False,
     )
