@@ -14,7 +14,7 @@ covers:
     a field may name an area that has a name  when  o < KEEP_OWN,  c >= FIELD_COVER  and  c >= 2 o
     a field may name an area without a name   when  c >= FIELD_COVER_UNNAMED
     in both cases                                    lift >= FIELD_LIFT
-    rank = c * log(lift)
+    rank = c * log(lift), and first the field that is the area's own name ("Medical Imaging")
 
 so a field replaces a name only when it covers far more of the area, and only a field that is the
 area's own (several times as common there as in the corpus) names it. Fields are given best rank first
@@ -192,7 +192,9 @@ def field_labels(
                 continue
             if not own and cover < FIELD_COVER_UNNAMED:
                 continue
-            options.append((cover * float(np.log(lift)), i, name))
+            # A field that is the area's own name comes first: the area is already named by its field.
+            first = bool(own) and same_thing(name, own)
+            options.append((float("inf") if first else cover * float(np.log(lift)), i, name))
     out = list(labels)
     renamed: set[int] = set()
     for _, i, name in sorted(options, key=lambda o: (-o[0], o[1], o[2])):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.embed.vectors import to_bytes
 from app.models import Embedding, Paper
+from app.topics.fields import FIELDS
 
 MODEL = "synthetic-test"
 DIM = 48
@@ -45,7 +46,11 @@ def area_words(area: str) -> set[str]:
 
 
 def names_area(label: str, area: str) -> bool:
-    return bool(set(label.lower().replace("-", " ").split()) & area_words(area))
+    """The label is made of the area's words, or is the research field whose terms they are."""
+    if set(label.lower().replace("-", " ").split()) & area_words(area):
+        return True
+    terms = {t.lower() for t in FIELDS.get(label, ())}
+    return len(terms & area_words(area)) >= 3
 
 
 FILLERS = ["robust", "scalable", "efficient", "adaptive", "hierarchical", "contrastive", "sparse"]

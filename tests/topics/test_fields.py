@@ -66,3 +66,11 @@ def test_an_area_without_papers_or_a_field_keeps_what_it_has() -> None:
 
 def test_every_field_name_is_a_label_the_rules_allow() -> None:
     assert [name for name in FIELDS if not label_ok(name)] == []
+
+
+def test_an_area_already_named_by_its_field_keeps_that_field() -> None:
+    corpus, rows = _corpus()
+    # Speech papers are covered by "Speech and Audio" whatever their own name; named so, they keep it
+    # even when another field would rank as high.
+    labels = field_labels(corpus, rows, ["", "", "Speech and Audio"], taken=[])
+    assert labels[2] == "Speech and Audio"
